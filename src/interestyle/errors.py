@@ -1,0 +1,25 @@
+"""The named exceptions users catch.
+
+Each also derives from the builtin a caller would try first (``ValueError``, ``OSError``), so
+``except ValueError`` keeps working for code that does not know about ``interestyle``.
+"""
+
+from __future__ import annotations
+
+__all__ = ["ConfigError", "HubError", "InterestyleError", "WeightsError"]
+
+
+class InterestyleError(Exception):
+    """Base class of every error raised on purpose by ``interestyle``."""
+
+
+class ConfigError(InterestyleError, ValueError):
+    """A configuration has an unknown field, a missing field or a value outside what is accepted."""
+
+
+class WeightsError(InterestyleError, ValueError):
+    """A weights file is unreadable, is a pickle, or does not match its configuration."""
+
+
+class HubError(InterestyleError, OSError):
+    """A model could not be fetched from the Hugging Face Hub (unreachable, unknown repo, not cached)."""

@@ -1,0 +1,268 @@
+"""Images and masks in every form users hold them, to (B, C, H, W) tensors; validation lives here, once.
+
+Conventions (the same everywhere in ``interestyle``):
+
+* PIL images: any mode; RGBA/LA/P/L/CMYK/16-bit are converted to RGB, EXIF orientation applied.
+* numpy arrays: (H, W), (H, W, C) or (B, H, W, C) with C in {1, 3, 4}; ``uint8`` in [0, 255],
+  ``uint16`` in [0, 65535], floats in [0, 1].
+* tensors: (C, H, W) or (B, C, H, W) with C in {1, 3, 4}; floats in [-1, 1] (the models' range),
+  ``uint8`` in [0, 255].
+* paths (``str`` / ``os.PathLike``) to image files; and lists of any of these, of any sizes.
+
+Masks are soft, (B, 1, H, W) in [0, 1], 1 = interest region.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Union
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image, ImageOps, UnidentifiedImageError
+from torch import Tensor
+
+__all__ = [
+    "ImageInput",
+    "MaskInput",
+    "image_sizes",
+    "load_images",
+    "load_masks",
+    "read_images",
+    "stack_resized",
+    "to_pil",
+]
+
+ImageInput = Union[Image.Image, np.ndarray, Tensor, str, os.PathLike, Sequence["ImageInput"]]  # noqa: UP007 (recursive alias)
+MaskInput = Union[Image.Image, np.ndarray, Tensor, str, os.PathLike, Sequence["MaskInput"]]  # noqa: UP007 (recursive alias)
+
+_CHANNELS = (1, 3, 4)
+_TOL = 1e-3  # float inputs may overshoot their range by rounding
+
+
+def _open(path: str | os.PathLike[str]) -> Image.Image:
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"image file {p} does not exist")
+    try:
+        with Image.open(p) as img:
+            img.load()
+            return ImageOps.exif_transpose(img) or img
+    except (UnidentifiedImageError, OSError) as exc:
+        raise ValueError(f"cannot read {p} as an image: {exc}") from None
+
+
+def _pil_to_array(img: Image.Image, *, gray: bool) -> np.ndarray:
+    """PIL -> float64 array in [0, 1], (H, W) when ``gray`` else (H, W, 3)."""
+    if img.mode.startswith("I;16") or img.mode in ("I", "F"):
+        arr = np.asarray(img, dtype=np.float64)
+        arr = arr / (1.0 if img.mode == "F" else 65535.0)
+        arr = np.clip(arr, 0.0, 1.0)
+        return arr if gray else np.repeat(arr[..., None], 3, axis=-1)
+    target = "L" if gray else "RGB"
+    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+        img = img.convert("RGBA").convert(target)
+    elif img.mode != target:
+        img = img.convert(target)
+    return np.asarray(img, dtype=np.float64) / 255.0
+
+
+def _array_to_unit(arr: np.ndarray, what: str) -> np.ndarray:
+    """numpy array -> float64 in [0, 1], checking dtype and range."""
+    if arr.dtype == np.uint8:
+        return arr.astype(np.float64) / 255.0
+    if arr.dtype == np.uint16:
+        return arr.astype(np.float64) / 65535.0
+    if arr.dtype == np.bool_:
+        return arr.astype(np.float64)
+    if np.issubdtype(arr.dtype, np.floating):
+        out = arr.astype(np.float64)
+        _check_range(out, 0.0, 1.0, what)
+        return np.clip(out, 0.0, 1.0)
+    raise TypeError(f"{what}: numpy dtype {arr.dtype} is not accepted; use uint8, uint16, bool or float in [0, 1]")
+
+
+def _check_range(x: np.ndarray | Tensor, lo: float, hi: float, what: str) -> None:
+    if isinstance(x, Tensor):
+        finite = bool(torch.isfinite(x).all())
+        xmin, xmax = (float(x.min()), float(x.max())) if x.numel() else (lo, hi)
+    else:
+        finite = bool(np.isfinite(x).all())
+        xmin, xmax = (float(x.min()), float(x.max())) if x.size else (lo, hi)
+    if not finite:
+        raise ValueError(f"{what} contains NaN or infinite values")
+    if xmin < lo - _TOL or xmax > hi + _TOL:
+        raise ValueError(f"{what} has values in [{xmin:.4g}, {xmax:.4g}], outside the accepted [{lo:g}, {hi:g}]")
+
+
+def _to_rgb_channels(x: Tensor, what: str) -> Tensor:
+    """(B, C, H, W) with C in {1, 3, 4} -> (B, 3, H, W) (gray repeated, alpha dropped)."""
+    c = x.shape[1]
+    if c not in _CHANNELS:
+        raise ValueError(f"{what} has {c} channels; accepted: 1 (gray), 3 (RGB) or 4 (RGBA)")
+    if c == 1:
+        return x.expand(-1, 3, -1, -1)
+    return x[:, :3]
+
+
+def _image_items(images: ImageInput, what: str) -> list[Tensor]:
+    """Any accepted input -> list of (B_i, 3, H_i, W_i) float tensors in [-1, 1] (unresized)."""
+    if isinstance(images, (str, os.PathLike)):
+        images = _open(images)
+    if isinstance(images, Image.Image):
+        arr = _pil_to_array(images, gray=False)
+        return [torch.from_numpy(arr * 2.0 - 1.0).float().permute(2, 0, 1)[None]]
+    if isinstance(images, np.ndarray):
+        arr = _array_to_unit(images, what)
+        if arr.ndim == 2:
+            arr = arr[..., None]
+        if arr.ndim == 3:
+            arr = arr[None]
+        if arr.ndim != 4 or arr.shape[-1] not in _CHANNELS:
+            raise ValueError(
+                f"{what}: numpy array of shape {images.shape} is not an image; accepted: (H, W), (H, W, C) or "
+                f"(B, H, W, C) with C in {list(_CHANNELS)}"
+            )
+        x = torch.from_numpy(arr * 2.0 - 1.0).float().permute(0, 3, 1, 2)
+        return [_to_rgb_channels(x, what)]
+    if isinstance(images, Tensor):
+        x = images.detach()
+        if x.ndim == 3:
+            x = x[None]
+        if x.ndim != 4:
+            raise ValueError(
+                f"{what}: tensor of shape {tuple(images.shape)} is not an image; accepted: (C, H, W) or (B, C, H, W)"
+            )
+        if x.dtype == torch.uint8:
+            x = x.to(torch.float64) / 127.5 - 1.0
+        elif x.dtype.is_floating_point:
+            _check_range(x, -1.0, 1.0, what)
+            x = x.clamp(-1.0, 1.0)
+        else:
+            raise TypeError(f"{what}: tensor dtype {x.dtype} is not accepted; use a float tensor in [-1, 1] or uint8")
+        return [_to_rgb_channels(x.float().cpu(), what)]
+    if isinstance(images, Sequence) and not isinstance(images, (str, bytes)):
+        if len(images) == 0:
+            raise ValueError(f"{what} is an empty list")
+        return [t for i, item in enumerate(images) for t in _image_items(item, f"{what}[{i}]")]
+    raise TypeError(
+        f"{what} of type {type(images).__name__} is not accepted; pass a PIL image, a numpy array, a tensor, a path, "
+        "or a list of these"
+    )
+
+
+def _resize(x: Tensor, size: int) -> Tensor:
+    if x.shape[-2:] == (size, size):
+        return x
+    return F.interpolate(x, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+
+
+def read_images(images: ImageInput, *, what: str = "images") -> list[Tensor]:
+    """Read any accepted image input (see the module docstring) without resizing.
+
+    Returns:
+        A list of (B_i, 3, H_i, W_i) float32 tensors in [-1, 1]; one per item given.
+    """
+    return _image_items(images, what)
+
+
+def image_sizes(items: Sequence[Tensor]) -> list[tuple[int, int]]:
+    """Each image's (H, W), one entry per image (not per item) of :func:`read_images`' output."""
+    return [(int(t.shape[-2]), int(t.shape[-1])) for t in items for _ in range(t.shape[0])]
+
+
+def stack_resized(items: Sequence[Tensor], size: int) -> Tensor:
+    """Resize (antialiased bilinear) every item to ``size`` x ``size`` and stack: (B, 3, size, size)."""
+    return torch.cat([_resize(t, size) for t in items])
+
+
+def load_images(images: ImageInput, size: int, *, what: str = "images") -> Tensor:
+    """Any accepted image input as one batch, (B, 3, size, size) float32 in [-1, 1]."""
+    return stack_resized(read_images(images, what=what), size)
+
+
+def _mask_items(mask: MaskInput, what: str) -> list[Tensor]:
+    """Any accepted mask -> list of (B_i, 1, H, W) float tensors in [0, 1]."""
+    if isinstance(mask, (str, os.PathLike)):
+        mask = _open(mask)
+    if isinstance(mask, Image.Image):
+        return [torch.from_numpy(_pil_to_array(mask, gray=True)).float()[None, None]]
+    if isinstance(mask, np.ndarray):
+        return [_mask_tensor(torch.from_numpy(_array_to_unit(mask, what)), tuple(mask.shape), what)]
+    if isinstance(mask, Tensor):
+        m = mask.detach().cpu()
+        if m.dtype == torch.bool:
+            m = m.float()
+        elif m.dtype == torch.uint8:
+            m = m.float() / 255.0
+        elif not m.dtype.is_floating_point:
+            raise TypeError(f"{what}: tensor dtype {m.dtype} is not accepted; use bool, uint8 or float in [0, 1]")
+        else:
+            _check_range(m, 0.0, 1.0, what)
+        return [_mask_tensor(m.clamp(0.0, 1.0), tuple(mask.shape), what)]
+    if isinstance(mask, Sequence) and not isinstance(mask, (str, bytes)):
+        if len(mask) == 0:
+            raise ValueError(f"{what} is an empty list")
+        return [t for i, item in enumerate(mask) for t in _mask_items(item, f"{what}[{i}]")]
+    raise TypeError(
+        f"{what} of type {type(mask).__name__} is not accepted; pass a PIL image, a numpy array, a tensor, a path, "
+        "or a list of these"
+    )
+
+
+def _mask_tensor(m: Tensor, shape: tuple[int, ...], what: str) -> Tensor:
+    if m.ndim == 3 and shape[-1] == 1 and shape[0] != 1:  # (H, W, 1) from numpy
+        m = m[..., 0]
+    if m.ndim == 2:
+        m = m[None, None]
+    elif m.ndim == 3:
+        m = m[:, None]
+    if m.ndim != 4 or m.shape[1] != 1:
+        raise ValueError(
+            f"{what} of shape {shape} is not a mask; accepted: (H, W), (B, H, W) or (B, 1, H, W) with one channel"
+        )
+    return m.float()
+
+
+def load_masks(mask: MaskInput, size: int, *, sizes: Sequence[tuple[int, int]], what: str = "mask") -> Tensor:
+    """Turn an explicit mask into (B, 1, size, size) float32 in [0, 1] for a batch of B images.
+
+    A single mask is shared by the whole batch. Each mask must have the aspect ratio of its image (it is
+    resized with it); ``sizes`` are the images' original (H, W) (:func:`image_sizes`).
+
+    Raises:
+        ValueError: NaNs, values outside [0, 1], a wrong rank or channel count, a batch of masks that is
+            neither 1 nor B, or a mask whose aspect ratio differs from its image's.
+        TypeError: an unsupported type or dtype.
+    """
+    items = _mask_items(mask, what)
+    masks = [m[i : i + 1] for m in items for i in range(m.shape[0])]
+    batch = len(sizes)
+    if len(masks) not in (1, batch):
+        raise ValueError(f"{what} holds {len(masks)} masks for {batch} images; give one mask or one per image")
+    out = []
+    for i, (h, w) in enumerate(sizes):
+        m = masks[i if len(masks) > 1 else 0]
+        mh, mw = m.shape[-2:]
+        if not math.isclose(mh / mw, h / w, rel_tol=0.02):
+            raise ValueError(
+                f"{what} of size {mh}x{mw} (HxW) does not match image {i} of size {h}x{w}; a mask needs its "
+                "image's aspect ratio"
+            )
+        out.append(_resize(m, size).clamp(0.0, 1.0))
+    return torch.cat(out)
+
+
+def to_pil(images: Tensor) -> list[Image.Image]:
+    """(B, 3, H, W) or (3, H, W) in [-1, 1] (clipped) -> list of RGB PIL images."""
+    x = images.detach()
+    if x.ndim == 3:
+        x = x[None]
+    if x.ndim != 4 or x.shape[1] not in (1, 3):
+        raise ValueError(f"to_pil expects (B, 3, H, W) or (B, 1, H, W) images, got {tuple(images.shape)}")
+    arr = ((x.float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
+    return [Image.fromarray(a[..., 0] if a.shape[-1] == 1 else a) for a in arr]

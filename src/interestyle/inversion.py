@@ -1,0 +1,117 @@
+"""``invert``: images to W+ latents with an (iterative) encoder, in batches, without gradients."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from PIL import Image
+from torch import Tensor
+from tqdm.auto import tqdm
+
+from .images import ImageInput, MaskInput, image_sizes, load_masks, read_images, stack_resized, to_pil
+from .models.model import IntereStyleModel
+
+__all__ = ["InversionResult", "invert"]
+
+
+@dataclass
+class InversionResult:
+    """What :func:`invert` returns; all tensors on the model's device.
+
+    Attributes:
+        latents: final W+ latents, (B, n_latent, style_dim).
+        step_latents: W+ after each refinement step, (T, B, n_latent, style_dim); T = 1 for pSp/e4e.
+        images: reconstructions G(latents), (B, 3, R, R), roughly in [-1, 1] (not clipped).
+        inputs: the input images resized to the generator's resolution, (B, 3, R, R) in [-1, 1].
+        masks: the interest masks used, (B, 1, R, R) in [0, 1], or None when no mask was given.
+    """
+
+    latents: Tensor
+    step_latents: Tensor
+    images: Tensor
+    inputs: Tensor
+    masks: Tensor | None = None
+
+    def __len__(self) -> int:
+        return self.latents.shape[0]
+
+    def to_pil(self) -> list[Image.Image]:
+        """The reconstructions as RGB PIL images."""
+        return to_pil(self.images)
+
+    def composite(self) -> Tensor:
+        """Reconstruction inside the interest mask, original input outside: (B, 3, R, R) in [-1, 1].
+
+        Raises:
+            ValueError: the inversion was run without a mask.
+        """
+        if self.masks is None:
+            raise ValueError("composite() needs the mask the inversion was run with; call invert(..., mask=...)")
+        m = self.masks.to(self.images.dtype)
+        return m * self.images.clamp(-1, 1) + (1 - m) * self.inputs
+
+
+@torch.no_grad()
+def invert(
+    model: IntereStyleModel,
+    images: ImageInput,
+    *,
+    mask: MaskInput | None = None,
+    iterations: int | None = None,
+    batch_size: int = 8,
+    progress: bool | None = None,
+) -> InversionResult:
+    """Invert images into the model's W+ space.
+
+    Args:
+        model: from :func:`interestyle.load_encoder`; its device and dtype are used.
+        images: a PIL image, a numpy array ((H, W, C) or (B, H, W, C); uint8 in [0, 255] or float in [0, 1]),
+            a tensor ((C, H, W) or (B, C, H, W); float in [-1, 1] or uint8), a path, or a list of these, of
+            any size: each is resized (antialiased) to the encoder's input size.
+        mask: None (the whole image is the interest region) or an explicit mask per image, or one for all
+            (PIL / numpy / tensor / path; bool, uint8 or float in [0, 1]; (H, W), (B, H, W) or (B, 1, H, W);
+            same aspect ratio as its image, any size). It is kept for :meth:`InversionResult.composite`.
+        iterations: refinement steps (default ``model.config.iterations``: 5 for IntereStyle/ReStyle).
+        batch_size: images per forward pass.
+        progress: show a progress bar; by default only when there is more than one batch.
+
+    Returns:
+        An :class:`InversionResult`.
+
+    Raises:
+        ValueError / TypeError: an input of the wrong type, dtype, shape, channel count or range.
+    """
+    if not isinstance(model, IntereStyleModel):
+        raise TypeError(f"model must be an IntereStyleModel (see load_encoder), got {type(model).__name__}")
+    steps = model.config.iterations if iterations is None else iterations
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+        raise ValueError(f"iterations={iterations!r} is invalid: expected an integer >= 1")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size={batch_size!r} is invalid: expected an integer >= 1")
+    items = read_images(images)
+    sizes = image_sizes(items)
+    x = stack_resized(items, model.input_size)
+    full = stack_resized(items, model.resolution)
+    masks = None if mask is None else load_masks(mask, model.resolution, sizes=sizes)
+
+    device, dtype = model.device, model.dtype
+    n = x.shape[0]
+    starts = range(0, n, batch_size)
+    show = len(starts) > 1 if progress is None else progress
+    step_latents, recons = [], []
+    for start in tqdm(starts, desc="invert", unit="batch", disable=not show):
+        batch = x[start : start + batch_size].to(device, dtype)
+        per_step = []
+        for output in model.refine(batch, steps):
+            per_step.append(output[0])
+        step_latents.append(torch.stack(per_step))
+        recons.append(output[1])  # the last step's reconstruction
+    all_steps = torch.cat(step_latents, dim=1)
+    return InversionResult(
+        latents=all_steps[-1],
+        step_latents=all_steps,
+        images=torch.cat(recons),
+        inputs=full.to(device, dtype),
+        masks=None if masks is None else masks.to(device, dtype),
+    )

@@ -1,0 +1,211 @@
+"""StyleGAN2 generator (config F) in the community state-dict layout.
+
+Parameter and buffer names follow rosinality/stylegan2-pytorch's ``Generator`` (the layout of its
+``g_ema`` checkpoints and of the pSp / e4e / ReStyle ``decoder``), so official weights load with
+``strict=True``: ``style.{1..n_mlp}``, ``input.input``, ``conv1``, ``to_rgb1``, ``convs.N``, ``to_rgbs.N``,
+``noises.noise_N``.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import torch
+from torch import Tensor, nn
+
+from ..config import GeneratorConfig
+from ..nn.equalized import EqualLinear, FusedLeakyReLU
+from ..nn.modulated import ModulatedConv2d, NoiseInjection
+from ..nn.resample import Upsample
+
+__all__ = ["Generator", "NoiseMode"]
+
+NoiseMode = Literal["const", "random", "none"]
+NOISE_MODES: tuple[str, ...] = ("const", "random", "none")
+INPUT_SPACES: tuple[str, ...] = ("z", "w", "w+")
+
+
+class PixelNorm(nn.Module):
+    """Normalises each latent vector to unit root-mean-square."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x * torch.rsqrt(x.square().mean(dim=1, keepdim=True) + 1e-8)
+
+
+class ConstantInput(nn.Module):
+    """The learned 4x4 input; parameter ``input`` of shape (1, C, 4, 4)."""
+
+    def __init__(self, channels: int, size: int = 4) -> None:
+        super().__init__()
+        self.input = nn.Parameter(torch.randn(1, channels, size, size))
+
+    def forward(self, batch: int) -> Tensor:
+        return self.input.expand(batch, -1, -1, -1)
+
+
+class StyledConv(nn.Module):
+    """Modulated 3x3 convolution, noise, bias and leaky ReLU (keys ``conv``, ``noise``, ``activate``)."""
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        style_dim: int,
+        *,
+        upsample: bool,
+        blur_kernel: tuple[int, ...],
+    ) -> None:
+        super().__init__()
+        self.conv = ModulatedConv2d(in_channels, out_channels, 3, style_dim, upsample=upsample, blur_kernel=blur_kernel)
+        self.noise = NoiseInjection()
+        self.activate = FusedLeakyReLU(out_channels)
+
+    def forward(self, x: Tensor, style: Tensor, noise: Tensor | None) -> Tensor:
+        return self.activate(self.noise(self.conv(x, style), noise))
+
+
+class ToRGB(nn.Module):
+    """1x1 modulated convolution to RGB, plus the upsampled skip from the previous resolution."""
+
+    def __init__(self, in_channels: int, style_dim: int, *, upsample: bool, blur_kernel: tuple[int, ...]) -> None:
+        super().__init__()
+        if upsample:
+            self.upsample = Upsample(blur_kernel)
+        self.conv = ModulatedConv2d(in_channels, 3, 1, style_dim, demodulate=False)
+        self.bias = nn.Parameter(torch.zeros(1, 3, 1, 1))
+
+    def forward(self, x: Tensor, style: Tensor, skip: Tensor | None = None) -> Tensor:
+        out = self.conv(x, style) + self.bias
+        if skip is not None:
+            out = out + self.upsample(skip)
+        return out
+
+
+class Generator(nn.Module):
+    """StyleGAN2 generator.
+
+    Call it with latents in Z, W or W+ (see :meth:`forward`); images come out as (B, 3, R, R), roughly in
+    [-1, 1] (not clipped), where R is ``config.resolution``.
+    """
+
+    def __init__(self, config: GeneratorConfig) -> None:
+        super().__init__()
+        self.config = config
+        dim = config.style_dim
+        widths = config.widths()
+        kernel = config.blur_kernel
+
+        layers: list[nn.Module] = [PixelNorm()]
+        layers += [EqualLinear(dim, dim, lr_mul=config.lr_mlp, activation=True) for _ in range(config.n_mlp)]
+        self.style = nn.Sequential(*layers)
+
+        self.input = ConstantInput(widths[4])
+        self.conv1 = StyledConv(widths[4], widths[4], dim, upsample=False, blur_kernel=kernel)
+        self.to_rgb1 = ToRGB(widths[4], dim, upsample=False, blur_kernel=kernel)
+
+        self.convs = nn.ModuleList()
+        self.to_rgbs = nn.ModuleList()
+        self.noises = nn.Module()
+        for i in range(config.num_layers):
+            res = 2 ** ((i + 5) // 2)
+            self.noises.register_buffer(f"noise_{i}", torch.randn(1, 1, res, res))
+        in_ch = widths[4]
+        for log_res in range(3, config.log_size + 1):
+            out_ch = widths[2**log_res]
+            self.convs.append(StyledConv(in_ch, out_ch, dim, upsample=True, blur_kernel=kernel))
+            self.convs.append(StyledConv(out_ch, out_ch, dim, upsample=False, blur_kernel=kernel))
+            self.to_rgbs.append(ToRGB(out_ch, dim, upsample=True, blur_kernel=kernel))
+            in_ch = out_ch
+
+    @property
+    def n_latent(self) -> int:
+        return self.config.n_latent
+
+    def mapping(self, z: Tensor) -> Tensor:
+        """Mapping network: z (B, style_dim) -> w (B, style_dim)."""
+        return self.style(z)
+
+    @torch.no_grad()
+    def mean_latent(self, n: int = 4096, *, seed: int = 0) -> Tensor:
+        """Average w of ``n`` samples of z ~ N(0, I): (1, style_dim). Used as ``latent_avg``."""
+        p = next(self.parameters())
+        gen = torch.Generator().manual_seed(seed)
+        z = torch.randn(n, self.config.style_dim, generator=gen).to(p.device, p.dtype)
+        return self.mapping(z).mean(0, keepdim=True)
+
+    def const_noise(self) -> list[Tensor]:
+        """The stored noise maps ``noises.noise_0 ...``, each (1, 1, r, r)."""
+        return [getattr(self.noises, f"noise_{i}") for i in range(self.config.num_layers)]
+
+    def to_w_plus(
+        self,
+        latents: Tensor,
+        *,
+        input_space: Literal["z", "w", "w+"] = "w+",
+        truncation: float = 1.0,
+        truncation_latent: Tensor | None = None,
+    ) -> Tensor:
+        """Turn z (B, D), w (B, D) or W+ (B, n_latent, D) into W+ (B, n_latent, D), with truncation."""
+        if input_space not in INPUT_SPACES:
+            raise ValueError(f"input_space={input_space!r} is invalid: expected one of {list(INPUT_SPACES)}")
+        dim, n = self.config.style_dim, self.n_latent
+        expected = (n, dim) if input_space == "w+" else (dim,)
+        if not isinstance(latents, Tensor) or latents.ndim != len(expected) + 1 or latents.shape[1:] != expected:
+            shape = tuple(latents.shape) if isinstance(latents, Tensor) else type(latents).__name__
+            raise ValueError(f"{input_space} latents must have shape (B, {', '.join(map(str, expected))}), got {shape}")
+        w = self.mapping(latents) if input_space == "z" else latents
+        if truncation != 1.0:
+            if truncation_latent is None:
+                raise ValueError("truncation != 1 needs truncation_latent (the model's latent_avg)")
+            w = truncation_latent + truncation * (w - truncation_latent)
+        if w.ndim == 2:
+            w = w[:, None, :].expand(-1, n, -1)
+        return w
+
+    def forward(
+        self,
+        latents: Tensor,
+        *,
+        input_space: Literal["z", "w", "w+"] = "w+",
+        truncation: float = 1.0,
+        truncation_latent: Tensor | None = None,
+        noise_mode: NoiseMode = "const",
+        noise: list[Tensor] | None = None,
+    ) -> Tensor:
+        """Synthesize images.
+
+        Args:
+            latents: z or w (B, style_dim), or W+ (B, n_latent, style_dim), as ``input_space`` says.
+            truncation: psi; w is moved toward ``truncation_latent`` (``(style_dim,)``, ``(1, style_dim)``
+                or ``(n_latent, style_dim)``) by ``1 - psi``.
+            noise_mode: ``"const"`` uses the stored maps ``noises.noise_N`` (deterministic, what inversion
+                uses), ``"random"`` draws fresh noise, ``"none"`` adds none.
+            noise: explicit noise maps, one per layer (overrides ``noise_mode``).
+
+        Returns:
+            (B, 3, R, R) images, roughly in [-1, 1].
+        """
+        if noise_mode not in NOISE_MODES:
+            raise ValueError(f"noise_mode={noise_mode!r} is invalid: expected one of {list(NOISE_MODES)}")
+        w = self.to_w_plus(latents, input_space=input_space, truncation=truncation, truncation_latent=truncation_latent)
+        noises = self._noise(w, noise_mode, noise)
+        out = self.input(w.shape[0])
+        out = self.conv1(out, w[:, 0], noises[0])
+        skip = self.to_rgb1(out, w[:, 1])
+        for j, to_rgb in enumerate(self.to_rgbs):
+            i = 2 * j + 1
+            out = self.convs[2 * j](out, w[:, i], noises[i])
+            out = self.convs[2 * j + 1](out, w[:, i + 1], noises[i + 1])
+            skip = to_rgb(out, w[:, i + 2], skip)
+        return skip
+
+    def _noise(self, w: Tensor, mode: str, noise: list[Tensor] | None) -> list[Tensor | None]:
+        if noise is not None:
+            if len(noise) != self.config.num_layers:
+                raise ValueError(f"noise must hold {self.config.num_layers} maps, got {len(noise)}")
+            return list(noise)
+        if mode == "const":
+            return list(self.const_noise())
+        if mode == "none":
+            return [None] * self.config.num_layers
+        return [w.new_empty(w.shape[0], 1, *buf.shape[-2:]).normal_() for buf in self.const_noise()]

@@ -1,0 +1,176 @@
+"""The inversion model: an encoder, a StyleGAN2 generator and the average latent, saved as safetensors.
+
+State-dict names are those of the upstream pSp / e4e / ReStyle checkpoints: ``encoder.*``, ``decoder.*``
+(the generator) and ``latent_avg``, so their weights map one-to-one.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from ..config import ModelConfig
+from ..serialization import read_model_folder, read_state_dict, save_model_folder
+from .encoders import build_encoder
+from .generator import Generator, NoiseMode
+
+__all__ = ["IntereStyleModel", "resize_images"]
+
+
+def resize_images(images: Tensor, size: int) -> Tensor:
+    """Square-resize (B, C, H, W) to (B, C, size, size).
+
+    Downsampling by an integer factor is an average pool (ReStyle's ``face_pool``); anything else is
+    antialiased bilinear interpolation.
+    """
+    h, w = images.shape[-2:]
+    if (h, w) == (size, size):
+        return images
+    if h == w and h > size and h % size == 0:
+        return F.avg_pool2d(images, h // size)
+    return F.interpolate(images, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+
+
+class IntereStyleModel(nn.Module):
+    """Encoder + generator + ``latent_avg`` (n_latent, style_dim), built from a :class:`ModelConfig`.
+
+    Images in and out are (B, 3, H, W) in [-1, 1]. The encoder sees them at ``config.encoder.input_size``;
+    the generator makes them at ``config.generator.resolution``.
+    """
+
+    latent_avg: Tensor
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        self.config = config
+        g = config.generator
+        self.encoder = build_encoder(config.encoder, g.n_latent, g.style_dim)
+        self.decoder = Generator(g)
+        self.register_buffer("latent_avg", torch.zeros(g.n_latent, g.style_dim))
+
+    # -- properties --------------------------------------------------------------------------------------
+    @property
+    def generator(self) -> Generator:
+        """The StyleGAN2 generator (stored as ``decoder``, the upstream name)."""
+        return self.decoder
+
+    @property
+    def n_latent(self) -> int:
+        return self.config.generator.n_latent
+
+    @property
+    def style_dim(self) -> int:
+        return self.config.generator.style_dim
+
+    @property
+    def resolution(self) -> int:
+        """Side of the generated images."""
+        return self.config.generator.resolution
+
+    @property
+    def input_size(self) -> int:
+        """Side of the images the encoder sees."""
+        return self.config.encoder.input_size
+
+    @property
+    def device(self) -> torch.device:
+        return self.latent_avg.device
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return self.latent_avg.dtype
+
+    # -- building blocks of inversion --------------------------------------------------------------------
+    def decode(self, latents: Tensor, *, noise_mode: NoiseMode = "const") -> Tensor:
+        """W+ latents (B, n_latent, style_dim) -> images (B, 3, R, R), roughly in [-1, 1]."""
+        return self.decoder(latents, noise_mode=noise_mode)
+
+    def to_encoder_size(self, images: Tensor) -> Tensor:
+        """(B, C, H, W) -> (B, C, S, S) with S the encoder's input size."""
+        return resize_images(images, self.input_size)
+
+    def initial_latents(self, batch: int) -> Tensor:
+        """``latent_avg`` repeated: (batch, n_latent, style_dim)."""
+        return self.latent_avg[None].expand(batch, -1, -1)
+
+    def average_image(self) -> Tensor:
+        """The generator's image of ``latent_avg`` at the encoder's size: (1, 3, S, S)."""
+        return self.to_encoder_size(self.decode(self.latent_avg[None]))
+
+    def refine(
+        self,
+        images: Tensor,
+        iterations: int,
+        *,
+        step_input: Callable[[int, Tensor], Tensor] | None = None,
+        noise_mode: NoiseMode = "const",
+    ) -> Iterator[tuple[Tensor, Tensor]]:
+        """Run the encoder ``iterations`` times and yield ``(latents, reconstruction)`` after each step.
+
+        ReStyle's scheme: step 0 encodes ``[x, G(latent_avg)]`` and adds the result to ``latent_avg``;
+        step t encodes ``[x, y_{t-1}]`` and adds it to ``w_{t-1}``. Latents and reconstructions fed back
+        are detached, so a caller may take a loss at every step. A single-pass encoder (3 input channels)
+        encodes ``x`` alone, once.
+
+        Args:
+            images: (B, 3, S, S) in [-1, 1] at the encoder's input size.
+            iterations: refinement steps (1 for single-pass encoders).
+            step_input: optional ``f(step, images) -> images`` giving what the encoder sees at each step
+                (IntereStyle's Uninterest Filter blurs early steps); the target stays ``images``.
+            noise_mode: generator noise (``"const"`` for deterministic inversion).
+
+        Yields:
+            latents (B, n_latent, style_dim) and reconstruction (B, 3, R, R) in roughly [-1, 1].
+        """
+        b = images.shape[0]
+        if not self.config.iterative and iterations != 1:
+            raise ValueError(f"a single-pass encoder (input_nc=3) runs 1 iteration, got iterations={iterations}")
+        start = self.initial_latents(b) if self.config.start_from_latent_avg else None
+        previous: Tensor | None = None
+        feedback = self.average_image().expand(b, -1, -1, -1) if self.config.iterative else None
+        for step in range(iterations):
+            x = step_input(step, images) if step_input is not None else images
+            if feedback is not None:
+                x = torch.cat([x, feedback], dim=1)
+            offset = self.encoder(x)
+            base = previous if previous is not None else start
+            latents = offset if base is None else offset + base
+            reconstruction = self.decode(latents, noise_mode=noise_mode)
+            yield latents, reconstruction
+            previous = latents.detach()
+            feedback = self.to_encoder_size(reconstruction.detach())
+
+    # -- persistence -------------------------------------------------------------------------------------
+    def save_pretrained(self, directory: str | os.PathLike[str]) -> Path:
+        """Write ``config.json`` and ``model.safetensors`` into ``directory`` (created; files replaced
+        atomically). Returns the folder."""
+        return save_model_folder(self.config.to_dict(), self.state_dict(), directory)
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        directory: str | os.PathLike[str],
+        *,
+        device: torch.device | str | None = None,
+        dtype: torch.dtype | None = None,
+    ) -> IntereStyleModel:
+        """Load a local model folder (``config.json`` + ``*.safetensors``), in eval mode.
+
+        Weights keep the dtype they were saved in unless ``dtype`` is given. For Hub repositories use
+        :func:`interestyle.load_encoder`.
+        """
+        config_dict, weights = read_model_folder(directory)
+        config = ModelConfig.from_dict(config_dict)
+        with torch.device("meta"):
+            model = cls(config)
+        expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+        state = read_state_dict(weights, expected)
+        model.load_state_dict(state, strict=True, assign=True)
+        if device is not None or dtype is not None:
+            model.to(device=device, dtype=dtype)
+        return model.eval()

@@ -1,0 +1,140 @@
+"""Model folders on disk: ``config.json`` + ``model.safetensors``, read with validation, written atomically.
+
+Only safetensors are read here; pickled checkpoints (``.pt``, ``.pth``, ``.bin``, ``.ckpt``, ``.pkl``)
+are refused with a pointer to ``interestyle convert``, which is the one place that opens them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import save_file
+
+from .errors import ConfigError, WeightsError
+
+__all__ = [
+    "CONFIG_NAME",
+    "PICKLE_SUFFIXES",
+    "WEIGHTS_NAME",
+    "atomic_write",
+    "read_model_folder",
+    "read_state_dict",
+    "save_model_folder",
+]
+
+CONFIG_NAME = "config.json"
+WEIGHTS_NAME = "model.safetensors"
+PICKLE_SUFFIXES = (".pt", ".pth", ".bin", ".ckpt", ".pkl", ".pickle", ".tar")
+
+
+def _pickle_refusal(path: Path) -> WeightsError:
+    return WeightsError(
+        f"{path} is a pickled PyTorch checkpoint; interestyle loads only safetensors model folders. "
+        f"Convert it once with `interestyle convert {path} --out MODEL_DIR`, then load MODEL_DIR."
+    )
+
+
+def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
+    """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it over ``path``.
+
+    A crash leaves either the old file or the new one, never half of one.
+    """
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_model_folder(
+    config: Mapping[str, Any], state_dict: Mapping[str, torch.Tensor], directory: str | os.PathLike[str]
+) -> Path:
+    """Write ``config.json`` and ``model.safetensors`` into ``directory``; returns the folder."""
+    folder = Path(directory)
+    folder.mkdir(parents=True, exist_ok=True)
+    tensors = {k: v.detach().to("cpu").contiguous().clone() for k, v in state_dict.items()}
+    text = json.dumps({"_class_name": "IntereStyleModel", **config}, indent=2) + "\n"
+    atomic_write(folder / WEIGHTS_NAME, lambda tmp: save_file(tensors, str(tmp), metadata={"format": "pt"}))
+    atomic_write(folder / CONFIG_NAME, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    return folder
+
+
+def read_model_folder(directory: str | os.PathLike[str]) -> tuple[dict[str, Any], Path]:
+    """Find and parse a model folder; returns ``(config dict, weights path)``.
+
+    Raises:
+        FileNotFoundError: the folder, its ``config.json`` or its safetensors file is missing.
+        WeightsError: a pickled checkpoint was given instead of a folder.
+        ConfigError: ``config.json`` is not a JSON object.
+    """
+    folder = Path(directory)
+    if folder.is_file():
+        if folder.suffix.lower() in PICKLE_SUFFIXES:
+            raise _pickle_refusal(folder)
+        raise FileNotFoundError(f"{folder} is a file; a model is a folder holding {CONFIG_NAME} and {WEIGHTS_NAME}")
+    if not folder.is_dir():
+        raise FileNotFoundError(f"model folder {folder} does not exist")
+    config_path = folder / CONFIG_NAME
+    if not config_path.is_file():
+        raise FileNotFoundError(f"{folder} has no {CONFIG_NAME}; a model folder holds {CONFIG_NAME} and {WEIGHTS_NAME}")
+    try:
+        config = json.loads(config_path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{config_path} is not valid JSON: {exc}") from None
+    if not isinstance(config, dict):
+        raise ConfigError(f"{config_path} must hold a JSON object, got {type(config).__name__}")
+    weights = folder / WEIGHTS_NAME
+    if not weights.is_file():
+        candidates = sorted(folder.glob("*.safetensors"))
+        if len(candidates) == 1:
+            weights = candidates[0]
+        elif candidates:
+            names = [p.name for p in candidates]
+            raise FileNotFoundError(f"{folder} has several safetensors files {names} and no {WEIGHTS_NAME}")
+        else:
+            pickles = sorted(p for p in folder.iterdir() if p.suffix.lower() in PICKLE_SUFFIXES)
+            if pickles:
+                raise _pickle_refusal(pickles[0])
+            raise FileNotFoundError(f"{folder} has {CONFIG_NAME} but no weights ({WEIGHTS_NAME})")
+    return config, weights
+
+
+def read_state_dict(path: Path, expected: Mapping[str, tuple[int, ...]]) -> dict[str, torch.Tensor]:
+    """Read a safetensors file whose keys and shapes must be exactly ``expected``.
+
+    Raises:
+        WeightsError: the file is corrupt or truncated, or a key is missing, unexpected or of another
+            shape (the message names the first such key and both shapes).
+    """
+    try:
+        with safe_open(str(path), framework="pt", device="cpu") as f:
+            keys = list(f.keys())
+            shapes = {k: tuple(f.get_slice(k).get_shape()) for k in keys}
+            missing = [k for k in expected if k not in shapes]
+            unexpected = [k for k in keys if k not in expected]
+            if missing or unexpected:
+                parts = []
+                if missing:
+                    parts.append(f"{len(missing)} missing (first: {missing[0]!r})")
+                if unexpected:
+                    parts.append(f"{len(unexpected)} unexpected (first: {unexpected[0]!r})")
+                raise WeightsError(f"{path} does not match its config: keys {', '.join(parts)}")
+            for key, shape in expected.items():
+                if shapes[key] != tuple(shape):
+                    raise WeightsError(
+                        f"{path} does not match its config: {key!r} has shape {shapes[key]} in the file "
+                        f"but the config builds {tuple(shape)}"
+                    )
+            return {k: f.get_tensor(k) for k in keys}
+    except SafetensorError as exc:
+        raise WeightsError(f"{path} is not a readable safetensors file (corrupt or truncated?): {exc}") from None
