@@ -114,12 +114,12 @@ class ModulatedConv2d(nn.Module):
         self.demodulate = demodulate
         self.upsample = upsample
         self.scale = 1 / math.sqrt(in_channels * kernel_size**2)
-        self.weight = nn.Parameter(torch.randn(1, out_channels, in_channels, kernel_size, kernel_size))
-        self.modulation = EqualLinear(style_dim, in_channels, bias_init=1.0)
         if upsample:
             factor = 2
             p = (len(blur_kernel) - factor) - (kernel_size - 1)
             self.blur = Blur(blur_kernel, pad=((p + 1) // 2 + factor - 1, p // 2 + 1), upsample_factor=factor)
+        self.weight = nn.Parameter(torch.randn(1, out_channels, in_channels, kernel_size, kernel_size))
+        self.modulation = EqualLinear(style_dim, in_channels, bias_init=1.0)
         self.use_reference = False
 
     def forward(self, x: Tensor, style: Tensor) -> Tensor:

@@ -1,0 +1,117 @@
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from interestyle.images import load_images, load_masks, read_images, to_pil
+
+
+@pytest.fixture
+def rgb() -> np.ndarray:
+    return np.random.default_rng(0).integers(0, 256, (20, 24, 3), dtype=np.uint8)
+
+
+def test_every_form_of_one_image_gives_the_same_tensor(tmp_path, rgb):
+    Image.fromarray(rgb).save(tmp_path / "a.png")
+    reference = load_images(rgb, 16)
+    forms = [
+        Image.fromarray(rgb),
+        rgb.astype(np.float32) / 255,
+        rgb[None],
+        torch.from_numpy(rgb).permute(2, 0, 1),  # uint8 CHW
+        torch.from_numpy(rgb).permute(2, 0, 1).float() / 127.5 - 1,
+        tmp_path / "a.png",
+        str(tmp_path / "a.png"),
+        [Image.fromarray(rgb)],
+    ]
+    for form in forms:
+        torch.testing.assert_close(load_images(form, 16), reference, atol=1e-5, rtol=0)
+    assert reference.shape == (1, 3, 16, 16) and reference.dtype == torch.float32
+    assert reference.min() >= -1 and reference.max() <= 1
+
+
+def test_modes_are_converted_to_rgb(rgb):
+    gray = Image.fromarray(rgb).convert("L")
+    out = load_images(gray, 8)
+    torch.testing.assert_close(out[:, 0], out[:, 2])
+    rgba = Image.fromarray(np.dstack([rgb, np.full(rgb.shape[:2], 255, np.uint8)]))
+    torch.testing.assert_close(load_images(rgba, 8), load_images(rgb, 8))
+    sixteen = Image.fromarray(rgb[..., 0].astype(np.uint16) * 257)
+    assert sixteen.mode.startswith("I;16")
+    torch.testing.assert_close(load_images(sixteen, 8)[:, 0], load_images(rgb[..., 0], 8)[:, 0], atol=1e-5, rtol=0)
+    assert load_images(Image.fromarray(rgb).convert("CMYK"), 8).shape == (1, 3, 8, 8)
+
+
+def test_lists_of_mixed_sizes_are_batched(rgb):
+    items = read_images([rgb, rgb[:10], torch.zeros(2, 3, 5, 5)])
+    assert [tuple(t.shape) for t in items] == [(1, 3, 20, 24), (1, 3, 10, 24), (2, 3, 5, 5)]
+    assert load_images([rgb, rgb[:10], torch.zeros(2, 3, 5, 5)], 8).shape == (4, 3, 8, 8)
+
+
+@pytest.mark.parametrize(
+    ("bad", "error", "message"),
+    [
+        (np.zeros((4, 4, 2), np.uint8), ValueError, r"shape \(4, 4, 2\)"),
+        (np.zeros((4, 4, 3), np.int32), TypeError, "int32"),
+        (np.full((4, 4, 3), 2.0), ValueError, r"outside the accepted \[0, 1\]"),
+        (np.full((4, 4, 3), np.nan), ValueError, "NaN"),
+        (torch.full((3, 4, 4), 5.0), ValueError, r"outside the accepted \[-1, 1\]"),
+        (torch.zeros(3, 4, 4, dtype=torch.int64), TypeError, "int64"),
+        (torch.zeros(2, 5, 4, 4), ValueError, "5 channels"),
+        (torch.zeros(4, 4), ValueError, r"shape \(4, 4\)"),
+        (12, TypeError, "int is not accepted"),
+        ([], ValueError, "empty"),
+        ("no/such/file.png", FileNotFoundError, "does not exist"),
+    ],
+)
+def test_bad_images_are_clear_errors(bad, error, message):
+    with pytest.raises(error, match=message):
+        load_images(bad, 8)
+
+
+def test_unreadable_file_is_a_value_error(tmp_path):
+    (tmp_path / "x.png").write_bytes(b"not an image")
+    with pytest.raises(ValueError, match="cannot read"):
+        load_images(tmp_path / "x.png", 8)
+
+
+def test_masks_in_every_form(tmp_path):
+    m = np.zeros((20, 24), bool)
+    m[5:15, 6:18] = True
+    Image.fromarray(m).save(tmp_path / "m.png")
+    reference = load_masks(m, 16, sizes=[(20, 24)])
+    assert reference.shape == (1, 1, 16, 16)
+    for form in [
+        m.astype(np.float32),
+        m.astype(np.uint8) * 255,
+        m[..., None],
+        torch.from_numpy(m),
+        torch.from_numpy(m)[None, None].float(),
+        Image.fromarray(m.astype(np.uint8) * 255),
+        tmp_path / "m.png",
+    ]:
+        torch.testing.assert_close(load_masks(form, 16, sizes=[(20, 24)]), reference, atol=1e-5, rtol=0)
+    shared = load_masks(m, 16, sizes=[(20, 24), (40, 48)])
+    assert shared.shape == (2, 1, 16, 16)
+
+
+@pytest.mark.parametrize(
+    ("mask", "sizes", "message"),
+    [
+        (np.zeros((2, 20, 24)), [(20, 24)] * 3, "2 masks for 3 images"),
+        (np.zeros((10, 30)), [(20, 24)], "does not match image 0"),
+        (np.full((20, 24), 1.5), [(20, 24)], "outside the accepted"),
+        (np.full((20, 24), np.nan), [(20, 24)], "NaN"),
+        (torch.zeros(1, 2, 20, 24), [(20, 24)], "one channel"),
+        (torch.zeros(1, 1, 1, 20, 24), [(20, 24)], "not a mask"),
+    ],
+)
+def test_bad_masks_are_clear_errors(mask, sizes, message):
+    with pytest.raises(ValueError, match=message):
+        load_masks(mask, 16, sizes=sizes)
+
+
+def test_to_pil_clips_and_rounds():
+    x = torch.tensor([-2.0, -1.0, 0.0, 1.0, 3.0]).view(1, 1, 1, 5).expand(1, 3, 1, 5)
+    (img,) = to_pil(x)
+    assert img.mode == "RGB" and np.asarray(img)[0, :, 0].tolist() == [0, 0, 128, 255, 255]

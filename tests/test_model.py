@@ -1,0 +1,157 @@
+import json
+import re
+
+import pytest
+import torch
+
+from conftest import tiny_model
+from interestyle import ConfigError, IntereStyleModel, WeightsError, load_encoder
+from interestyle.serialization import CONFIG_NAME, WEIGHTS_NAME
+
+
+def assert_same_state(a: torch.nn.Module, b: torch.nn.Module) -> None:
+    sa, sb = a.state_dict(), b.state_dict()
+    assert list(sa) == list(sb)
+    for key in sa:
+        assert sa[key].dtype == sb[key].dtype, key
+        assert torch.equal(sa[key], sb[key]), key
+
+
+@pytest.mark.parametrize("kind", ["backbone", "progressive-backbone", "gradual", "e4e"])
+def test_save_load_round_trip_is_bit_exact(tmp_path, kind):
+    model = tiny_model(kind)
+    model.save_pretrained(tmp_path / "m")
+    assert sorted(p.name for p in (tmp_path / "m").iterdir()) == [CONFIG_NAME, WEIGHTS_NAME]
+    loaded = load_encoder(tmp_path / "m")
+    assert loaded.config == model.config
+    assert not loaded.training
+    assert_same_state(model, loaded)
+    x = torch.rand(2, 3, 32, 32) * 2 - 1
+    w1 = [w for w, _ in model.refine(x, model.config.iterations)]
+    w2 = [w for w, _ in loaded.refine(x, model.config.iterations)]
+    for a, b in zip(w1, w2, strict=True):
+        assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16, torch.float64])
+def test_round_trip_after_a_dtype_move_keeps_dtype_and_bits(tmp_path, dtype):
+    model = tiny_model().to(dtype)
+    model.save_pretrained(tmp_path)
+    loaded = load_encoder(tmp_path)
+    assert loaded.dtype == dtype
+    assert_same_state(model, loaded)
+    assert loaded.state_dict()["encoder.input_layer.1.num_batches_tracked"].dtype == torch.int64
+
+
+def test_load_honours_device_and_dtype(tmp_path):
+    model = tiny_model()
+    model.save_pretrained(tmp_path)
+    loaded = load_encoder(tmp_path, device="cpu", dtype=torch.float64)
+    assert loaded.dtype == torch.float64 and loaded.device == torch.device("cpu")
+    for key, value in model.state_dict().items():
+        if value.is_floating_point():
+            assert torch.equal(loaded.state_dict()[key], value.double()), key
+
+
+def test_from_pretrained_and_load_encoder_agree(tmp_path):
+    model = tiny_model("gradual")
+    model.save_pretrained(tmp_path)
+    assert_same_state(IntereStyleModel.from_pretrained(tmp_path), load_encoder(str(tmp_path)))
+
+
+def test_saving_replaces_files_atomically(tmp_path):
+    tiny_model(seed=0).save_pretrained(tmp_path)
+    second = tiny_model(seed=1)
+    second.save_pretrained(tmp_path)
+    assert_same_state(second, load_encoder(tmp_path))
+    assert sorted(p.name for p in tmp_path.iterdir()) == [CONFIG_NAME, WEIGHTS_NAME]  # no temp files left
+
+
+# -- bad input --------------------------------------------------------------------------------------------
+@pytest.fixture
+def folder(tmp_path):
+    tiny_model().save_pretrained(tmp_path / "model")
+    return tmp_path / "model"
+
+
+def test_missing_folder(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no model folder"):
+        load_encoder(tmp_path / "nope")
+
+
+def test_folder_without_config(folder):
+    (folder / CONFIG_NAME).unlink()
+    with pytest.raises(FileNotFoundError, match=f"has no {CONFIG_NAME}"):
+        load_encoder(folder)
+
+
+def test_folder_without_weights(folder):
+    (folder / WEIGHTS_NAME).unlink()
+    with pytest.raises(FileNotFoundError, match="no weights"):
+        load_encoder(folder)
+
+
+@pytest.mark.parametrize("suffix", [".pt", ".bin", ".pkl", ".pth"])
+def test_pickled_checkpoints_are_refused_with_the_converter_named(tmp_path, suffix):
+    path = tmp_path / f"checkpoint{suffix}"
+    torch.save({"state_dict": {}}, path)
+    with pytest.raises(WeightsError, match="interestyle convert"):
+        load_encoder(path)
+    (tmp_path / CONFIG_NAME).write_text("{}")
+    with pytest.raises(WeightsError, match="interestyle convert"):
+        load_encoder(tmp_path)  # a folder holding only a pickle
+
+
+def test_shape_mismatch_names_key_and_both_shapes(folder):
+    from safetensors.torch import load_file, save_file
+
+    state = load_file(folder / WEIGHTS_NAME)
+    state["decoder.style.1.weight"] = torch.zeros(32, 16)
+    save_file(state, folder / WEIGHTS_NAME)
+    message = r"'decoder.style.1.weight' has shape \(32, 16\) in the file but the config builds \(32, 32\)"
+    with pytest.raises(WeightsError, match=message):
+        load_encoder(folder)
+
+
+def test_missing_and_unexpected_keys_are_named(folder, tmp_path):
+    from safetensors.torch import load_file, save_file
+
+    state = load_file(folder / WEIGHTS_NAME)
+    del state["decoder.input.input"]
+    save_file(state, folder / WEIGHTS_NAME)
+    with pytest.raises(WeightsError, match=re.escape("1 missing (first: 'decoder.input.input')")):
+        load_encoder(folder)
+    state["decoder.input.input"] = torch.zeros(1, 32, 4, 4)
+    state["decoder.extra"] = torch.zeros(1)
+    save_file(state, folder / WEIGHTS_NAME)
+    with pytest.raises(WeightsError, match=re.escape("1 unexpected (first: 'decoder.extra')")):
+        load_encoder(folder)
+
+
+@pytest.mark.parametrize("damage", ["truncate", "garbage", "empty"])
+def test_corrupt_weights_are_a_weights_error(folder, damage):
+    path = folder / WEIGHTS_NAME
+    data = path.read_bytes()
+    path.write_bytes({"truncate": data[: len(data) // 2], "garbage": b"\x00\xff" * 100, "empty": b""}[damage])
+    with pytest.raises(WeightsError, match="not a readable safetensors file"):
+        load_encoder(folder)
+
+
+def test_unknown_config_field_or_value(folder):
+    config = json.loads((folder / CONFIG_NAME).read_text())
+    (folder / CONFIG_NAME).write_text(json.dumps({**config, "n_iterations": 3}))
+    with pytest.raises(ConfigError, match="n_iterations"):
+        load_encoder(folder)
+    config["encoder"]["kind"] = "resnet34"
+    (folder / CONFIG_NAME).write_text(json.dumps(config))
+    with pytest.raises(ConfigError, match="kind='resnet34'"):
+        load_encoder(folder)
+    (folder / CONFIG_NAME).write_text("{not json")
+    with pytest.raises(ConfigError, match="not valid JSON"):
+        load_encoder(folder)
+
+
+def test_refine_rejects_iterations_on_single_pass_models():
+    model = tiny_model("gradual")
+    with pytest.raises(ValueError, match="iterations=3"):
+        next(model.refine(torch.zeros(1, 3, 32, 32), 3))
