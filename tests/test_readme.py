@@ -59,5 +59,5 @@ def test_example_script_runs(workdir):
 
 
 def test_cli_entry_point():
-    proc = subprocess.run([sys.executable, "-m", "interestyle.cli", "--version"], capture_output=True, text=True)
+    proc = subprocess.run([sys.executable, "-m", "interestyle", "--version"], capture_output=True, text=True)
     assert proc.returncode == 0 and proc.stdout.startswith("interestyle ")

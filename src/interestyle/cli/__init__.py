@@ -1,0 +1,52 @@
+"""The ``interestyle`` command: parses arguments, calls the public API, prints. No logic of its own.
+
+Each subcommand is a module of this package with ``add_parser(subparsers)`` (which sets ``func`` through
+``set_defaults``) and a ``run(args) -> int``; :data:`COMMANDS` lists them. They are imported only when
+the command line is parsed, so ``import interestyle`` stays light.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from .. import __version__
+from ..errors import InterestyleError
+
+__all__ = ["COMMANDS", "main"]
+
+COMMANDS: tuple[str, ...] = ()
+
+# What a user can fix from the command line: one line on stderr and exit code 2, never a traceback.
+USER_ERRORS = (InterestyleError, ValueError, TypeError, FileNotFoundError, NotADirectoryError, PermissionError)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="interestyle",
+        description="IntereStyle: StyleGAN2 inversion that encodes the interest region (face + hair).",
+    )
+    parser.add_argument("--version", action="version", version=f"interestyle {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMANDS:
+        importlib.import_module(f"{__name__}.{name}").add_parser(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``interestyle`` command; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except USER_ERRORS as exc:
+        print(f"interestyle {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
