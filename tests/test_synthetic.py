@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from interestyle.synthetic import OCCLUDERS, make_batch, render, sample_attributes
+from interestyle.synthetic import ATTRIBUTES, OCCLUDERS, attributes_from_latent, make_batch, render, sample_attributes
 
 
 def test_same_seed_same_faces_and_images():
@@ -64,3 +64,15 @@ def test_bad_arguments():
         make_batch(2, size=8)
     with pytest.raises(ValueError, match="n=0"):
         sample_attributes(0)
+
+
+def test_latents_parameterise_faces():
+    z = torch.randn(2000, 32, generator=torch.Generator().manual_seed(0))
+    attributes = attributes_from_latent(z)
+    assert torch.equal(attributes["smile"], attributes_from_latent(z)["smile"])
+    assert attributes["smile"].min() >= -0.4 and attributes["smile"].max() <= 1.0
+    assert set(attributes["hair_style"].tolist()) == {0.0, 1.0, 2.0, 3.0, 4.0}
+    # Only the first dimensions matter; the rest of z is free.
+    z2 = z.clone()
+    z2[:, len(ATTRIBUTES) :] = 0
+    assert all(torch.equal(v, attributes_from_latent(z2)[k]) for k, v in attributes.items())

@@ -7,6 +7,26 @@ and occluders (microphone, hand, bar, sticker, hair clip), together with the cle
 mask, the occluder mask and the attribute values.
 """
 
-from .render import CONDITIONS, OCCLUDERS, SyntheticBatch, make_batch, render, sample_attributes
+from .render import (
+    ATTRIBUTES,
+    CONDITIONS,
+    OCCLUDERS,
+    SyntheticBatch,
+    attributes_from_latent,
+    attributes_from_uniform,
+    make_batch,
+    render,
+    sample_attributes,
+)
 
-__all__ = ["CONDITIONS", "OCCLUDERS", "SyntheticBatch", "make_batch", "render", "sample_attributes"]
+__all__ = [
+    "ATTRIBUTES",
+    "CONDITIONS",
+    "OCCLUDERS",
+    "SyntheticBatch",
+    "attributes_from_latent",
+    "attributes_from_uniform",
+    "make_batch",
+    "render",
+    "sample_attributes",
+]

@@ -10,7 +10,17 @@ from torch import Tensor
 
 from .shapes import box_sdf, capsule_sdf, coverage, ellipse_sdf, grid, over, star_sdf
 
-__all__ = ["CONDITIONS", "OCCLUDERS", "SyntheticBatch", "make_batch", "render", "sample_attributes"]
+__all__ = [
+    "ATTRIBUTES",
+    "CONDITIONS",
+    "OCCLUDERS",
+    "SyntheticBatch",
+    "attributes_from_latent",
+    "attributes_from_uniform",
+    "make_batch",
+    "render",
+    "sample_attributes",
+]
 
 CONDITIONS: tuple[str, ...] = ("clean", "clutter", "occluded", "mixed")
 OCCLUDERS: tuple[str, ...] = ("microphone", "hand", "bar", "sticker", "hair-clip")
@@ -53,37 +63,58 @@ def _u(gen: torch.Generator, n: int, lo: float, hi: float) -> Tensor:
     return lo + (hi - lo) * torch.rand(n, generator=gen)
 
 
-def _choice(gen: torch.Generator, n: int, k: int) -> Tensor:
-    return torch.randint(0, k, (n,), generator=gen)
+# Each attribute: (name, low, high) for a continuous value, or (name, number of choices) for a discrete one.
+ATTRIBUTES: tuple[tuple[str, float, float] | tuple[str, int], ...] = (
+    ("face_x", -0.04, 0.04),
+    ("face_y", 0.02, 0.10),
+    ("face_width", 0.34, 0.44),
+    ("face_height", 0.46, 0.56),
+    ("jaw", 0.0, 0.35),
+    ("skin_tone", 0.0, 1.0),
+    ("hair_style", len(HAIR_STYLES)),
+    ("hair_color", len(_HAIR_COLORS)),
+    ("hairline", 0.30, 0.62),
+    ("eye_spacing", 0.34, 0.44),
+    ("eye_size", 0.12, 0.18),
+    ("eye_open", 0.40, 0.75),
+    ("eye_color", len(_EYE_COLORS)),
+    ("brow_thickness", 0.035, 0.08),
+    ("brow_tilt", -0.06, 0.08),
+    ("mouth_width", 0.20, 0.34),
+    ("smile", -0.4, 1.0),
+    ("lip_tone", 0.0, 1.0),
+    ("background_hue", 0.0, 1.0),
+    ("clothes_hue", 0.0, 1.0),
+)
+N_ATTRIBUTES = len(ATTRIBUTES)
+
+
+def attributes_from_uniform(u: Tensor) -> dict[str, Tensor]:
+    """Map (B, N_ATTRIBUTES) values in [0, 1) to attributes, one column each in :data:`ATTRIBUTES` order."""
+    if u.ndim != 2 or u.shape[1] < N_ATTRIBUTES:
+        raise ValueError(f"expected (B, >= {N_ATTRIBUTES}) values in [0, 1), got shape {tuple(u.shape)}")
+    out = {}
+    for i, spec in enumerate(ATTRIBUTES):
+        col = u[:, i].float()
+        if len(spec) == 2:
+            out[spec[0]] = torch.clamp(torch.floor(col * spec[1]), 0, spec[1] - 1)
+        else:
+            out[spec[0]] = spec[1] + (spec[2] - spec[1]) * col
+    return out
+
+
+def attributes_from_latent(z: Tensor) -> dict[str, Tensor]:
+    """Faces parameterised by Gaussian latents: the first N_ATTRIBUTES dimensions of z (B, D >= 20),
+    through the normal CDF, give the attributes. The demo generator learns to draw ``render`` of these."""
+    u = 0.5 * (1 + torch.erf(z[:, :N_ATTRIBUTES].float() / 2**0.5))
+    return attributes_from_uniform(u.clamp(0, 1 - 1e-6))
 
 
 def sample_attributes(n: int, *, seed: int = 0) -> dict[str, Tensor]:
     """Draw ``n`` faces' attributes, reproducibly from ``seed``; each value is a (n,) tensor."""
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ValueError(f"n={n!r} is invalid: expected an integer >= 1")
-    g = torch.Generator().manual_seed(seed)
-    return {
-        "face_x": _u(g, n, -0.04, 0.04),
-        "face_y": _u(g, n, 0.02, 0.10),
-        "face_width": _u(g, n, 0.34, 0.44),
-        "face_height": _u(g, n, 0.46, 0.56),
-        "jaw": _u(g, n, 0.0, 0.35),
-        "skin_tone": torch.rand(n, generator=g),
-        "hair_style": _choice(g, n, len(HAIR_STYLES)).float(),
-        "hair_color": _choice(g, n, len(_HAIR_COLORS)).float(),
-        "hairline": _u(g, n, 0.30, 0.62),
-        "eye_spacing": _u(g, n, 0.34, 0.44),
-        "eye_size": _u(g, n, 0.12, 0.18),
-        "eye_open": _u(g, n, 0.40, 0.75),
-        "eye_color": _choice(g, n, len(_EYE_COLORS)).float(),
-        "brow_thickness": _u(g, n, 0.035, 0.08),
-        "brow_tilt": _u(g, n, -0.06, 0.08),
-        "mouth_width": _u(g, n, 0.20, 0.34),
-        "smile": _u(g, n, -0.4, 1.0),
-        "lip_tone": torch.rand(n, generator=g),
-        "background_hue": torch.rand(n, generator=g),
-        "clothes_hue": torch.rand(n, generator=g),
-    }
+    return attributes_from_uniform(torch.rand(n, N_ATTRIBUTES, generator=torch.Generator().manual_seed(seed)))
 
 
 def _hue(h: Tensor, saturation: float, value: float) -> Tensor:
