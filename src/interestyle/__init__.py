@@ -16,6 +16,7 @@ from .errors import ConfigError, HubError, InterestyleError, WeightsError
 from .hub import load_encoder
 from .images import to_pil
 from .inversion import InversionResult, invert
+from .masks import MaskProvider, MaskProviderError, available_mask_providers, get_mask_provider, register_mask_provider
 from .models.model import IntereStyleModel
 
 __version__ = "0.1.0.dev0"
@@ -28,10 +29,15 @@ __all__ = [
     "IntereStyleModel",
     "InterestyleError",
     "InversionResult",
+    "MaskProvider",
+    "MaskProviderError",
     "ModelConfig",
     "WeightsError",
     "__version__",
+    "available_mask_providers",
+    "get_mask_provider",
     "invert",
     "load_encoder",
+    "register_mask_provider",
     "to_pil",
 ]

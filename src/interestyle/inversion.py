@@ -9,7 +9,9 @@ from PIL import Image
 from torch import Tensor
 from tqdm.auto import tqdm
 
-from .images import ImageInput, MaskInput, image_sizes, load_masks, read_images, stack_resized, to_pil
+from .images import ImageInput, read_images, stack_resized, to_pil
+from .masks.protocol import MaskSpec
+from .masks.resolve import resolve_mask
 from .models.model import IntereStyleModel
 
 __all__ = ["InversionResult", "invert"]
@@ -57,7 +59,7 @@ def invert(
     model: IntereStyleModel,
     images: ImageInput,
     *,
-    mask: MaskInput | None = None,
+    mask: MaskSpec | None = None,
     iterations: int | None = None,
     batch_size: int = 8,
     progress: bool | None = None,
@@ -69,9 +71,12 @@ def invert(
         images: a PIL image, a numpy array ((H, W, C) or (B, H, W, C); uint8 in [0, 255] or float in [0, 1]),
             a tensor ((C, H, W) or (B, C, H, W); float in [-1, 1] or uint8), a path, or a list of these, of
             any size: each is resized (antialiased) to the encoder's input size.
-        mask: None (the whole image is the interest region) or an explicit mask per image, or one for all
-            (PIL / numpy / tensor / path; bool, uint8 or float in [0, 1]; (H, W), (B, H, W) or (B, 1, H, W);
-            same aspect ratio as its image, any size). It is kept for :meth:`InversionResult.composite`.
+        mask: None (the whole image is the interest region); a mask provider (any callable mapping
+            (B, 3, H, W) in [-1, 1] to (B, 1, H, W) in [0, 1], run at the resolution and on the device it
+            declares); a registered provider name such as ``"face-parsing"`` or ``"aligned-face"`` (see
+            :mod:`interestyle.masks`); or an explicit mask per image, or one for all (PIL / numpy / tensor /
+            path; bool, uint8 or float in [0, 1]; (H, W), (B, H, W) or (B, 1, H, W); same aspect ratio as its
+            image, any size). It is kept for :meth:`InversionResult.composite`.
         iterations: refinement steps (default ``model.config.iterations``: 5 for IntereStyle/ReStyle).
         batch_size: images per forward pass.
         progress: show a progress bar; by default only when there is more than one batch.
@@ -81,6 +86,7 @@ def invert(
 
     Raises:
         ValueError / TypeError: an input of the wrong type, dtype, shape, channel count or range.
+        MaskProviderError: an unknown provider name, or a provider that returned an invalid mask.
     """
     if not isinstance(model, IntereStyleModel):
         raise TypeError(f"model must be an IntereStyleModel (see load_encoder), got {type(model).__name__}")
@@ -90,15 +96,14 @@ def invert(
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size={batch_size!r} is invalid: expected an integer >= 1")
     items = read_images(images)
-    sizes = image_sizes(items)
     x = stack_resized(items, model.input_size)
     full = stack_resized(items, model.resolution)
-    masks = None if mask is None else load_masks(mask, model.resolution, sizes=sizes)
 
     device, dtype = model.device, model.dtype
     n = x.shape[0]
     starts = range(0, n, batch_size)
     show = len(starts) > 1 if progress is None else progress
+    masks = resolve_mask(mask, items, model.resolution, batch_size=batch_size, progress=show)
     step_latents, recons = [], []
     for start in tqdm(starts, desc="invert", unit="batch", disable=not show):
         batch = x[start : start + batch_size].to(device, dtype)

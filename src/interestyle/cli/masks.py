@@ -1,0 +1,155 @@
+"""``interestyle masks IMAGES... --provider NAME --out DIR``: interest masks as PNGs, plus an overlay grid."""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+from PIL import Image
+from tqdm.auto import tqdm
+
+from ..images import image_sizes, read_images, to_pil
+from ..masks import Dilate, Feather, Invert, get_mask_provider, resolve_mask
+from ..masks.overlay import overlay, overlay_grid
+from ..masks.protocol import MaskProvider, provider_resolution, resize_masks
+from ..serialization import atomic_write
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
+GRID_NAME = "overlay.png"
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "masks",
+        help="write interest masks of images with a mask provider",
+        description="Write one mask PNG per image (white = interest region: face + hair) and an overlay grid "
+        f"({GRID_NAME}) into OUT. IMAGES are files, folders (their images) or glob patterns.",
+    )
+    parser.add_argument("images", nargs="+", metavar="IMAGES", help="image files, folders or glob patterns")
+    parser.add_argument("--provider", required=True, help="a mask provider name, e.g. face-parsing or aligned-face")
+    parser.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="an option for the provider's factory (VALUE read as JSON when it parses, else as text), e.g. "
+        "--option weights=path/to/face-parser --option interest_classes=[1,17]; repeatable",
+    )
+    parser.add_argument("--out", required=True, type=Path, help="output folder (created)")
+    parser.add_argument("--size", type=int, default=512, help="side of the square the provider works at (default 512)")
+    parser.add_argument("--dilate", type=float, default=0.0, help="grow masks by this many pixels at 256x256")
+    parser.add_argument("--feather", type=float, default=0.0, help="soften mask edges, sigma in pixels at 256x256")
+    parser.add_argument("--invert", action="store_true", help="swap interest and uninterest")
+    parser.add_argument("--batch-size", type=int, default=8, help="images per provider call (default 8)")
+    parser.add_argument("--thumb", type=int, default=128, help="side of each overlay-grid cell (default 128)")
+    parser.add_argument("--columns", type=int, default=8, help="overlay-grid columns (default 8)")
+    parser.add_argument("--grid-max", type=int, default=64, help="images shown in the overlay grid (default 64)")
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    parser.set_defaults(func=run)
+
+
+def expand_images(patterns: list[str]) -> list[Path]:
+    """Files, folders (their image files, sorted) and glob patterns -> image paths, in order, without repeats.
+
+    Raises:
+        FileNotFoundError: a path that does not exist, or a pattern or folder that matches no image.
+    """
+    found: list[Path] = []
+    for pattern in patterns:
+        path = Path(pattern)
+        if path.is_dir():
+            matches = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+            if not matches:
+                raise FileNotFoundError(f"folder {path} holds no images ({', '.join(IMAGE_SUFFIXES)})")
+        elif path.is_file():
+            matches = [path]
+        elif glob.has_magic(pattern):
+            matches = sorted(Path(p) for p in glob.glob(pattern, recursive=True) if Path(p).is_file())
+            if not matches:
+                raise FileNotFoundError(f"pattern {pattern!r} matches no files")
+        else:
+            raise FileNotFoundError(f"image {path} does not exist")
+        found.extend(matches)
+    unique = list(dict.fromkeys(p.resolve() for p in found))
+    return unique
+
+
+def parse_options(items: list[str]) -> dict[str, Any]:
+    """``["key=value", ...]`` -> keyword options; values are JSON when they parse, else strings."""
+    options: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.isidentifier():
+            raise ValueError(f"--option {item!r} is invalid: expected KEY=VALUE with KEY a Python identifier")
+        try:
+            options[key] = json.loads(value)
+        except json.JSONDecodeError:
+            options[key] = value
+    return options
+
+
+def _positive(value: int, flag: str) -> int:
+    if value < 1:
+        raise ValueError(f"{flag}={value} is invalid: expected an integer >= 1")
+    return value
+
+
+def _output_names(paths: list[Path]) -> list[str]:
+    names, seen = [], set()
+    for path in paths:
+        name, k = f"{path.stem}_mask.png", 1
+        while name in seen:
+            name, k = f"{path.stem}-{k}_mask.png", k + 1
+        seen.add(name)
+        names.append(name)
+    return names
+
+
+def _save_png(image: Image.Image, path: Path) -> None:
+    atomic_write(path, lambda tmp: image.save(tmp, format="PNG"))
+
+
+def build_provider(name: str, options: dict[str, Any], *, dilate: float, feather: float, invert: bool) -> MaskProvider:
+    provider: MaskProvider = get_mask_provider(name, **options)
+    if dilate:
+        provider = Dilate(provider, dilate)
+    if feather:
+        provider = Feather(provider, feather)
+    if invert:
+        provider = Invert(provider)
+    return provider
+
+
+def run(args: argparse.Namespace) -> int:
+    for flag in ("size", "batch_size", "thumb", "columns", "grid_max"):
+        _positive(getattr(args, flag), "--" + flag.replace("_", "-"))
+    paths = expand_images(args.images)
+    provider = build_provider(
+        args.provider, parse_options(args.option), dilate=args.dilate, feather=args.feather, invert=args.invert
+    )
+    size = provider_resolution(provider) or args.size
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    names = _output_names(paths)
+    cells: list[Image.Image] = []
+    starts = range(0, len(paths), args.batch_size)
+    with tqdm(total=len(paths), desc=f"masks ({args.provider})", unit="image", disable=args.no_progress) as bar:
+        for start in starts:
+            batch = paths[start : start + args.batch_size]
+            items = read_images([str(p) for p in batch])
+            masks = resolve_mask(provider, items, size, batch_size=args.batch_size)
+            assert masks is not None
+            for i, ((h, w), item) in enumerate(zip(image_sizes(items), items, strict=True)):
+                mask = resize_masks(masks[i : i + 1], (h, w))[0, 0]
+                mask_u8 = (mask * 255).round().to(torch.uint8).numpy()
+                _save_png(Image.fromarray(mask_u8), out / names[start + i])
+                if len(cells) < args.grid_max:
+                    cells.append(to_pil(overlay(item[:1], mask[None, None]))[0])
+            bar.update(len(batch))
+    _save_png(overlay_grid(cells, columns=args.columns, cell=args.thumb), out / GRID_NAME)
+    print(f"wrote {len(paths)} masks and {GRID_NAME} to {out}")
+    return 0

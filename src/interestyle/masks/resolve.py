@@ -1,0 +1,89 @@
+"""``resolve_mask``: whatever ``mask=`` was given -> one batch of masks, or None.
+
+The rule for strings: a string of provider-name form (lowercase letters, digits, ``-``, ``_``; see
+:func:`~interestyle.masks.registry.is_provider_name`) is a provider name, always; any other string, and
+every ``os.PathLike``, is the path of a mask file.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+from torch import Tensor
+from tqdm.auto import tqdm
+
+from ..images import image_sizes, stack_resized
+from .explicit import explicit_masks
+from .protocol import MaskProviderError, MaskSpec, provider_name, provider_resolution, resize_masks, run_provider
+from .registry import available_mask_providers, get_mask_provider, is_provider_name
+
+__all__ = ["resolve_mask"]
+
+
+def resolve_mask(
+    mask: MaskSpec | None,
+    images: Tensor | Sequence[Tensor],
+    size: int,
+    *,
+    batch_size: int = 8,
+    progress: bool = False,
+) -> Tensor | None:
+    """Turn a ``mask=`` argument into masks for a batch of images.
+
+    Args:
+        mask: one of
+            * None: no mask (returns None);
+            * a provider: any callable ``images (B, 3, H, W) in [-1, 1] -> (B, 1, H, W) in [0, 1]``, run on
+              the images resized to its declared ``resolution`` (default: ``size``) and on its ``device``;
+            * a registered provider name such as ``"face-parsing"`` or ``"aligned-face"``;
+            * an explicit mask: PIL / numpy / tensor / path, or a list of them, one for all images or one per
+              image (see :func:`~interestyle.masks.explicit.explicit_masks`).
+        images: the images as read (:func:`interestyle.images.read_images`: a list of (B_i, 3, H_i, W_i) in
+            [-1, 1] of any sizes), or one (B, 3, H, W) tensor in [-1, 1].
+        size: the side of the square masks returned.
+        batch_size: images per provider call.
+        progress: show a progress bar over provider calls.
+
+    Returns:
+        (B, 1, size, size) float32 in [0, 1] on the CPU, or None.
+
+    Raises:
+        MaskProviderError: an unknown provider name, or a provider whose output is invalid (named).
+        FileNotFoundError: a path that does not exist (and is not a provider name).
+        ValueError / TypeError: an invalid explicit mask (NaN, outside [0, 1], wrong rank or batch size).
+    """
+    if mask is None:
+        return None
+    items = [images] if isinstance(images, Tensor) else list(images)
+    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+        raise ValueError(f"size={size!r} is invalid: expected an integer >= 1")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size={batch_size!r} is invalid: expected an integer >= 1")
+
+    if isinstance(mask, str) and is_provider_name(mask):
+        return _run(get_mask_provider(mask), items, size, batch_size, progress, name=mask)
+    if isinstance(mask, type):
+        raise TypeError(f"mask={mask.__name__} is a class; pass an instance of it (a provider), not the class")
+    if callable(mask) and not isinstance(mask, Tensor):
+        return _run(mask, items, size, batch_size, progress, name=provider_name(mask))
+    if isinstance(mask, (str, os.PathLike)) and not Path(mask).exists():
+        raise FileNotFoundError(
+            f"mask {str(mask)!r} is neither an existing file nor a mask provider name; known providers: "
+            f"{', '.join(available_mask_providers())}"
+        )
+    return explicit_masks(mask, image_sizes(items), size)  # type: ignore[arg-type]
+
+
+def _run(provider: object, items: list[Tensor], size: int, batch_size: int, progress: bool, *, name: str) -> Tensor:
+    if not callable(provider):
+        raise MaskProviderError(f"mask provider {name!r} is not callable")
+    x = stack_resized(items, provider_resolution(provider) or size)
+    starts = range(0, x.shape[0], batch_size)
+    out = []
+    for start in tqdm(starts, desc=f"mask ({name})", unit="batch", disable=not progress):
+        masks = run_provider(provider, x[start : start + batch_size], name=name)
+        out.append(resize_masks(masks.to("cpu"), (size, size)))
+    return torch.cat(out)
