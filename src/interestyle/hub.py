@@ -1,93 +1,15 @@
-"""``load_encoder``: a model from a local folder or a Hugging Face Hub repository."""
+"""``load_encoder``: an inversion model from a local folder or a Hugging Face Hub repository."""
 
 from __future__ import annotations
 
 import os
-import re
-from pathlib import Path
 
 import torch
 
-from .errors import HubError
+from .locate import resolve_model_folder
 from .models.model import IntereStyleModel
-from .serialization import CONFIG_NAME, PICKLE_SUFFIXES
 
-__all__ = ["load_encoder", "resolve_model_folder"]
-
-_REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]{0,95}(/[A-Za-z0-9][\w.-]{0,95})?$")
-_OFFLINE_HINT = (
-    "To work offline: download the repository once where the Hub is reachable (it lands in the "
-    "Hugging Face cache), then set HF_HUB_OFFLINE=1 or pass local_files_only=True; or pass the path of a "
-    "local model folder (config.json + model.safetensors) instead of a repo id."
-)
-
-
-def _download(
-    repo_id: str,
-    *,
-    revision: str | None,
-    cache_dir: str | os.PathLike[str] | None,
-    local_files_only: bool,
-    token: str | bool | None,
-) -> Path:
-    from huggingface_hub import constants, snapshot_download
-    from huggingface_hub.errors import (
-        GatedRepoError,
-        LocalEntryNotFoundError,
-        RepositoryNotFoundError,
-        RevisionNotFoundError,
-    )
-
-    where = f"{repo_id!r} (revision {revision or 'main'}) on {constants.ENDPOINT}"
-    try:
-        folder = snapshot_download(
-            repo_id,
-            revision=revision,
-            cache_dir=None if cache_dir is None else str(cache_dir),
-            local_files_only=local_files_only,
-            token=token,
-            allow_patterns=[CONFIG_NAME, "*.safetensors"],
-        )
-    except GatedRepoError as exc:
-        raise HubError(f"{where} is gated: accept its terms on the Hub and pass token=. ({exc})") from None
-    except RepositoryNotFoundError:
-        raise HubError(
-            f"Hub repository {where} was not found (or is private: pass token=). "
-            f"If you meant a local folder, no such path exists: {Path(repo_id).resolve()}"
-        ) from None
-    except RevisionNotFoundError:
-        raise HubError(f"revision {revision!r} of Hub repository {repo_id!r} was not found") from None
-    except LocalEntryNotFoundError as exc:
-        reason = "offline mode is on" if local_files_only or constants.HF_HUB_OFFLINE else "the Hub is unreachable"
-        raise HubError(f"cannot load {where}: {reason} and it is not in the local cache. {_OFFLINE_HINT}") from exc
-    except OSError as exc:
-        raise HubError(f"cannot load {where}: {exc}. {_OFFLINE_HINT}") from exc
-    return Path(folder)
-
-
-def resolve_model_folder(
-    repo_id_or_path: str | os.PathLike[str],
-    *,
-    revision: str | None = None,
-    cache_dir: str | os.PathLike[str] | None = None,
-    local_files_only: bool = False,
-    token: str | bool | None = None,
-) -> Path:
-    """The local folder of a model: the path itself, or the Hub snapshot of a repo id (downloaded or cached).
-
-    Raises:
-        FileNotFoundError: a path-like argument that does not exist.
-        HubError: a repo id that cannot be fetched (the message says how to work offline).
-    """
-    if not isinstance(repo_id_or_path, (str, os.PathLike)):
-        raise TypeError(f"repo_id_or_path must be a str or a path, got {type(repo_id_or_path).__name__}")
-    path = Path(repo_id_or_path)
-    if path.exists():
-        return path
-    text = str(repo_id_or_path)
-    if isinstance(repo_id_or_path, os.PathLike) or not _REPO_ID.match(text) or path.suffix.lower() in PICKLE_SUFFIXES:
-        raise FileNotFoundError(f"no model folder at {path.resolve()} (and {text!r} is not a Hub repo id)")
-    return _download(text, revision=revision, cache_dir=cache_dir, local_files_only=local_files_only, token=token)
+__all__ = ["load_encoder"]
 
 
 def load_encoder(

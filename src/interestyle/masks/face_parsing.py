@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..errors import ConfigError
+from ..locate import resolve_model_folder
 from ..serialization import read_model_folder, read_state_dict, save_model_folder
 from .bisenet import BiSeNet
 from .compose import _check_size, dilate_mask, feather_mask
@@ -285,9 +286,6 @@ class FaceParser(nn.Module):
             WeightsError: pickled, corrupt or mismatched weights.
             HubError: a repository that cannot be fetched.
         """
-        # Imported here: hub pulls in the inversion models, which this leaf package must not depend on.
-        from ..hub import resolve_model_folder
-
         folder = resolve_model_folder(
             repo_id_or_path, revision=revision, cache_dir=cache_dir, local_files_only=local_files_only, token=token
         )
