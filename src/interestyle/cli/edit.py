@@ -115,10 +115,10 @@ def run(args: argparse.Namespace) -> int:
     masks = MaskFinder(args.mask)
     strengths = resolve_strengths(args.strength).tolist()
     direction = find_direction(args.direction, args.directions or args.model)
-    out = output_folder(args.out)
     model = load_model(args)
     direction.for_model(model.n_latent, model.style_dim)  # a size mismatch fails before any work
     layers = resolve_layers(args.layers, model.n_latent)
+    out = output_folder(args.out)
     names = unique_names([*image_paths, *latent_paths])
     reader = Reader("edit", masks)
     grid = Grid(args.grid)

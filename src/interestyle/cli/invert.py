@@ -60,8 +60,8 @@ def add_io_options(parser: argparse.ArgumentParser, what: str) -> None:
 def run(args: argparse.Namespace) -> int:
     paths = expand_inputs(args.inputs)
     masks = MaskFinder(args.mask)
-    out = output_folder(args.out)
     model = load_model(args)
+    out = output_folder(args.out)
     names = unique_names(paths)
     reader = Reader("invert", masks)
     grid = Grid(args.grid)

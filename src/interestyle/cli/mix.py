@@ -102,7 +102,6 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(
             f"{n_content} content photos and {n_style} styles do not pair up: give as many of each, or one of either"
         )
-    out = output_folder(args.out)
     model = load_model(args)
     layers = resolve_layers(args.layers, model.n_latent)
     reader = Reader("mix", masks)
@@ -111,6 +110,7 @@ def run(args: argparse.Namespace) -> int:
     content_names = unique_names(content_paths)
     style_names = unique_names(style_paths) if style_paths else [f"random{k}" for k in range(n_style)]
     randoms = None if style_paths else random_styles(model, n_style, seed=args.seed, truncation=args.truncation)
+    out = output_folder(args.out)
 
     def content_of(i: int) -> int:
         return i if n_content > 1 else 0
