@@ -7,11 +7,18 @@ The public API::
     model = its.load_encoder("path/or/org-name")
     result = its.invert(model, "photo.png", mask="mask.png")
     result.to_pil()[0].save("reconstruction.png")
+    smiles = its.edit(model, result, its.DirectionSet.from_pretrained("path/or/org-name")["smile"], [-2, 2])
+
+``IntereStylePipeline`` (diffusers) is imported on first access, so ``import interestyle`` stays light.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from .config import EncoderConfig, GeneratorConfig, ModelConfig
+from .directions import Direction, DirectionSet, UnknownDirectionError, fit_direction, principal_directions
+from .editing import EditResult, edit, random_styles, style_mix
 from .errors import ConfigError, HubError, InterestyleError, WeightsError
 from .hub import load_encoder
 from .images import to_pil
@@ -19,10 +26,16 @@ from .inversion import InversionResult, invert
 from .masks import MaskProvider, MaskProviderError, available_mask_providers, get_mask_provider, register_mask_provider
 from .models.model import IntereStyleModel
 
+if TYPE_CHECKING:
+    from .pipelines import IntereStylePipeline as IntereStylePipeline
+
 __version__ = "0.1.0.dev0"
 
 __all__ = [
     "ConfigError",
+    "Direction",
+    "DirectionSet",
+    "EditResult",
     "EncoderConfig",
     "GeneratorConfig",
     "HubError",
@@ -32,12 +45,27 @@ __all__ = [
     "MaskProvider",
     "MaskProviderError",
     "ModelConfig",
+    "UnknownDirectionError",
     "WeightsError",
     "__version__",
     "available_mask_providers",
+    "edit",
+    "fit_direction",
     "get_mask_provider",
     "invert",
     "load_encoder",
+    "principal_directions",
+    "random_styles",
     "register_mask_provider",
+    "style_mix",
     "to_pil",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # diffusers takes seconds to import: load the pipeline only when someone asks for it
+    if name == "IntereStylePipeline":
+        from .pipelines import IntereStylePipeline
+
+        return IntereStylePipeline
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

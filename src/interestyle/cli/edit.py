@@ -1,0 +1,175 @@
+"""``interestyle edit``: invert photos (or read saved latents) and move them along a direction."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from PIL import Image
+from tqdm.auto import tqdm
+
+from ..directions import DIRECTIONS_WEIGHTS, Direction, DirectionSet
+from ..editing import EditResult, edit, resolve_layers, resolve_strengths
+from ..images import to_pil
+from ..inversion import invert
+from ..models.model import IntereStyleModel
+from .inputs import MaskFinder, Reader, expand_inputs
+from .invert import add_io_options
+from .options import add_model_options, load_model, positive_int
+from .outputs import Grid, output_folder, save_latents, save_png, unique_names
+
+EPILOG = """\
+examples:
+  interestyle edit photo.png --model ./model --direction smile --strength -2 0 2 --out edited/ --grid
+  interestyle edit 'photos/*.jpg' --model ./model --mask masks/ --direction age.npy --strength 3 --out edited/
+  interestyle edit inverted/*.safetensors --model ./model --direction pose --directions org/ffhq-directions \\
+      --strength 1.5 --layers coarse --out edited/
+
+--direction is a .npy or .safetensors file, or the name of a direction in --directions (a folder or Hub
+repo holding directions.safetensors; default: the model's own folder). INPUTs are images, or .safetensors
+latents written by `interestyle invert` (those are edited without inverting; a folder gives its images only).
+
+written to --out, for each input NAME and direction DIR:
+  NAME_DIR_S.png         the edit at strength S (e.g. photo_smile_+2.png); with --mask, pasted into the
+                         photo through the feathered mask
+  NAME_DIR.safetensors   tensors "latents" (S, n_latent, style_dim) and "strengths" (S,)
+  grid.png               with --grid: photo | one image per strength, one row per input
+
+An unreadable input is skipped with a warning; the exit code is then 1. Bad arguments exit with code 2.
+"""
+
+
+def add_parser(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "edit",
+        help="edit photos along a latent direction",
+        description="Invert photos and move their W+ latents along a direction, at one or more strengths.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_io_options(parser, "photo or latents")
+    group = parser.add_argument_group("edit")
+    group.add_argument("--direction", "-d", required=True, metavar="FILE_OR_NAME", help="the direction (see below)")
+    group.add_argument("--directions", metavar="FOLDER_OR_REPO", help="where named directions live (default: --model)")
+    group.add_argument(
+        "--strength", "-s", nargs="+", type=float, default=[1.0], metavar="S", help="one or more strengths (default 1)"
+    )
+    group.add_argument("--layers", help="style vectors to edit: coarse, middle, fine, all, START:STOP or i,j,k")
+    group.add_argument("--feather", type=float, help="soft edge of the paste, in pixels (default resolution/64)")
+    group.add_argument("--iterations", type=positive_int, help="refinement steps (default: the model's)")
+    add_model_options(parser)
+    parser.set_defaults(func=run)
+
+
+def find_direction(spec: str, where: str) -> Direction:
+    """``spec`` as a direction file, or a name looked up in the directions of ``where``."""
+    if Path(spec).is_file():
+        return Direction.load(spec)
+    folder = Path(where)
+    if folder.is_dir() and not (folder / DIRECTIONS_WEIGHTS).is_file():
+        raise FileNotFoundError(
+            f"--direction {spec!r} is not a file, and {where} holds no {DIRECTIONS_WEIGHTS} to look the name up "
+            "in; give a .npy / .safetensors file, or --directions FOLDER_OR_REPO"
+        )
+    return DirectionSet.from_pretrained(where)[spec]
+
+
+def _strength_label(s: float) -> str:
+    return f"{s:+g}"
+
+
+def _write(
+    out: Path,
+    result: EditResult,
+    items: Sequence[tuple[Path, str, Image.Image | None]],
+    direction: Direction,
+    model_spec: str,
+    paste: bool,
+    feather: float | None,
+    grid: Grid,
+) -> None:
+    assert result.strengths is not None
+    strengths = result.strengths.tolist()
+    b = len(items)
+    pixels = result.composite(feather=feather) if paste else result.images
+    images = to_pil(pixels)
+    for i, (path, name, photo) in enumerate(items):
+        row = [images[s * b + i] for s in range(len(strengths))]
+        for s, image in zip(strengths, row, strict=True):
+            save_png(image, out / f"{name}_{direction.name}_{_strength_label(s)}.png")
+        save_latents(
+            out / f"{name}_{direction.name}.safetensors",
+            {"latents": result.latents[i::b], "strengths": result.strengths},
+            {"source": str(path), "model": model_spec, "direction": direction.name},
+        )
+        grid.add([photo, *row])
+
+
+def run(args: argparse.Namespace) -> int:
+    paths = expand_inputs(args.inputs)
+    image_paths = [p for p in paths if p.suffix.lower() != ".safetensors"]
+    latent_paths = [p for p in paths if p.suffix.lower() == ".safetensors"]
+    masks = MaskFinder(args.mask)
+    strengths = resolve_strengths(args.strength).tolist()
+    direction = find_direction(args.direction, args.directions or args.model)
+    model = load_model(args)
+    direction.for_model(model.n_latent, model.style_dim)  # a size mismatch fails before any work
+    layers = resolve_layers(args.layers, model.n_latent)
+    out = output_folder(args.out)
+    names = unique_names([*image_paths, *latent_paths])
+    reader = Reader("edit", masks)
+    grid = Grid(args.grid)
+    paste = args.mask is not None
+    common = {"layers": layers, "batch_size": args.batch_size, "progress": False}
+    written = 0
+    bs = args.batch_size
+    with tqdm(total=len(paths), desc="edit", unit="input", disable=args.quiet) as bar:
+        for start in range(0, len(image_paths), bs):
+            chunk = list(zip(image_paths[start : start + bs], names[start : start + bs], strict=True))
+            batch = [(p, n, t) for p, n in chunk if (t := reader.read(p)) is not None]
+            if batch:
+                inversion = invert(
+                    model,
+                    [t for _, _, t in batch],
+                    mask=masks.masks([p for p, _, _ in batch]),
+                    iterations=args.iterations,
+                    batch_size=bs,
+                    progress=False,
+                )
+                result = edit(model, inversion, direction, strengths, **common)
+                items = [(p, n, to_pil(inversion.inputs[i])[0]) for i, (p, n, _) in enumerate(batch)]
+                _write(out, result, items, direction, args.model, paste, args.feather, grid)
+                written += len(batch)
+            bar.update(len(chunk))
+        for path, name in zip(latent_paths, names[len(image_paths) :], strict=True):
+            latents = reader.read_latents(path)
+            bar.update(1)
+            if latents is None:
+                continue
+            written += _edit_latents(model, path, name, latents, direction, strengths, common, out, args, grid)
+    sheet = grid.save(out / "grid.png")
+    print(f"edited {written} input(s) into {out}" + (f"; contact sheet {sheet}" if sheet else ""))
+    return reader.exit_code()
+
+
+def _edit_latents(
+    model: IntereStyleModel,
+    path: Path,
+    name: str,
+    latents: torch.Tensor,
+    direction: Direction,
+    strengths: list[float],
+    common: dict[str, Any],
+    out: Path,
+    args: argparse.Namespace,
+    grid: Grid,
+) -> int:
+    """Edit the rows of one latents file (no photo, so no paste); returns how many were edited."""
+    rows = len(latents)
+    names = [name] if rows == 1 else [f"{name}-{k}" for k in range(rows)]
+    result = edit(model, latents, direction, strengths, **common)
+    _write(out, result, [(path, n, None) for n in names], direction, args.model, False, None, grid)
+    return rows

@@ -1,0 +1,66 @@
+"""Options shared by the commands that run a model: ``--model``, ``--device``, ``--dtype``, ``--batch-size``,
+``--quiet``; and turning them into a loaded model."""
+
+from __future__ import annotations
+
+import argparse
+
+import torch
+
+from ..hub import load_encoder
+from ..models.model import IntereStyleModel
+
+__all__ = ["DTYPES", "add_model_options", "load_model", "positive_int", "resolve_device"]
+
+DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} must be >= 1")
+    return value
+
+
+def add_model_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("model and runtime")
+    group.add_argument("--model", "-m", required=True, help="model folder or Hugging Face Hub repo id")
+    group.add_argument(
+        "--device", default="auto", help="'auto' (CUDA, then MPS, then CPU), 'cpu', 'cuda', 'cuda:1', 'mps' ..."
+    )
+    group.add_argument("--dtype", choices=sorted(DTYPES), default="float32", help="weights and compute dtype")
+    group.add_argument("--batch-size", type=positive_int, default=8, help="images per forward pass (default 8)")
+    group.add_argument("--quiet", "-q", action="store_true", help="no progress bars")
+
+
+def resolve_device(text: str) -> torch.device:
+    """``auto`` or a torch device string, checked to be usable here.
+
+    Raises:
+        ValueError: an unknown device string, or CUDA / MPS asked for where there is none.
+    """
+    if text == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        device = torch.device(text)
+    except RuntimeError:
+        raise ValueError(f"--device {text!r} is not a device; use auto, cpu, cuda, cuda:N or mps") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"--device {text}: CUDA is not available on this machine; use --device cpu")
+    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        raise ValueError(f"--device {text}: this machine has {torch.cuda.device_count()} CUDA device(s)")
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(f"--device {text}: MPS is not available on this machine; use --device cpu")
+    return device
+
+
+def load_model(args: argparse.Namespace) -> IntereStyleModel:
+    """The model of ``--model`` on ``--device`` in ``--dtype``."""
+    return load_encoder(args.model, device=resolve_device(args.device), dtype=DTYPES[args.dtype])

@@ -1,0 +1,565 @@
+"""Editing directions in W: the :class:`Direction` type, named :class:`DirectionSet` folders, and two ways
+to find directions: a linear boundary between labelled latents (InterFaceGAN, Shen et al. 2020) and the
+principal components of the mapping network's output (GANSpace, Härkönen et al. 2020).
+
+A direction is a vector ``(style_dim,)`` applied to every style vector, or a per-layer array
+``(n_latent, style_dim)``. It is normalised so that its longest style vector has unit length: an edit of
+strength ``s`` moves each style vector by at most ``s`` in W.
+
+A folder of named directions holds ``directions.safetensors`` (one tensor per name) and
+``directions.json`` (format, names, descriptions). The JSON is also embedded in the safetensors header,
+because a Hub snapshot fetched by :func:`interestyle.hub.resolve_model_folder` brings ``*.safetensors``
+files only.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any, Union
+
+import numpy as np
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import save_file
+from torch import Tensor
+from tqdm.auto import tqdm
+
+from .errors import InterestyleError, WeightsError
+from .hub import resolve_model_folder
+from .models.model import IntereStyleModel
+from .serialization import PICKLE_SUFFIXES, atomic_write
+
+__all__ = [
+    "DIRECTIONS_METADATA",
+    "DIRECTIONS_WEIGHTS",
+    "Direction",
+    "DirectionInput",
+    "DirectionSet",
+    "UnknownDirectionError",
+    "as_direction",
+    "fit_direction",
+    "principal_directions",
+]
+
+DIRECTIONS_WEIGHTS = "directions.safetensors"
+DIRECTIONS_METADATA = "directions.json"
+_FORMAT = "interestyle-directions"
+_HEADER_KEY = "interestyle.directions"
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}$")
+
+
+class UnknownDirectionError(InterestyleError, KeyError):
+    """A direction name that a :class:`DirectionSet` does not hold; the message lists the ones it does."""
+
+    def __str__(self) -> str:  # KeyError would print the repr of its message
+        return str(self.args[0]) if self.args else ""
+
+
+def _check_name(name: str) -> str:
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise ValueError(
+            f"direction name {name!r} is invalid: use 1-64 letters, digits, '_', '.', '+' or '-', starting with a "
+            "letter or digit"
+        )
+    return name
+
+
+def _as_tensor(vector: Any, what: str) -> Tensor:
+    if isinstance(vector, Tensor):
+        t = vector.detach().to("cpu")
+    elif isinstance(vector, np.ndarray):
+        if not (np.issubdtype(vector.dtype, np.floating) or np.issubdtype(vector.dtype, np.integer)):
+            raise TypeError(f"{what}: numpy dtype {vector.dtype} is not accepted; use a float array")
+        t = torch.from_numpy(np.ascontiguousarray(vector, dtype=np.float64))
+    elif isinstance(vector, (list, tuple)):
+        t = torch.tensor(vector, dtype=torch.float64)
+    else:
+        raise TypeError(f"{what} of type {type(vector).__name__} is not accepted; pass a tensor or a numpy array")
+    if t.dtype == torch.bool or t.is_complex():
+        raise TypeError(f"{what}: dtype {t.dtype} is not accepted; use a float tensor")
+    return t.to(torch.float64)
+
+
+class Direction:
+    """A unit editing direction in W (or W+), kept as float32 on the CPU.
+
+    Args:
+        vector: ``(style_dim,)`` (also ``(1, style_dim)``, InterFaceGAN's boundary files) for one direction
+            shared by every style vector, or ``(n_latent, style_dim)`` per layer; tensor, numpy array or
+            nested list. It is rescaled so that its longest row has unit length.
+        name: a short name (letters, digits, ``_ . + -``), used in file names.
+        description: free text kept in a :class:`DirectionSet`'s metadata.
+
+    Raises:
+        ValueError: a wrong rank, an empty or zero vector, NaN or infinite values, an invalid name.
+        TypeError: an unsupported type or dtype.
+    """
+
+    __slots__ = ("description", "name", "vector")
+
+    def __init__(
+        self, vector: Tensor | np.ndarray | list[Any], *, name: str = "direction", description: str = ""
+    ) -> None:
+        what = f"direction {name!r}"
+        t = _as_tensor(vector, what)
+        if t.ndim == 2 and t.shape[0] == 1:
+            t = t[0]
+        if t.ndim not in (1, 2) or t.numel() == 0:
+            raise ValueError(
+                f"{what} has shape {tuple(t.shape)}; a direction is (style_dim,) or per layer (n_latent, style_dim)"
+            )
+        if not bool(torch.isfinite(t).all()):
+            raise ValueError(f"{what} contains NaN or infinite values")
+        longest = float(t.norm(dim=-1).max())
+        if longest == 0.0:
+            raise ValueError(f"{what} is all zeros; a direction needs a non-zero vector")
+        self.vector: Tensor = (t / longest).float()
+        self.name: str = _check_name(name)
+        self.description: str = str(description)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self.vector.shape)
+
+    @property
+    def per_layer(self) -> bool:
+        """True for a ``(n_latent, style_dim)`` direction."""
+        return self.vector.ndim == 2
+
+    def __repr__(self) -> str:
+        return f"Direction(name={self.name!r}, shape={self.shape})"
+
+    def __neg__(self) -> Direction:
+        return Direction(-self.vector, name=self.name, description=self.description)
+
+    def for_model(self, n_latent: int, style_dim: int) -> Tensor:
+        """The direction as a W+ offset per unit of strength: ``(n_latent, style_dim)`` float32.
+
+        Raises:
+            ValueError: the direction's size does not fit the model.
+        """
+        if self.vector.shape == (style_dim,):
+            return self.vector[None].expand(n_latent, -1).clone()
+        if self.vector.shape == (n_latent, style_dim):
+            return self.vector.clone()
+        raise ValueError(
+            f"direction {self.name!r} has shape {self.shape}, which does not fit this model: it accepts "
+            f"({style_dim},) (style_dim) or ({n_latent}, {style_dim}) (n_latent, style_dim)"
+        )
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str], *, name: str | None = None) -> Direction:
+        """Read a direction from a ``.npy`` file or a ``.safetensors`` file (one tensor, or pick one by ``name``).
+
+        The name defaults to the file's stem (``.npy``, or a one-tensor file) or the tensor's key.
+
+        Raises:
+            FileNotFoundError: no such file.
+            WeightsError: a pickle (``.pt``, ...) or an unreadable file.
+            ValueError: an unknown suffix, or a safetensors file with several tensors and no ``name``.
+            UnknownDirectionError: ``name`` is not in the safetensors file.
+        """
+        p = Path(path)
+        if not p.is_file():
+            raise FileNotFoundError(f"direction file {p} does not exist")
+        suffix = p.suffix.lower()
+        if suffix == ".npy":
+            try:
+                array = np.load(p, allow_pickle=False)
+            except (ValueError, OSError) as exc:
+                raise WeightsError(f"cannot read {p} as a .npy array (object arrays are refused): {exc}") from None
+            return cls(array, name=name or _stem_name(p))
+        if suffix == ".safetensors":
+            directions = DirectionSet.load(p)
+            if name is not None:
+                return directions[name]
+            if len(directions) == 1:
+                only = next(iter(directions.values()))
+                return only
+            raise ValueError(f"{p} holds several directions {list(directions)}; pick one with name=")
+        if suffix in PICKLE_SUFFIXES:
+            raise WeightsError(
+                f"{p} is a pickle, which interestyle never loads; save the tensor with numpy.save (.npy) or "
+                "safetensors instead"
+            )
+        raise ValueError(f"direction file {p} has suffix {p.suffix!r}; accepted: .npy, .safetensors")
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write the direction to ``path`` (``.npy`` or ``.safetensors``, replaced atomically); returns it."""
+        p = Path(path)
+        suffix = p.suffix.lower()
+        if suffix == ".npy":
+            array = self.vector.numpy()
+
+            def write(tmp: Path) -> None:
+                with open(tmp, "wb") as f:
+                    np.save(f, array, allow_pickle=False)
+
+            atomic_write(p, write)
+            return p
+        if suffix == ".safetensors":
+            DirectionSet([self]).save(p)
+            return p
+        raise ValueError(f"cannot save a direction as {p.name!r}; accepted suffixes: .npy, .safetensors")
+
+
+def _stem_name(path: Path) -> str:
+    stem = re.sub(r"[^A-Za-z0-9_.+-]", "_", path.stem)[:64]
+    return stem if _NAME.match(stem) else "direction"
+
+
+DirectionInput = Union[Direction, Tensor, np.ndarray, str, os.PathLike]  # noqa: UP007 (runtime alias)
+
+
+def as_direction(direction: DirectionInput, *, what: str = "direction") -> Direction:
+    """A :class:`Direction` from a Direction, a tensor or array, or the path of a ``.npy`` / ``.safetensors``.
+
+    Names are looked up in a :class:`DirectionSet` (``directions[name]``), not here: a string must be a file.
+    """
+    if isinstance(direction, Direction):
+        return direction
+    if isinstance(direction, (Tensor, np.ndarray)):
+        return Direction(direction)
+    if isinstance(direction, (str, os.PathLike)):
+        p = Path(direction)
+        if not p.is_file():
+            raise FileNotFoundError(
+                f"{what} {str(direction)!r} is not a file; pass a .npy or .safetensors file, a tensor, or a named "
+                "direction from a DirectionSet (DirectionSet.from_pretrained(folder)[name])"
+            )
+        return Direction.load(p)
+    raise TypeError(
+        f"{what} of type {type(direction).__name__} is not accepted; pass a Direction, a tensor, a numpy array "
+        "or the path of a .npy / .safetensors file"
+    )
+
+
+class DirectionSet(Mapping[str, Direction]):
+    """Named directions, read from and written to a folder (``directions.safetensors`` + ``directions.json``).
+
+    ``directions[name]`` raises :class:`UnknownDirectionError` (a ``KeyError``) listing the known names.
+
+    Args:
+        directions: :class:`Direction` objects (their names are the keys), or a mapping from names to
+            directions, tensors or arrays.
+    """
+
+    def __init__(self, directions: Mapping[str, Direction | Tensor | np.ndarray] | Iterable[Direction]) -> None:
+        items: dict[str, Direction] = {}
+        if isinstance(directions, Mapping):
+            for key, value in directions.items():
+                _check_name(key)
+                if isinstance(value, Direction):
+                    items[key] = (
+                        value if value.name == key else Direction(value.vector, name=key, description=value.description)
+                    )
+                else:
+                    items[key] = Direction(value, name=key)
+        else:
+            for value in directions:
+                if not isinstance(value, Direction):
+                    raise TypeError(f"DirectionSet takes Direction objects or a mapping, got {type(value).__name__}")
+                if value.name in items:
+                    raise ValueError(f"two directions are named {value.name!r}")
+                items[value.name] = value
+        if not items:
+            raise ValueError("a DirectionSet needs at least one direction")
+        self._items = items
+
+    def __getitem__(self, name: str) -> Direction:
+        try:
+            return self._items[name]
+        except KeyError:
+            raise UnknownDirectionError(
+                f"unknown direction {name!r}; known directions: {', '.join(self._items)}"
+            ) from None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __repr__(self) -> str:
+        return f"DirectionSet({list(self._items)})"
+
+    def metadata(self) -> dict[str, Any]:
+        """What ``directions.json`` holds: format, and per name the shape and description."""
+        return {
+            "format": _FORMAT,
+            "version": 1,
+            "directions": {
+                name: {"shape": list(d.shape), "description": d.description} for name, d in self._items.items()
+            },
+        }
+
+    def save(self, path: str | os.PathLike[str]) -> Path:
+        """Write all directions into one safetensors file (metadata in its header); returns the path."""
+        p = Path(path)
+        tensors = {name: d.vector.contiguous().clone() for name, d in self._items.items()}
+        header = {"format": "pt", _HEADER_KEY: json.dumps(self.metadata())}
+        atomic_write(p, lambda tmp: save_file(tensors, str(tmp), metadata=header))
+        return p
+
+    def save_pretrained(self, directory: str | os.PathLike[str]) -> Path:
+        """Write ``directions.safetensors`` and ``directions.json`` into ``directory`` (created); returns it.
+
+        The folder may also be a model folder: the files sit beside ``config.json`` and ``model.safetensors``.
+        """
+        folder = Path(directory)
+        folder.mkdir(parents=True, exist_ok=True)
+        self.save(folder / DIRECTIONS_WEIGHTS)
+        text = json.dumps(self.metadata(), indent=2) + "\n"
+        atomic_write(folder / DIRECTIONS_METADATA, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+        return folder
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> DirectionSet:
+        """Read a safetensors file of named directions (descriptions from its header, when present).
+
+        Raises:
+            FileNotFoundError: no such file.
+            WeightsError: a corrupt file.
+        """
+        p = Path(path)
+        if not p.is_file():
+            raise FileNotFoundError(f"directions file {p} does not exist")
+        try:
+            with safe_open(str(p), framework="pt", device="cpu") as f:
+                tensors = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 (safe_open is not a dict)
+                header = f.metadata() or {}
+        except SafetensorError as exc:
+            raise WeightsError(f"{p} is not a readable safetensors file (corrupt or truncated?): {exc}") from None
+        meta = _parse_metadata(header.get(_HEADER_KEY), f"the header of {p}")
+        return cls._from_parts(tensors, meta, p)
+
+    @classmethod
+    def from_pretrained(
+        cls,
+        repo_id_or_path: str | os.PathLike[str],
+        *,
+        revision: str | None = None,
+        cache_dir: str | os.PathLike[str] | None = None,
+        local_files_only: bool = False,
+        token: str | bool | None = None,
+    ) -> DirectionSet:
+        """Load named directions from a local folder, a ``.safetensors`` file, or a Hugging Face Hub repo id.
+
+        ``directions.json`` beside the weights, when present, supplies the descriptions; otherwise the
+        copy in the safetensors header does.
+
+        Raises:
+            FileNotFoundError: no such folder or file, or the folder has no ``directions.safetensors``.
+            HubError: a repo id that cannot be fetched.
+            WeightsError / ValueError: corrupt files, or metadata that disagrees with the weights.
+        """
+        folder = resolve_model_folder(
+            repo_id_or_path, revision=revision, cache_dir=cache_dir, local_files_only=local_files_only, token=token
+        )
+        if folder.is_file():
+            return cls.load(folder)
+        weights = folder / DIRECTIONS_WEIGHTS
+        if not weights.is_file():
+            raise FileNotFoundError(
+                f"{folder} has no {DIRECTIONS_WEIGHTS}; a directions folder holds {DIRECTIONS_WEIGHTS}"
+            )
+        directions = cls.load(weights)
+        meta_path = folder / DIRECTIONS_METADATA
+        if meta_path.is_file():
+            try:
+                meta = _parse_metadata(meta_path.read_text(encoding="utf-8"), str(meta_path))
+            except UnicodeDecodeError as exc:
+                raise ValueError(f"{meta_path} is not UTF-8 text: {exc}") from None
+            tensors = {name: d.vector for name, d in directions.items()}
+            directions = cls._from_parts(tensors, meta, meta_path)
+        return directions
+
+    @classmethod
+    def _from_parts(cls, tensors: dict[str, Tensor], meta: dict[str, Any] | None, source: Path) -> DirectionSet:
+        if not tensors:
+            raise ValueError(f"{source} holds no directions")
+        described: dict[str, Any] = {}
+        if meta is not None:
+            described = meta.get("directions", {})
+            if not isinstance(described, dict) or set(described) != set(tensors):
+                names = sorted(described) if isinstance(described, dict) else described
+                raise ValueError(
+                    f"{source} describes directions {names} but the weights hold {sorted(tensors)}; they must match"
+                )
+        out = []
+        for name in described or tensors:  # the metadata keeps the saved order; safetensors sorts its keys
+            tensor = tensors[name]
+            entry = described.get(name) or {}
+            description = entry.get("description", "") if isinstance(entry, dict) else ""
+            out.append(Direction(tensor, name=name, description=description))
+        return cls(out)
+
+
+def _parse_metadata(text: str | None, where: str) -> dict[str, Any] | None:
+    if text is None:
+        return None
+    try:
+        meta = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{where} is not valid JSON: {exc}") from None
+    if not isinstance(meta, dict) or meta.get("format") != _FORMAT:
+        raise ValueError(f"{where} is not directions metadata (expected a JSON object with format {_FORMAT!r})")
+    return meta
+
+
+def _float_array(x: Any, what: str) -> Tensor:
+    t = _as_tensor(x, what)
+    if not bool(torch.isfinite(t).all()):
+        raise ValueError(f"{what} contains NaN or infinite values")
+    return t
+
+
+def _labels_as_numbers(labels: Any) -> Any:
+    if isinstance(labels, Tensor) and labels.dtype == torch.bool:
+        return labels.double()
+    if isinstance(labels, np.ndarray) and labels.dtype == np.bool_:
+        return labels.astype(np.float64)
+    if isinstance(labels, (list, tuple)):
+        return [float(v) if isinstance(v, (bool, np.bool_)) else v for v in labels]
+    return labels
+
+
+def fit_direction(
+    latents: Tensor | np.ndarray,
+    labels: Tensor | np.ndarray | list[Any],
+    *,
+    name: str = "direction",
+    l2: float = 1e-3,
+    steps: int = 200,
+) -> Direction:
+    """InterFaceGAN-style direction: the unit normal of a linear boundary separating labelled latents.
+
+    Fits an L2-regularised logistic regression (torch L-BFGS, float64, deterministic) on the latents and
+    returns the normal of its hyperplane, pointing toward the positive label.
+
+    Args:
+        latents: W latents (N, style_dim), or W+ latents (N, n_latent, style_dim) for a per-layer direction.
+        labels: (N,) binary labels: bool, or numbers that are all 0 or 1 (1 = has the attribute).
+        name: the direction's name.
+        l2: weight of the L2 penalty on the normal, relative to the mean logistic loss (latents are
+            centred and scaled to unit variance first, so it does not depend on their scale).
+        steps: L-BFGS iterations.
+
+    Returns:
+        A :class:`Direction` of shape (style_dim,) or (n_latent, style_dim); its description records the
+        training accuracy.
+
+    Raises:
+        ValueError: shapes that disagree, labels that are not binary or hold one class only, NaNs.
+    """
+    x = _float_array(latents, "latents")
+    if x.ndim not in (2, 3) or x.shape[0] < 2:
+        raise ValueError(
+            f"latents have shape {tuple(x.shape)}; expected (N, style_dim) or (N, n_latent, style_dim), N >= 2"
+        )
+    y = _float_array(_labels_as_numbers(labels), "labels").flatten()
+    if y.numel() != x.shape[0]:
+        raise ValueError(f"{y.numel()} labels for {x.shape[0]} latents; give one label per latent")
+    if not bool(((y == 0) | (y == 1)).all()):
+        raise ValueError("labels must be binary: bool, or numbers that are all 0 or 1")
+    positives = int(y.sum())
+    if positives in (0, y.numel()):
+        raise ValueError(f"labels hold one class only ({positives} positives of {y.numel()}); both are needed")
+    if not (isinstance(l2, (int, float)) and math.isfinite(l2) and l2 >= 0):
+        raise ValueError(f"l2={l2!r} is invalid: expected a finite number >= 0")
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+        raise ValueError(f"steps={steps!r} is invalid: expected an integer >= 1")
+
+    shape = x.shape[1:]
+    flat = x.reshape(x.shape[0], -1)
+    flat = flat - flat.mean(0)
+    flat = flat / flat.std().clamp_min(1e-12)  # one scalar: the normal's direction is unchanged
+    weight = torch.zeros(flat.shape[1], dtype=torch.float64, requires_grad=True)
+    bias = torch.zeros((), dtype=torch.float64, requires_grad=True)
+    optimizer = torch.optim.LBFGS([weight, bias], lr=1.0, max_iter=steps, line_search_fn="strong_wolfe")
+
+    def closure() -> Tensor:
+        optimizer.zero_grad()
+        logits = flat @ weight + bias
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, y) + 0.5 * l2 * weight.square().sum()
+        loss.backward()  # type: ignore[no-untyped-call]
+        return loss
+
+    with torch.enable_grad():
+        optimizer.step(closure)
+    w = weight.detach()
+    if float(w.norm()) == 0.0:
+        raise ValueError("the fitted boundary is degenerate (zero normal); the labels do not depend on the latents")
+    accuracy = float((((flat @ w + bias.detach()) > 0).double() == y).double().mean())
+    description = f"linear boundary fitted on {x.shape[0]} latents; training accuracy {accuracy:.1%}"
+    return Direction(w.reshape(shape), name=name, description=description)
+
+
+@torch.no_grad()
+def principal_directions(
+    model: IntereStyleModel,
+    n: int,
+    *,
+    samples: int = 10_000,
+    seed: int = 0,
+    batch_size: int = 1024,
+    progress: bool | None = None,
+) -> DirectionSet:
+    """GANSpace-style directions: the top ``n`` principal components of the mapping network's W.
+
+    Samples ``z ~ N(0, I)`` (seeded, on the CPU), maps each to ``w`` on the model's device, and takes the
+    eigenvectors of the covariance of ``w`` (accumulated in float64), largest variance first. Each
+    component's sign is fixed so that its largest-magnitude coordinate is positive.
+
+    Args:
+        model: supplies the mapping network (``model.generator.mapping``).
+        n: how many components, 1 to ``style_dim``.
+        samples: number of ``w`` samples (more than ``n``).
+        seed: seed of the ``z`` samples.
+        batch_size: samples per mapping-network pass.
+        progress: show a progress bar; by default only when there is more than one batch.
+
+    Returns:
+        A :class:`DirectionSet` named ``pc0`` ... ``pc{n-1}``, each (style_dim,); the descriptions give
+        each component's standard deviation in W and its share of the variance (GANSpace edits in units
+        of that standard deviation).
+    """
+    if not isinstance(model, IntereStyleModel):
+        raise TypeError(f"model must be an IntereStyleModel (see load_encoder), got {type(model).__name__}")
+    dim = model.style_dim
+    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= dim:
+        raise ValueError(f"n={n!r} is invalid: expected an integer from 1 to style_dim={dim}")
+    if isinstance(samples, bool) or not isinstance(samples, int) or samples <= n:
+        raise ValueError(f"samples={samples!r} is invalid: expected an integer greater than n={n}")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size={batch_size!r} is invalid: expected an integer >= 1")
+    gen = torch.Generator().manual_seed(seed)
+    total = torch.zeros(dim, dtype=torch.float64)
+    outer = torch.zeros(dim, dim, dtype=torch.float64)
+    starts = range(0, samples, batch_size)
+    show = len(starts) > 1 if progress is None else progress
+    for start in tqdm(starts, desc="principal directions", unit="batch", disable=not show):
+        count = min(batch_size, samples - start)
+        z = torch.randn(count, dim, generator=gen).to(model.device, model.dtype)
+        w = model.generator.mapping(z).double().cpu()
+        total += w.sum(0)
+        outer += w.T @ w
+    mean = total / samples
+    cov = (outer - samples * torch.outer(mean, mean)) / (samples - 1)
+    eigenvalues, eigenvectors = torch.linalg.eigh(cov)
+    order = torch.argsort(eigenvalues, descending=True)[:n]
+    variance = eigenvalues.clamp_min(0).sum()
+    out = []
+    for k, idx in enumerate(order.tolist()):
+        v = eigenvectors[:, idx]
+        v = v * torch.sign(v[v.abs().argmax()])
+        value = float(eigenvalues[idx].clamp_min(0))
+        share = value / float(variance) if float(variance) > 0 else 0.0
+        description = f"principal component {k} of W: std {math.sqrt(value):.4g}, {share:.1%} of the variance"
+        out.append(Direction(v, name=f"pc{k}", description=description))
+    return DirectionSet(out)

@@ -1,0 +1,452 @@
+"""``edit`` and ``style_mix``: new W+ latents from inverted ones, decoded, and pasted back into the photo.
+
+Both return an :class:`EditResult`. Style vectors are chosen by index (``layers``): ``None`` for all, an
+int, a ``range``, a ``slice``, a sequence of ints, a preset name or a string such as ``"4:8"``. The
+presets follow the usual StyleGAN split at 1024 pixels (18 style vectors: coarse 0-3, middle 4-7, fine
+8-17), scaled to the model's ``n_latent``; see :func:`layer_groups`.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Union
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from torch import Tensor
+from tqdm.auto import tqdm
+
+from .directions import DirectionInput, as_direction
+from .images import to_pil
+from .inversion import InversionResult
+from .models.model import IntereStyleModel
+
+__all__ = [
+    "LAYER_PRESETS",
+    "EditResult",
+    "LatentSource",
+    "LayerSpec",
+    "edit",
+    "layer_groups",
+    "random_styles",
+    "resolve_layers",
+    "resolve_strengths",
+    "style_mix",
+]
+
+LAYER_PRESETS: tuple[str, ...] = ("coarse", "middle", "fine", "all")
+LayerSpec = Union[None, int, str, range, slice, Sequence[int]]  # noqa: UP007 (runtime alias)
+
+# Boundaries of the coarse / middle / fine groups at 1024 pixels (18 style vectors).
+_SPLIT_1024 = (4, 8, 18)
+
+
+LatentSource = Union[InversionResult, "EditResult", Tensor]
+
+
+def layer_groups(n_latent: int) -> dict[str, range]:
+    """The coarse / middle / fine / all style-vector index ranges for a generator with ``n_latent`` styles.
+
+    The 1024-pixel split (coarse 0-3, middle 4-7, fine 8-17 of 18) scaled by ``n_latent / 18`` and rounded:
+    14 styles (256 px) give 0-2, 3-5, 6-13; 8 styles (32 px) give 0-1, 2-3, 4-7. Each group is non-empty.
+    """
+    if n_latent < 3:
+        raise ValueError(f"n_latent={n_latent} is too small for coarse/middle/fine groups (need at least 3)")
+    a = max(1, round(n_latent * _SPLIT_1024[0] / _SPLIT_1024[2]))
+    b = min(n_latent - 1, max(a + 1, round(n_latent * _SPLIT_1024[1] / _SPLIT_1024[2])))
+    return {"coarse": range(0, a), "middle": range(a, b), "fine": range(b, n_latent), "all": range(n_latent)}
+
+
+def _out_of_bounds(layers: object, n_latent: int) -> ValueError:
+    return ValueError(
+        f"layers={layers!r} is out of bounds: the model has {n_latent} style vectors, indices 0 to {n_latent - 1} "
+        f"(or -{n_latent} to -1)"
+    )
+
+
+def _parse_layer_text(text: str, n_latent: int) -> list[int]:
+    key = text.strip().lower()
+    groups = layer_groups(n_latent)
+    if key in groups:
+        return list(groups[key])
+    parts = key.split(":") if ":" in key else key.split(",")
+    try:
+        numbers_ = [int(p) if p.strip() else None for p in parts]
+    except ValueError:
+        numbers_ = []
+    if ":" in key and len(parts) == 2:
+        return _resolve_slice(slice(numbers_[0], numbers_[1]), n_latent, text) if numbers_ else _bad_text(text)
+    if ":" not in key and numbers_ and None not in numbers_:
+        return _resolve_ints([n for n in numbers_ if n is not None], n_latent, text)
+    return _bad_text(text)
+
+
+def _bad_text(text: str) -> list[int]:
+    raise ValueError(
+        f"layers={text!r} is not understood; accepted: {', '.join(LAYER_PRESETS)}, 'START:STOP' (stop excluded, "
+        "e.g. '4:8') or a comma-separated list of indices (e.g. '0,1,5')"
+    )
+
+
+def _resolve_ints(indices: Sequence[int], n_latent: int, spec: object) -> list[int]:
+    out = set()
+    for i in indices:
+        if not -n_latent <= i < n_latent:
+            raise _out_of_bounds(spec, n_latent)
+        out.add(i % n_latent)
+    return sorted(out)
+
+
+def _resolve_slice(s: slice, n_latent: int, spec: object) -> list[int]:
+    for bound in (s.start, s.stop):
+        if bound is not None and not -n_latent <= bound <= n_latent:
+            raise _out_of_bounds(spec, n_latent)
+    if s.step is not None and s.step < 1:
+        raise ValueError(f"layers={spec!r}: a slice step must be a positive integer")
+    return list(range(n_latent))[s]
+
+
+def resolve_layers(layers: LayerSpec, n_latent: int) -> list[int]:
+    """Turn a layer selection into sorted, distinct style-vector indices in ``[0, n_latent)``.
+
+    Args:
+        layers: ``None`` (all), an int, a ``range``, a ``slice``, a sequence of ints, a preset name
+            (``"coarse"``, ``"middle"``, ``"fine"``, ``"all"``), ``"START:STOP"`` or ``"i,j,k"``. Negative
+            indices count from the end, as in Python.
+        n_latent: the model's number of style vectors.
+
+    Raises:
+        ValueError: an index or bound outside the model's style vectors, or an empty selection.
+        TypeError: an unsupported type.
+    """
+    if layers is None:
+        return list(range(n_latent))
+    if isinstance(layers, bool):
+        raise TypeError(f"layers={layers!r} is not accepted; pass None, an int, a range, a slice, ints or a preset")
+    if isinstance(layers, str):
+        out = _parse_layer_text(layers, n_latent)
+    elif isinstance(layers, numbers.Integral):
+        out = _resolve_ints([int(layers)], n_latent, layers)
+    elif isinstance(layers, slice):
+        if not all(b is None or isinstance(b, numbers.Integral) for b in (layers.start, layers.stop, layers.step)):
+            raise TypeError(f"layers={layers!r}: slice bounds must be integers")
+        out = _resolve_slice(layers, n_latent, layers)
+    elif isinstance(layers, (Sequence, range, np.ndarray, Tensor)):
+        values = layers.tolist() if isinstance(layers, (np.ndarray, Tensor)) else list(layers)
+        if not all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in values):
+            raise TypeError(f"layers={layers!r}: style-vector indices must be integers")
+        out = _resolve_ints([int(v) for v in values], n_latent, layers)  # type: ignore[call-overload]
+    else:
+        raise TypeError(
+            f"layers of type {type(layers).__name__} is not accepted; pass None, an int, a range, a slice, a "
+            f"sequence of ints, or one of {list(LAYER_PRESETS)}"
+        )
+    if not out:
+        raise ValueError(f"layers={layers!r} selects no style vector")
+    return out
+
+
+@dataclass
+class EditResult:
+    """What :func:`edit` and :func:`style_mix` return; tensors on the model's device.
+
+    Outputs are flat along the batch, ``N = S * B`` for an edit with ``S`` strengths of ``B`` sources,
+    ordered strength-major: output ``s * B + b`` is source ``b`` at ``strengths[s]``. A single strength
+    gives the shapes of :class:`~interestyle.InversionResult`. For a style mix ``N`` is the broadcast batch.
+
+    Attributes:
+        latents: edited W+ latents, (N, n_latent, style_dim).
+        images: G(latents), (N, 3, R, R), roughly in [-1, 1] (not clipped).
+        source_latents: the latents edited, (B, n_latent, style_dim).
+        strengths: (S,) the strengths of an edit, float32 on the CPU; None for a style mix.
+        styles: (N, n_latent, style_dim) the style latents mixed in; None for an edit.
+        inputs: the source photos at the generator's resolution, (B, 3, R, R) in [-1, 1]; None when the
+            source was bare latents.
+        masks: the interest masks of the inversion, (B, 1, R, R) in [0, 1]; None without a mask.
+    """
+
+    latents: Tensor
+    images: Tensor
+    source_latents: Tensor
+    strengths: Tensor | None = None
+    styles: Tensor | None = None
+    inputs: Tensor | None = None
+    masks: Tensor | None = None
+
+    def __len__(self) -> int:
+        return self.latents.shape[0]
+
+    def to_pil(self) -> list[Image.Image]:
+        """The edited images as RGB PIL images, in output order."""
+        return to_pil(self.images)
+
+    def composite(self, *, feather: float | None = None) -> Tensor:
+        """The edited interest region pasted into the original photo: (N, 3, R, R) in [-1, 1].
+
+        Inside the inversion's mask the edited image shows, outside it the photo, blended across a
+        Gaussian-feathered edge so no seam shows.
+
+        Args:
+            feather: the edge's Gaussian sigma in pixels; default ``R / 64`` (16 px at 1024); 0 for a hard edge.
+
+        Raises:
+            ValueError: the source inversion had no mask (or the source was bare latents).
+        """
+        if self.masks is None or self.inputs is None:
+            raise ValueError(
+                "composite() needs the photo and mask of the inversion: pass an InversionResult made with "
+                "invert(..., mask=...) as the source"
+            )
+        sigma = self.images.shape[-1] / 64 if feather is None else feather
+        if not (isinstance(sigma, (int, float)) and math.isfinite(sigma) and sigma >= 0):
+            raise ValueError(f"feather={feather!r} is invalid: expected a finite number >= 0 (pixels)")
+        index = torch.arange(len(self), device=self.images.device) % self.inputs.shape[0]
+        m = feather_mask(self.masks, sigma)[index].to(self.images.dtype)
+        return m * self.images.clamp(-1, 1) + (1 - m) * self.inputs[index]
+
+
+def feather_mask(masks: Tensor, sigma: float) -> Tensor:
+    """Gaussian blur of (B, 1, H, W) masks in [0, 1] with ``sigma`` pixels (edges replicated); 0 leaves them."""
+    if sigma <= 0:
+        return masks
+    radius = max(1, math.ceil(3 * sigma))
+    x = torch.arange(-radius, radius + 1, device=masks.device, dtype=torch.float32)
+    kernel = torch.exp(-0.5 * (x / sigma) ** 2)
+    kernel = kernel / kernel.sum()
+    m = masks.float()
+    m = F.conv2d(F.pad(m, (radius, radius, 0, 0), mode="replicate"), kernel.view(1, 1, 1, -1))
+    m = F.conv2d(F.pad(m, (0, 0, radius, radius), mode="replicate"), kernel.view(1, 1, -1, 1))
+    return m.clamp(0, 1).to(masks.dtype)
+
+
+def _source(model: IntereStyleModel, source: LatentSource, what: str) -> tuple[Tensor, Tensor | None, Tensor | None]:
+    """(latents (B, L, D) on the model, inputs (B, 3, R, R) or None, masks (B, 1, R, R) or None)."""
+    inputs: Tensor | None = None
+    masks: Tensor | None = None
+    if isinstance(source, (InversionResult, EditResult)):
+        latents, inputs, masks = source.latents, source.inputs, source.masks
+        if inputs is not None and inputs.shape[0] != latents.shape[0]:
+            # an EditResult holds one photo per source; its outputs cycle through them (strength-major)
+            index = torch.arange(latents.shape[0], device=inputs.device) % inputs.shape[0]
+            inputs = inputs[index]
+            masks = None if masks is None else masks[index]
+    elif isinstance(source, Tensor):
+        latents = source.detach()
+        if latents.ndim == 2:
+            latents = latents[None]
+    else:
+        raise TypeError(
+            f"{what} of type {type(source).__name__} is not accepted; pass an InversionResult (from invert), an "
+            "EditResult, or W+ latents (B, n_latent, style_dim)"
+        )
+    expected = (model.n_latent, model.style_dim)
+    if latents.ndim != 3 or tuple(latents.shape[1:]) != expected or latents.shape[0] == 0:
+        raise ValueError(
+            f"{what} latents have shape {tuple(latents.shape)}; this model takes W+ latents (B, {expected[0]}, "
+            f"{expected[1]}) or (n_latent, style_dim) for one"
+        )
+    if not latents.dtype.is_floating_point:
+        raise TypeError(f"{what} latents have dtype {latents.dtype}; expected a float tensor")
+    if not bool(torch.isfinite(latents).all()):
+        raise ValueError(f"{what} latents contain NaN or infinite values")
+    device, dtype = model.device, model.dtype
+    return (
+        latents.to(device, dtype),
+        None if inputs is None else inputs.to(device, dtype),
+        None if masks is None else masks.to(device, dtype),
+    )
+
+
+def resolve_strengths(strength: float | Sequence[float] | Tensor | np.ndarray) -> Tensor:
+    """Strengths as an (S,) float64 tensor: a number gives one, a sequence (list, 1-D tensor or array) S.
+
+    Raises:
+        ValueError: NaN or infinite values, an empty sequence, more than one dimension.
+        TypeError: booleans or non-numbers.
+    """
+    if isinstance(strength, bool):
+        raise TypeError("strength must be a number or a sequence of numbers, not a bool")
+    if isinstance(strength, numbers.Real):
+        values = [float(strength)]
+    elif isinstance(strength, (Tensor, np.ndarray)):
+        if strength.ndim > 1:
+            raise ValueError(f"strength has shape {tuple(strength.shape)}; expected a number or a 1-D sequence")
+        values = [float(v) for v in np.asarray(strength.tolist(), dtype=np.float64).reshape(-1)]
+    elif isinstance(strength, Sequence) and not isinstance(strength, str):
+        if not all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in strength):
+            raise TypeError(f"strength={strength!r}: every strength must be a number")
+        values = [float(v) for v in strength]
+    else:
+        raise TypeError(f"strength of type {type(strength).__name__} is not accepted; pass a number or a sequence")
+    if not values:
+        raise ValueError("strength is an empty sequence; give at least one value")
+    bad = [v for v in values if not math.isfinite(v)]
+    if bad:
+        raise ValueError(f"strength must be finite, got {bad[0]}")
+    return torch.tensor(values, dtype=torch.float64)
+
+
+def _decode(model: IntereStyleModel, latents: Tensor, batch_size: int, progress: bool | None, desc: str) -> Tensor:
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size={batch_size!r} is invalid: expected an integer >= 1")
+    starts = range(0, latents.shape[0], batch_size)
+    show = len(starts) > 1 if progress is None else progress
+    return torch.cat(
+        [model.decode(latents[i : i + batch_size]) for i in tqdm(starts, desc=desc, unit="batch", disable=not show)]
+    )
+
+
+def _check_model(model: object) -> None:
+    if not isinstance(model, IntereStyleModel):
+        raise TypeError(f"model must be an IntereStyleModel (see load_encoder), got {type(model).__name__}")
+
+
+@torch.no_grad()
+def edit(
+    model: IntereStyleModel,
+    source: LatentSource,
+    direction: DirectionInput,
+    strength: float | Sequence[float] | Tensor | np.ndarray = 1.0,
+    *,
+    layers: LayerSpec = None,
+    batch_size: int = 8,
+    progress: bool | None = None,
+) -> EditResult:
+    """Move latents along a direction and decode them: ``w' = w + strength * d`` on the chosen style vectors.
+
+    Args:
+        model: the model the latents belong to; its device and dtype are used.
+        source: an :class:`~interestyle.InversionResult` (its photos and masks are kept for
+            :meth:`EditResult.composite`), an :class:`EditResult` (e.g. a style mix, to edit it further), or
+            W+ latents (B, n_latent, style_dim) / (n_latent, style_dim).
+        direction: a :class:`~interestyle.Direction` (e.g. ``DirectionSet.from_pretrained(folder)["smile"]``),
+            a tensor or array (style_dim,) / (n_latent, style_dim), or a ``.npy`` / ``.safetensors`` file;
+            normalised to unit length.
+        strength: how far to move, in units of W (a number), or a sequence of numbers for a sweep: one
+            output per value, ordered strength-major (see :class:`EditResult`). 0 returns the source.
+        layers: which style vectors to edit (see :func:`resolve_layers`); default all.
+        batch_size: latents per generator pass.
+        progress: show a progress bar; by default only when there is more than one batch.
+
+    Returns:
+        An :class:`EditResult` with ``N = len(strengths) * B`` outputs.
+
+    Raises:
+        ValueError: a direction that does not fit the model, a NaN or infinite strength, layers out of
+            bounds, latents of the wrong shape.
+        TypeError: an unsupported type.
+    """
+    _check_model(model)
+    latents, inputs, masks = _source(model, source, "source")
+    strengths = resolve_strengths(strength)
+    offset = as_direction(direction).for_model(model.n_latent, model.style_dim)
+    chosen = resolve_layers(layers, model.n_latent)
+    keep = torch.zeros(model.n_latent, 1)
+    keep[chosen] = 1.0
+    offset = (offset * keep).to(model.device, model.dtype)
+    steps = strengths.to(model.device, model.dtype).view(-1, 1, 1, 1)
+    edited = (latents[None] + steps * offset).flatten(0, 1)
+    return EditResult(
+        latents=edited,
+        images=_decode(model, edited, batch_size, progress, "edit"),
+        source_latents=latents,
+        strengths=strengths.float(),
+        inputs=inputs,
+        masks=masks,
+    )
+
+
+@torch.no_grad()
+def random_styles(model: IntereStyleModel, count: int, *, seed: int = 0, truncation: float = 0.7) -> Tensor:
+    """Random W+ latents for style mixing: ``count`` z ~ N(0, I) (seeded, drawn on the CPU) through the
+    mapping network, each w repeated over the style vectors and truncated toward ``latent_avg``.
+
+    Returns:
+        (count, n_latent, style_dim) on the model's device and dtype; the i-th sample's z depends only
+        on ``seed`` and i, not on ``count``.
+
+    Raises:
+        ValueError: a count below 1 or a truncation outside [0, 1].
+        TypeError: a seed that is not an integer.
+    """
+    _check_model(model)
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        raise ValueError(f"count={count!r} is invalid: expected an integer >= 1")
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise TypeError(f"seed={seed!r} is invalid: expected an integer")
+    if not (isinstance(truncation, (int, float)) and 0 <= truncation <= 1):
+        raise ValueError(f"truncation={truncation!r} is invalid: expected a number in [0, 1]")
+    gen = torch.Generator().manual_seed(seed)
+    # one draw per sample, so the i-th z is the same whatever ``count`` is
+    z = torch.stack([torch.randn(model.style_dim, generator=gen) for _ in range(count)]).to(model.device, model.dtype)
+    w = model.generator.mapping(z)[:, None].expand(-1, model.n_latent, -1)
+    return model.latent_avg[None] + truncation * (w - model.latent_avg[None])
+
+
+@torch.no_grad()
+def style_mix(
+    model: IntereStyleModel,
+    content: LatentSource,
+    style: LatentSource | None = None,
+    *,
+    layers: LayerSpec = "coarse",
+    seed: int = 0,
+    truncation: float = 0.7,
+    batch_size: int = 8,
+    progress: bool | None = None,
+) -> EditResult:
+    """Replace the chosen style vectors of ``content`` with those of ``style`` and decode.
+
+    Coarse layers carry pose and face shape, middle ones features and expression, fine ones colour and
+    micro-structure (Karras et al. 2019, section 3.1).
+
+    Args:
+        model: the model both latents belong to.
+        content: an :class:`~interestyle.InversionResult`, an :class:`EditResult`, or W+ latents
+            (B, n_latent, style_dim); the photos and masks of a result are kept for :meth:`EditResult.composite`.
+        style: the same kinds, or None to draw one random style per content item from the mapping network
+            (seeded by ``seed``, truncated toward ``latent_avg`` by ``truncation``). Batches broadcast: equal
+            sizes pair up, a batch of one is shared.
+        layers: the style vectors taken from ``style``: a preset (``"coarse"``, ``"middle"``, ``"fine"``,
+            ``"all"``), or any selection :func:`resolve_layers` accepts.
+        seed: seed of the random styles (used only when ``style`` is None).
+        truncation: psi of the random styles, in [0, 1] (used only when ``style`` is None).
+        batch_size: latents per generator pass.
+        progress: show a progress bar; by default only when there is more than one batch.
+
+    Returns:
+        An :class:`EditResult` with ``styles`` set and ``strengths`` None; N = max(B_content, B_style).
+
+    Raises:
+        ValueError: batches that do not broadcast, layers out of bounds, latents of the wrong shape.
+    """
+    _check_model(model)
+    base, inputs, masks = _source(model, content, "content")
+    chosen = resolve_layers(layers, model.n_latent)
+    if style is None:
+        styles = random_styles(model, base.shape[0], seed=seed, truncation=truncation)
+    else:
+        styles = _source(model, style, "style")[0]
+    bc, bs = base.shape[0], styles.shape[0]
+    if bc != bs and 1 not in (bc, bs):
+        raise ValueError(
+            f"content holds {bc} latents and style {bs}; they do not broadcast: give batches of equal size, or one "
+            "of them a single item"
+        )
+    n = max(bc, bs)
+    base, styles = base.expand(n, -1, -1), styles.expand(n, -1, -1)
+    mixed = base.clone()
+    mixed[:, chosen] = styles[:, chosen]
+    return EditResult(
+        latents=mixed,
+        images=_decode(model, mixed, batch_size, progress, "style mix"),
+        source_latents=base[:bc],
+        styles=styles.clone(),
+        inputs=inputs,
+        masks=masks,
+    )
