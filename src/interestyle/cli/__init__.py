@@ -11,6 +11,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from .. import __version__
 from ..errors import InterestyleError
@@ -23,8 +24,15 @@ COMMANDS: tuple[str, ...] = ("invert", "edit", "mix", "masks")
 USER_ERRORS = (InterestyleError, ValueError, TypeError, FileNotFoundError, NotADirectoryError, PermissionError)
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line (``PROG: error: ...``) and exit code 2, no usage block."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="interestyle",
         description="IntereStyle: StyleGAN2 inversion that encodes the interest region (face + hair).",
     )
