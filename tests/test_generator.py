@@ -4,7 +4,8 @@ import pytest
 import torch
 
 from interestyle import GeneratorConfig
-from interestyle.models.generator import Generator
+from interestyle.errors import ConfigError, WeightsError
+from interestyle.models.generator import Generator, load_generator, save_generator
 
 
 def published_layout(resolution: int, style_dim: int, n_mlp: int, widths: dict[int, int]) -> dict[str, tuple]:
@@ -131,3 +132,27 @@ def test_bad_latent_shapes_are_named(generator):
 
 def test_mean_latent_is_deterministic(generator):
     torch.testing.assert_close(generator.mean_latent(32, seed=1), generator.mean_latent(32, seed=1))
+
+
+def test_generator_folder_round_trip(generator, tmp_path):
+    latent_avg = generator.mean_latent(64)[0]
+    save_generator(generator, latent_avg, tmp_path / "g")
+    loaded, loaded_avg = load_generator(tmp_path / "g", dtype=torch.float64)
+    assert loaded.config == generator.config and loaded_avg.dtype == torch.float64
+    w = torch.randn(2, 32)
+    torch.testing.assert_close(loaded(w.double(), input_space="w").float(), generator(w, input_space="w"))
+    torch.testing.assert_close(loaded_avg.float(), latent_avg)
+
+
+def test_generator_folder_refuses_other_folders(generator, tmp_path, model):
+    with pytest.raises(ValueError, match=r"latent_avg must have shape \(32,\)"):
+        save_generator(generator, torch.zeros(1, 32), tmp_path / "g")
+    model.save_pretrained(tmp_path / "full")
+    with pytest.raises(ConfigError, match="holds 'IntereStyleModel', not a generator-only folder"):
+        load_generator(tmp_path / "full")
+    save_generator(generator, torch.zeros(32), tmp_path / "g")
+    other = Generator(GeneratorConfig(resolution=16, style_dim=32, n_mlp=2, channels=(32, 32, 32)))
+    save_generator(other, torch.zeros(32), tmp_path / "g16")
+    (tmp_path / "g" / "model.safetensors").replace(tmp_path / "g16" / "model.safetensors")
+    with pytest.raises(WeightsError, match="does not match its config"):
+        load_generator(tmp_path / "g16")

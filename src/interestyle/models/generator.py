@@ -8,17 +8,21 @@ Parameter and buffer names follow rosinality/stylegan2-pytorch's ``Generator`` (
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Literal
 
 import torch
 from torch import Tensor, nn
 
 from ..config import GeneratorConfig
+from ..errors import ConfigError
 from ..nn.equalized import EqualLinear, FusedLeakyReLU
 from ..nn.modulated import ModulatedConv2d, NoiseInjection
 from ..nn.resample import Upsample
+from ..serialization import read_model_folder, read_state_dict, save_model_folder
 
-__all__ = ["Generator", "NoiseMode"]
+__all__ = ["Generator", "NoiseMode", "load_generator", "save_generator"]
 
 NoiseMode = Literal["const", "random", "none"]
 NOISE_MODES: tuple[str, ...] = ("const", "random", "none")
@@ -209,3 +213,61 @@ class Generator(nn.Module):
         if mode == "none":
             return [None] * self.config.num_layers
         return [w.new_empty(w.shape[0], 1, *buf.shape[-2:]).normal_() for buf in self.const_noise()]
+
+
+# -- generator-only model folders -------------------------------------------------------------------------
+GENERATOR_CLASS_NAME = "Generator"
+
+
+def save_generator(generator: Generator, latent_avg: Tensor, directory: str | os.PathLike[str]) -> Path:
+    """Write a generator-only model folder: ``config.json`` + ``model.safetensors``.
+
+    The weights file holds the generator's state dict (community key names) and ``latent_avg``
+    (style_dim,), the average w used for truncation and as an encoder's starting point.
+    """
+    expected = (generator.config.style_dim,)
+    if not isinstance(latent_avg, Tensor) or tuple(latent_avg.shape) != expected:
+        shape = tuple(latent_avg.shape) if isinstance(latent_avg, Tensor) else type(latent_avg).__name__
+        raise ValueError(f"latent_avg must have shape {expected}, got {shape}")
+    config = {"_class_name": GENERATOR_CLASS_NAME, "generator": generator.config.to_dict()}
+    return save_model_folder(config, {**generator.state_dict(), "latent_avg": latent_avg}, directory)
+
+
+def load_generator(
+    directory: str | os.PathLike[str],
+    *,
+    device: torch.device | str | None = None,
+    dtype: torch.dtype | None = None,
+) -> tuple[Generator, Tensor]:
+    """Load a generator-only model folder (what ``interestyle convert --kind stylegan2`` writes).
+
+    Returns:
+        The :class:`Generator` in eval mode, and ``latent_avg`` (style_dim,).
+
+    Raises:
+        FileNotFoundError: no such folder, or it lacks ``config.json`` or weights.
+        ConfigError: the folder holds something other than a generator, or an invalid config.
+        WeightsError: a corrupt weights file, or weights that do not match the config.
+    """
+    config_dict, weights = read_model_folder(directory)
+    class_name = config_dict.get("_class_name")
+    if class_name != GENERATOR_CLASS_NAME:
+        raise ConfigError(
+            f"{directory} holds {class_name or 'a model without _class_name'!r}, not a generator-only folder "
+            f"(_class_name {GENERATOR_CLASS_NAME!r}); load full models with interestyle.load_encoder"
+        )
+    unknown = sorted(k for k in config_dict if k not in ("generator",) and not k.startswith("_"))
+    if unknown or "generator" not in config_dict:
+        raise ConfigError(f"{directory}/config.json of a generator must hold only 'generator', got fields {unknown}")
+    config = GeneratorConfig.from_dict(config_dict["generator"])
+    with torch.device("meta"):
+        generator = Generator(config)
+    expected = {k: tuple(v.shape) for k, v in generator.state_dict().items()}
+    expected["latent_avg"] = (config.style_dim,)
+    state = read_state_dict(weights, expected)
+    latent_avg = state.pop("latent_avg")
+    generator.load_state_dict(state, strict=True, assign=True)
+    if device is not None or dtype is not None:
+        generator.to(device=device, dtype=dtype)
+        latent_avg = latent_avg.to(device=device, dtype=dtype)
+    return generator.eval(), latent_avg

@@ -15,9 +15,10 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..config import ModelConfig
+from ..errors import ConfigError
 from ..serialization import read_model_folder, read_state_dict, save_model_folder
 from .encoders import build_encoder
-from .generator import Generator, NoiseMode
+from .generator import GENERATOR_CLASS_NAME, Generator, NoiseMode
 
 __all__ = ["IntereStyleModel", "resize_images"]
 
@@ -165,6 +166,12 @@ class IntereStyleModel(nn.Module):
         :func:`interestyle.load_encoder`.
         """
         config_dict, weights = read_model_folder(directory)
+        if config_dict.get("_class_name") == GENERATOR_CLASS_NAME:
+            raise ConfigError(
+                f"{directory} holds a StyleGAN2 generator only, no encoder: load it with "
+                "interestyle.models.generator.load_generator, or pair it with an encoder checkpoint: "
+                f"interestyle convert ENCODER.pt --generator {directory} --out MODEL_DIR"
+            )
         config = ModelConfig.from_dict(config_dict)
         with torch.device("meta"):
             model = cls(config)

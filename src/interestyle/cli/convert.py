@@ -1,0 +1,70 @@
+"""``interestyle convert SRC --out DIR``: an official checkpoint into a safetensors model folder."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def _units(text: str) -> list[int]:
+    try:
+        return [int(part) for part in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not four comma-separated integers, e.g. 3,4,14,3") from None
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    from ..convert import kind_names
+
+    parser = subparsers.add_parser(
+        "convert",
+        help="convert an official .pt checkpoint into a hub-ready safetensors model folder",
+        description=(
+            "Convert a StyleGAN2 (rosinality), pSp, e4e, ReStyle or IntereStyle checkpoint into config.json + "
+            "model.safetensors + a README.md model card. The file is read with torch.load(weights_only=True) only; "
+            "the config comes from the tensor shapes."
+        ),
+    )
+    parser.add_argument("source", metavar="SRC", help="the .pt / .pth checkpoint")
+    parser.add_argument("--out", required=True, metavar="DIR", help="output folder (new or empty)")
+    parser.add_argument(
+        "--kind", default="auto", choices=("auto", *kind_names()), help="checkpoint kind (default: detect it)"
+    )
+    parser.add_argument(
+        "--generator",
+        metavar="STYLEGAN_PT",
+        help="StyleGAN2 .pt (with g_ema) or converted generator folder, for checkpoints without decoder weights",
+    )
+    parser.add_argument(
+        "--encoder-units",
+        type=_units,
+        metavar="N,N,N,N",
+        help="IR-SE units per stage, only when the tensors cannot show them (e.g. 3,4,14,3)",
+    )
+    parser.add_argument("--iterations", type=int, help="default refinement steps stored in the config")
+    parser.add_argument("--license", help="Hub license id for the model card (e.g. mit, other)")
+    parser.add_argument("--overwrite", action="store_true", help="replace the converted files in a non-empty DIR")
+    parser.add_argument("--push-to-hub", metavar="REPO_ID", help="also create and upload to this Hub repository")
+    parser.add_argument("--private", action="store_true", help="create the Hub repository as private")
+    parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..convert import convert_checkpoint
+
+    result = convert_checkpoint(
+        args.source,
+        args.out,
+        kind=args.kind,
+        generator=args.generator,
+        encoder_units=args.encoder_units,
+        iterations=args.iterations,
+        license=args.license,
+        overwrite=args.overwrite,
+        push_to_hub=args.push_to_hub,
+        private=args.private,
+        progress=not args.no_progress and sys.stderr.isatty(),
+    )
+    print(result.summary())
+    return 0

@@ -1,0 +1,159 @@
+"""``convert_checkpoint``: one official checkpoint in, one hub-ready safetensors model folder out."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .card import CardFacts, check_license, model_card
+from .checkpoint import load_checkpoint
+from .output import check_output_folder, push_folder, write_folder
+from .registry import ConvertOptions, detect_kind, get_kind
+
+__all__ = ["ConversionResult", "convert_checkpoint"]
+
+
+@dataclass
+class ConversionResult:
+    """What :func:`convert_checkpoint` did.
+
+    Attributes:
+        folder: the written model folder (``config.json``, ``model.safetensors``, ``README.md``).
+        kind: the kind converted.
+        how_chosen: ``"given with --kind"`` or why auto-detection chose it.
+        sha256: of the source file.
+        config: the ``config.json`` content.
+        n_tensors: tensors written.
+        dropped: entries of the source left out on purpose, one line each.
+        notes: what the user should know (values not in the tensors, warnings).
+        repo_url: the Hub repository pushed to, or None.
+    """
+
+    folder: Path
+    kind: str
+    how_chosen: str
+    sha256: str
+    config: dict[str, Any]
+    n_tensors: int
+    dropped: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    repo_url: str | None = None
+
+    def summary(self) -> str:
+        """A few lines for the terminal."""
+        lines = [f"kind: {self.kind} ({self.how_chosen})", f"wrote {self.n_tensors} tensors to {self.folder}"]
+        lines += [f"dropped {line}" for line in self.dropped]
+        lines += [f"note: {line}" for line in self.notes]
+        if self.repo_url:
+            lines.append(f"pushed to {self.repo_url}")
+        return "\n".join(lines)
+
+
+def _units(value: Sequence[int] | None) -> tuple[int, int, int, int] | None:
+    if value is None:
+        return None
+    units = tuple(value)
+    if len(units) != 4 or not all(isinstance(u, int) and not isinstance(u, bool) and u >= 1 for u in units):
+        raise ValueError(f"encoder_units={value!r} is invalid: expected four integers >= 1 (units per stage)")
+    return units  # type: ignore[return-value]
+
+
+def convert_checkpoint(
+    source: str | os.PathLike[str],
+    out: str | os.PathLike[str],
+    *,
+    kind: str = "auto",
+    generator: str | os.PathLike[str] | None = None,
+    encoder_units: Sequence[int] | None = None,
+    iterations: int | None = None,
+    license: str | None = None,
+    overwrite: bool = False,
+    push_to_hub: str | None = None,
+    private: bool = False,
+    token: str | bool | None = None,
+    progress: bool = False,
+) -> ConversionResult:
+    """Convert an official PyTorch checkpoint into a safetensors model folder, and optionally publish it.
+
+    The checkpoint is opened with ``torch.load(weights_only=True)`` only (see
+    :func:`~interestyle.convert.checkpoint.load_checkpoint`); the configuration is read from the tensor
+    shapes; every source tensor ends up in the model or is dropped on purpose and reported.
+
+    Args:
+        source: the ``.pt``/``.pth`` file.
+        out: the folder to write; it must not exist or be empty, unless ``overwrite``.
+        kind: ``"auto"`` (detect from the keys; see :func:`~interestyle.convert.registry.detect_kind`) or
+            one of ``stylegan2``, ``psp``, ``e4e``, ``restyle-psp``, ``restyle-e4e``, ``interestyle``.
+        generator: a StyleGAN2 checkpoint or a converted generator folder, for an encoder checkpoint saved
+            without its ``decoder.*`` weights.
+        encoder_units: IR-SE units per stage, needed only when the tensors cannot show the stage boundaries.
+        iterations: default refinement steps stored in the config (5 for ReStyle/IntereStyle, else 1).
+        license: a Hub license id for the model card (left as a placeholder when None).
+        overwrite: replace the converted files in a non-empty ``out``.
+        push_to_hub: a Hub repo id (``"org/name"``) to create if needed and upload the folder to.
+        private: create the Hub repository as private.
+        token: Hub token (default: the one ``huggingface-cli login`` stored).
+        progress: show progress bars.
+
+    Returns:
+        A :class:`ConversionResult`.
+
+    Raises:
+        FileNotFoundError: ``source`` or ``generator`` does not exist.
+        WeightsError: not a checkpoint, truncated, a disallowed pickled type, an unknown kind, or tensors
+            missing / left over / of the wrong shape (named).
+        ValueError: a bad option, an ambiguous kind, a missing ``generator``, or a non-empty ``out``.
+        HubError: the push failed (the local folder is kept).
+    """
+    folder = Path(out)
+    check_output_folder(folder, overwrite=overwrite)
+    check_license(license)
+    options = ConvertOptions(
+        generator=None if generator is None else Path(generator),
+        encoder_units=_units(encoder_units),
+        iterations=iterations,
+        progress=progress,
+    )
+    if options.generator is not None and not options.generator.exists():
+        raise FileNotFoundError(f"--generator {options.generator} does not exist")
+    if not isinstance(kind, str):
+        raise TypeError(f"kind must be a string, got {type(kind).__name__}")
+    chosen = None if kind == "auto" else get_kind(kind)
+
+    checkpoint = load_checkpoint(source, progress=progress)
+    if chosen is None:
+        chosen, how = detect_kind(checkpoint)
+    else:
+        reason = chosen.why_not(checkpoint)
+        if reason is not None:
+            raise ValueError(
+                f"{checkpoint.path} is not a {chosen.name} checkpoint: {reason}. It holds "
+                f"{checkpoint.describe_keys()}; try --kind auto"
+            )
+        how = "given with --kind"
+    conversion = chosen.convert(checkpoint, options)
+    facts = CardFacts(
+        source_name=checkpoint.path.name,
+        sha256=checkpoint.sha256,
+        kind=chosen.name,
+        how_chosen=how,
+        license=license,
+        location=push_to_hub or str(folder),
+    )
+    write_folder(folder, conversion, model_card(facts, conversion))
+    result = ConversionResult(
+        folder=folder,
+        kind=chosen.name,
+        how_chosen=how,
+        sha256=checkpoint.sha256,
+        config=conversion.config,
+        n_tensors=len(conversion.tensors),
+        dropped=conversion.dropped,
+        notes=conversion.notes,
+    )
+    if push_to_hub is not None:
+        result.repo_url = push_folder(folder, push_to_hub, private=private, token=token)
+    return result
