@@ -30,7 +30,7 @@ __all__ = [
     "kinds",
 ]
 
-KIND_MODULES: tuple[str, ...] = ("stylegan2", "psp", "e4e", "restyle_psp", "restyle_e4e", "interestyle")
+KIND_MODULES: tuple[str, ...] = ("stylegan2", "psp", "e4e", "restyle_psp", "restyle_e4e", "interestyle", "face_parsing")
 
 
 @dataclass(frozen=True)
