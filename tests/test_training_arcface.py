@@ -2,7 +2,9 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from interestyle.training.arcface import ArcFace, IdentityLoss, face_crop, load_arcface
+from interestyle import EncoderConfig
+from interestyle.models.encoders import build_encoder
+from interestyle.training.arcface import ArcFace, IdentityLoss, face_crop, init_encoder_backbone, load_arcface
 from training_setup import single_thread  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.usefixtures("single_thread")
@@ -78,3 +80,17 @@ def test_load_accepts_the_public_file_without_batchnorm_counters(tmp_path, arcfa
     loaded = load_arcface(tmp_path)
     assert not loaded.training and not any(p.requires_grad for p in loaded.parameters())
     assert all(torch.equal(loaded.state_dict()[k], v) for k, v in state.items())
+
+
+def test_encoder_backbone_initialisation_copies_the_ir_se50_layers(arcface):
+    torch.manual_seed(0)
+    encoder = build_encoder(EncoderConfig(input_size=32), n_styles=2, style_dim=8)  # IR-SE50 body, tiny heads
+    init_encoder_backbone(encoder, arcface)
+    mine, theirs = encoder.state_dict(), arcface.state_dict()
+    assert torch.equal(mine["input_layer.0.weight"][:, :3], theirs["input_layer.0.weight"])
+    assert mine["input_layer.0.weight"].shape == (64, 6, 3, 3)
+    for key in ("body.23.res_layer.3.weight", "body.3.shortcut_layer.1.running_var", "input_layer.2.weight"):
+        assert torch.equal(mine[key], theirs[key]), key
+    small = build_encoder(EncoderConfig(units=(1, 1, 1, 1), widths=(16, 16, 32, 32), input_size=32), 2, 8)
+    with pytest.raises(ValueError, match=r"input_layer\.0\.weight.*in the encoder"):
+        init_encoder_backbone(small, arcface)

@@ -191,6 +191,13 @@ def test_resume_is_bit_exact(tmp_path, uninterrupted):
     assert [r.split(",")[0] for r in rows] == ["step", "1", "2", "3", "4"]
 
 
+def test_schedule_clipping_and_checkpoint_pruning(tmp_path):
+    optim = {"steps": 4, "lr": 1e-3, "scheduler": "cosine", "warmup_steps": 2, "grad_clip": 1.0}
+    result = train(tiny_run(tmp_path, optim=optim, log={"checkpoint_every": 1, "keep_checkpoints": 2}), progress=False)
+    assert [h["lr"] for h in result.history] == pytest.approx([5e-4, 1e-3, 1e-3, 5e-4])
+    assert sorted(p.name for p in (tmp_path / "run" / "checkpoints").iterdir()) == ["step-00000003", "step-00000004"]
+
+
 def test_a_second_fresh_run_in_the_same_folder_is_refused(tmp_path):
     config = tiny_run(tmp_path, optim={"steps": 1})
     train(config, progress=False)

@@ -17,7 +17,7 @@ from ..config import irse_units
 from ..models.irse import make_body, make_input_layer
 from .weights import load_frozen_weights
 
-__all__ = ["ArcFace", "IdentityLoss", "face_crop", "load_arcface"]
+__all__ = ["ArcFace", "IdentityLoss", "face_crop", "init_encoder_backbone", "load_arcface"]
 
 WIDTHS = (64, 128, 256, 512)
 INPUT_SIZE = 112
@@ -87,3 +87,31 @@ def load_arcface(path: str | os.PathLike[str], *, device: torch.device | str | N
     """
     module = load_frozen_weights(ArcFace(), path, "ArcFace", "ArcFace")
     return module.to(device) if device is not None else module
+
+
+@torch.no_grad()
+def init_encoder_backbone(encoder: nn.Module, arcface: ArcFace) -> None:
+    """ReStyle's initialisation of a fresh encoder: ``input_layer`` and ``body`` copied from ArcFace IR-SE50.
+
+    The input convolution's channels beyond the first three (the reconstruction fed back by iterative
+    encoders) are drawn from N(0, 1), as upstream does.
+
+    Raises:
+        ValueError: the encoder's backbone is not IR-SE50 (a key or shape differs; named).
+    """
+    target = encoder.state_dict()
+    updates = {}
+    for key, value in arcface.state_dict().items():
+        if not key.startswith(("input_layer.", "body.")):
+            continue
+        if key not in target:
+            raise ValueError(f"the encoder has no {key!r}; ArcFace initialises IR-SE50 backbones (units 3, 4, 14, 3)")
+        have = target[key]
+        if key == "input_layer.0.weight" and have.shape[1] > value.shape[1] and have.shape[0] == value.shape[0]:
+            widened = torch.randn(have.shape, dtype=have.dtype)
+            widened[:, : value.shape[1]] = value
+            value = widened
+        if have.shape != value.shape:
+            raise ValueError(f"{key!r} is {tuple(value.shape)} in ArcFace but {tuple(have.shape)} in the encoder")
+        updates[key] = value
+    encoder.load_state_dict(updates, strict=False)

@@ -38,7 +38,7 @@ from ..hub import load_encoder, resolve_model_folder
 from ..images import to_pil
 from ..models.model import IntereStyleModel
 from ..serialization import WEIGHTS_NAME, atomic_write, read_model_folder, read_state_dict
-from .arcface import IdentityLoss, load_arcface
+from .arcface import IdentityLoss, init_encoder_backbone, load_arcface
 from .config import TrainingConfig, load_training_config
 from .data import (
     Batch,
@@ -244,32 +244,6 @@ def _load_generator_into(model: IntereStyleModel, path: str) -> None:
             model.latent_avg.copy_(latent_avg)
 
 
-def _init_backbone(model: IntereStyleModel, path: str) -> None:
-    """ReStyle's initialisation: the encoder's ``input_layer`` and ``body`` from ArcFace IR-SE50; the
-    channels beyond the first three of the input convolution are drawn from N(0, 1), as upstream."""
-    arcface = load_arcface(path).state_dict()
-    target = model.encoder.state_dict()
-    updates = {}
-    for key, value in arcface.items():
-        if not key.startswith(("input_layer.", "body.")):
-            continue
-        if key not in target:
-            raise ConfigError(
-                f"encoder_backbone: the encoder has no {key!r}; it needs an IR-SE50 backbone (units 3, 4, 14, 3)"
-            )
-        have = target[key]
-        if key == "input_layer.0.weight" and have.shape[1] > value.shape[1] and have.shape[0] == value.shape[0]:
-            widened = torch.randn(have.shape)
-            widened[:, : value.shape[1]] = value
-            value = widened
-        if have.shape != value.shape:
-            raise ConfigError(
-                f"encoder_backbone: {key!r} is {tuple(value.shape)} in ArcFace, {tuple(have.shape)} in the encoder"
-            )
-        updates[key] = value
-    model.encoder.load_state_dict(updates, strict=False)
-
-
 def build_model(config: TrainingConfig) -> IntereStyleModel:
     """The model to train, on the CPU: fresh (seeded) or loaded from ``model.init``, with the generator of
     ``config.generator`` when given, frozen; its config carries the run's iterations and method label."""
@@ -294,7 +268,10 @@ def build_model(config: TrainingConfig) -> IntereStyleModel:
             with torch.no_grad():
                 model.latent_avg.copy_(model.decoder.mean_latent(10_000).expand(model.n_latent, -1))
         if config.encoder_backbone is not None:
-            _init_backbone(model, config.encoder_backbone)
+            try:
+                init_encoder_backbone(model.encoder, load_arcface(config.encoder_backbone))
+            except ValueError as exc:
+                raise ConfigError(f"encoder_backbone={config.encoder_backbone!r}: {exc}") from None
     if config.generator is not None:
         _load_generator_into(model, config.generator)
     model.decoder.requires_grad_(False)
