@@ -110,6 +110,7 @@ class IntereStyleModel(nn.Module):
         *,
         step_input: Callable[[int, Tensor], Tensor] | None = None,
         noise_mode: NoiseMode = "const",
+        encoder: Callable[[Tensor], Tensor] | None = None,
     ) -> Iterator[tuple[Tensor, Tensor]]:
         """Run the encoder ``iterations`` times and yield ``(latents, reconstruction)`` after each step.
 
@@ -124,6 +125,7 @@ class IntereStyleModel(nn.Module):
             step_input: optional ``f(step, images) -> images`` giving what the encoder sees at each step
                 (IntereStyle's Uninterest Filter blurs early steps); the target stays ``images``.
             noise_mode: generator noise (``"const"`` for deterministic inversion).
+            encoder: the callable to run in place of ``self.encoder`` (a trainer's DDP-wrapped copy of it).
 
         Yields:
             latents (B, n_latent, style_dim) and reconstruction (B, 3, R, R) in roughly [-1, 1].
@@ -138,7 +140,7 @@ class IntereStyleModel(nn.Module):
             x = step_input(step, images) if step_input is not None else images
             if feedback is not None:
                 x = torch.cat([x, feedback], dim=1)
-            offset = self.encoder(x)
+            offset = (self.encoder if encoder is None else encoder)(x)
             base = previous if previous is not None else start
             latents = offset if base is None else offset + base
             reconstruction = self.decode(latents, noise_mode=noise_mode)

@@ -1,0 +1,55 @@
+"""Training IntereStyle encoders (and the no-mask baseline) on Hugging Face Accelerate.
+
+``interestyle.training.train(config)`` or ``interestyle train CONFIG``; see ``docs/training.md``. Needs the
+``train`` extra (``pip install 'interestyle[train]'``: accelerate, pyyaml). Nothing in the rest of the
+package imports this one.
+"""
+
+from .arcface import ArcFace, IdentityLoss, face_crop, load_arcface
+from .config import (
+    DataConfig,
+    DisentanglementConfig,
+    FilterConfig,
+    LogConfig,
+    LossConfig,
+    OptimConfig,
+    TrainingConfig,
+    load_training_config,
+)
+from .data import MaskProviderFn
+from .filters import UninterestFilter, gaussian_blur, step_radii
+from .losses import ReconstructionLoss, masked_mse, ssim, w_norm
+from .lpips import LPIPS, load_lpips
+from .trainer import Objective, Trainer, TrainingResult, build_model, build_objective, train, training_step
+
+__all__ = [
+    "LPIPS",
+    "ArcFace",
+    "DataConfig",
+    "DisentanglementConfig",
+    "FilterConfig",
+    "IdentityLoss",
+    "LogConfig",
+    "LossConfig",
+    "MaskProviderFn",
+    "Objective",
+    "OptimConfig",
+    "ReconstructionLoss",
+    "Trainer",
+    "TrainingConfig",
+    "TrainingResult",
+    "UninterestFilter",
+    "build_model",
+    "build_objective",
+    "face_crop",
+    "gaussian_blur",
+    "load_arcface",
+    "load_lpips",
+    "load_training_config",
+    "masked_mse",
+    "ssim",
+    "step_radii",
+    "train",
+    "training_step",
+    "w_norm",
+]
