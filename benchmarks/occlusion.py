@@ -1,0 +1,117 @@
+"""Occlusion benchmark on the synthetic face domain, where the face under every occluder is known.
+
+For each model and each condition (clean faces; cluttered backgrounds; occluded faces) it inverts N
+held-out images and measures, against the clean ground truth:
+
+* interest MSE / SSIM: inside the visible face + hair (``interest_mask``);
+* full MSE: the whole image against the input (what pSp-style encoders minimise);
+* leak MSE: inside face mask x occluder mask, against the clean face under the occluder: how much of the
+  occluder leaked into the face (the "microphone becomes a beard" effect).
+
+Every model's figures come from the same images in the same run; ratios are printed against the first
+model (the baseline).
+
+    python benchmarks/occlusion.py --model baseline=DIR --model interestyle=DIR [-n 500] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+import interestyle as its
+from interestyle.metrics import masked_mse, ssim
+from interestyle.synthetic import make_batch
+
+CONDITIONS = ("clean", "clutter", "occluded")
+HELD_OUT_SEED = 900_001  # far from any training seed (training draws seeds from 0 upward)
+METRICS = ("interest_mse", "interest_ssim", "full_mse", "leak_mse")
+
+
+def _mean(values: torch.Tensor) -> float:
+    finite = values[torch.isfinite(values)]
+    return float(finite.mean()) if finite.numel() else math.nan
+
+
+@torch.no_grad()
+def evaluate(model: its.IntereStyleModel, n: int, *, condition: str, seed: int, batch_size: int) -> dict[str, float]:
+    """Mean metrics of ``model`` over ``n`` synthetic images of ``condition``."""
+    batch = make_batch(n, size=model.resolution, seed=seed, condition=condition)
+    result = its.invert(model, batch.image, batch_size=batch_size, progress=False)
+    recon = result.images.float().clamp(-1, 1).cpu()
+    leak_region = batch.face_mask * batch.occluder_mask
+    return {
+        "interest_mse": _mean(masked_mse(recon, batch.clean, batch.interest_mask)),
+        "interest_ssim": _mean(ssim(recon, batch.clean, batch.interest_mask)),
+        "full_mse": _mean(masked_mse(recon, batch.image)),
+        "leak_mse": _mean(masked_mse(recon, batch.clean, leak_region)) if condition == "occluded" else math.nan,
+    }
+
+
+def format_table(results: dict[str, dict[str, dict[str, float]]]) -> str:
+    names = list(results)
+    base = names[0]
+    lines = [f"| condition | model | {' | '.join(METRICS)} | vs {base} (interest MSE, leak MSE) |", "|" + " --- |" * 7]
+    for condition in CONDITIONS:
+        for name in names:
+            row = results[name][condition]
+            ref = results[base][condition]
+            ratios = []
+            for key in ("interest_mse", "leak_mse"):
+                if math.isnan(row[key]) or math.isnan(ref[key]) or ref[key] == 0:
+                    ratios.append("-")
+                else:
+                    ratios.append(f"{100 * (row[key] / ref[key] - 1):+.1f}%")
+            cells = " | ".join("-" if math.isnan(row[k]) else f"{row[k]:.4f}" for k in METRICS)
+            lines.append(f"| {condition} | {name} | {cells} | {', '.join(ratios)} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--model",
+        action="append",
+        required=True,
+        metavar="NAME=DIR_OR_REPO",
+        help="a model to measure; the first is the baseline the ratios refer to",
+    )
+    parser.add_argument("-n", type=int, default=500, help="held-out images per condition (default 500)")
+    parser.add_argument("--seed", type=int, default=HELD_OUT_SEED)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+    models = {}
+    for spec in args.model:
+        name, sep, where = spec.partition("=")
+        if not sep or not name or not where:
+            parser.error(f"--model {spec!r}: expected NAME=DIR_OR_REPO")
+        models[name] = its.load_encoder(where)
+    results: dict[str, dict[str, dict[str, float]]] = {}
+    for name, model in models.items():
+        results[name] = {}
+        for condition in CONDITIONS:
+            t = time.perf_counter()
+            results[name][condition] = evaluate(
+                model, args.n, condition=condition, seed=args.seed, batch_size=args.batch_size
+            )
+            print(f"{name:>12} {condition:>9}: {time.perf_counter() - t:6.1f} s", file=sys.stderr)
+    print(
+        f"Occlusion benchmark: {args.n} held-out synthetic images per condition (seed {args.seed}), "
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads"
+    )
+    print(format_table(results))
+    if args.json:
+        args.json.write_text(json.dumps({"n": args.n, "seed": args.seed, "results": results}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,49 @@
+"""benchmarks/occlusion.py runs end to end on tiny models and a small N."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import tiny_model
+
+SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "occlusion.py"
+
+
+def test_occlusion_benchmark_end_to_end(tmp_path):
+    tiny_model(seed=0).save_pretrained(tmp_path / "a")
+    tiny_model(seed=1).save_pretrained(tmp_path / "b")
+    out = tmp_path / "figures.json"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(SCRIPT),
+            "--model",
+            f"baseline={tmp_path / 'a'}",
+            "--model",
+            f"other={tmp_path / 'b'}",
+            "-n",
+            "4",
+            "--batch-size",
+            "2",
+            "--json",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "| occluded | other |" in proc.stdout
+    figures = json.loads(out.read_text())["results"]
+    for name in ("baseline", "other"):
+        for condition in ("clean", "clutter", "occluded"):
+            row = figures[name][condition]
+            assert row["interest_mse"] >= 0 and -1 <= row["interest_ssim"] <= 1 and row["full_mse"] >= 0
+        assert figures[name]["occluded"]["leak_mse"] >= 0
+        assert figures[name]["clean"]["leak_mse"] != figures[name]["clean"]["leak_mse"]  # NaN: no occluder
+
+
+def test_a_model_spec_without_a_name_is_refused(tmp_path):
+    proc = subprocess.run([sys.executable, str(SCRIPT), "--model", str(tmp_path)], capture_output=True, text=True)
+    assert proc.returncode == 2 and "NAME=DIR_OR_REPO" in proc.stderr
