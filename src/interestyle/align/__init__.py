@@ -14,7 +14,7 @@ This package never imports the models; the optional MediaPipe backend is importe
 """
 
 from ..errors import NoFaceError
-from .faces import PhotoFaces, align_faces, align_photos
+from .faces import PhotoFaces, align_faces, align_photos, face_batch, paste_photos
 from .ffhq import AlignedFace, AlignmentTransform, align_face, ffhq_quad
 from .landmarks import (
     ENTRY_POINT_GROUP,
@@ -37,10 +37,12 @@ __all__ = [
     "align_faces",
     "align_photos",
     "available_landmark_providers",
+    "face_batch",
     "face_region_mask",
     "ffhq_quad",
     "get_landmark_provider",
     "paste_back",
+    "paste_photos",
     "paste_weight",
     "register_landmark_provider",
     "unalign",

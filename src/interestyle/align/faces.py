@@ -16,8 +16,9 @@ from ..errors import NoFaceError
 from ..images import ImageInput, read_images
 from .ffhq import AlignedFace, _check_size, crop_face, ffhq_quad, read_photo
 from .landmarks import LandmarkProvider, detect_landmarks, get_landmark_provider
+from .paste import DEFAULT_FEATHER, paste_back
 
-__all__ = ["PhotoFaces", "align_faces", "align_photos"]
+__all__ = ["PhotoFaces", "align_faces", "align_photos", "face_batch", "paste_photos"]
 
 
 def _faces_of(photo: Tensor, provider: LandmarkProvider, name: str, size: int, padding: bool) -> list[AlignedFace]:
@@ -34,7 +35,7 @@ def _faces_of(photo: Tensor, provider: LandmarkProvider, name: str, size: int, p
         why = f" ({len(skipped)} detection(s) with unusable landmarks: {skipped[0]})" if skipped else ""
         raise NoFaceError(f"no face found in {name} by landmark provider {type(provider).__name__}{why}")
     if skipped:
-        warnings.warn(f"{name}: skipped {len(skipped)} face(s) with unusable landmarks: {skipped[0]}", stacklevel=3)
+        warnings.warn(f"{name}: skipped {len(skipped)} face(s) with unusable landmarks: {skipped[0]}", stacklevel=4)
     # Left to right by the crop centre, so the order does not depend on the detector's.
     faces.sort(key=lambda face: float(np.mean(np.asarray(face.transform.quad)[:, 0])))
     return faces
@@ -127,6 +128,64 @@ def align_photos(
         try:
             out.append(PhotoFaces(name, photo, _faces_of(photo, detector, name, size, padding)))
         except NoFaceError as exc:
-            warnings.warn(str(exc), stacklevel=2)
+            warnings.warn(str(exc), stacklevel=3)  # the caller of the no_grad-wrapped function
             out.append(PhotoFaces(name, photo, [], exc))
+    return out
+
+
+def face_batch(photos: Sequence[PhotoFaces]) -> Tensor:
+    """Every aligned face of ``photos`` as one batch, photo by photo and left to right in each.
+
+    Returns:
+        (N, 3, size, size) float32 in [-1, 1]; row ``k`` is the ``k``-th face in that order.
+
+    Raises:
+        NoFaceError: no photo has a face (the message names them).
+    """
+    crops = [face.image for photo in photos for face in photo.faces]
+    if not crops:
+        raise NoFaceError(f"no face found in any photo: {', '.join(p.name for p in photos) or 'none given'}")
+    return torch.cat(crops)
+
+
+@torch.no_grad()
+def paste_photos(
+    photos: Sequence[PhotoFaces],
+    results: Tensor,
+    *,
+    masks: Tensor | None = None,
+    feather: float = DEFAULT_FEATHER,
+) -> list[Tensor]:
+    """Put processed faces back into their photos (:func:`~interestyle.align.paste_back` per photo).
+
+    Args:
+        photos: from :func:`align_photos`.
+        results: (N, 3, n, n) in [-1, 1], rows in :func:`face_batch` order (e.g. ``InversionResult.images``).
+        masks: None or (N, 1, n, n) interest masks in aligned coordinates (e.g. ``InversionResult.masks``).
+        feather: as in :func:`~interestyle.align.unalign`.
+
+    Returns:
+        One (1, 3, H, W) float32 photo in [-1, 1] per entry of ``photos``; photos without a face unchanged.
+
+    Raises:
+        ValueError: a number of results (or masks) that is not the number of faces.
+    """
+    counts = [len(p.faces) for p in photos]
+    for what, tensor in (("results", results), ("masks", masks)):
+        if tensor is not None and (not isinstance(tensor, Tensor) or tensor.ndim != 4 or len(tensor) != sum(counts)):
+            shape = tuple(tensor.shape) if isinstance(tensor, Tensor) else type(tensor).__name__
+            raise ValueError(f"{what} must be a (N, C, n, n) tensor with one row per face ({sum(counts)}), got {shape}")
+    out, start = [], 0
+    for photo, count in zip(photos, counts, strict=True):
+        rows = slice(start, start + count)
+        start += count
+        if count == 0:
+            out.append(photo.photo)
+            continue
+        transforms = [face.transform for face in photo.faces]
+        out.append(
+            paste_back(
+                photo.photo, results[rows], transforms, masks=None if masks is None else masks[rows], feather=feather
+            )
+        )
     return out
