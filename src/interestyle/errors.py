@@ -6,7 +6,7 @@ Each also derives from the builtin a caller would try first (``ValueError``, ``O
 
 from __future__ import annotations
 
-__all__ = ["ConfigError", "HubError", "InterestyleError", "WeightsError"]
+__all__ = ["ConfigError", "HubError", "InterestyleError", "NoFaceError", "WeightsError"]
 
 
 class InterestyleError(Exception):
@@ -23,3 +23,7 @@ class WeightsError(InterestyleError, ValueError):
 
 class HubError(InterestyleError, OSError):
     """A model could not be fetched from the Hugging Face Hub (unreachable, unknown repo, not cached)."""
+
+
+class NoFaceError(InterestyleError, ValueError):
+    """A landmark provider found no face in a photo that had to be aligned (the message names the photo)."""
