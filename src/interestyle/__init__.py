@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from .config import EncoderConfig, GeneratorConfig, ModelConfig
 from .directions import Direction, DirectionSet, UnknownDirectionError, fit_direction, principal_directions
 from .editing import EditResult, edit, random_styles, style_mix
-from .errors import ConfigError, HubError, InterestyleError, WeightsError
+from .errors import ConfigError, HubError, InterestyleError, NoFaceError, WeightsError
 from .hub import load_encoder
 from .images import to_pil
 from .inversion import InversionResult, invert
@@ -45,6 +45,7 @@ __all__ = [
     "MaskProvider",
     "MaskProviderError",
     "ModelConfig",
+    "NoFaceError",
     "UnknownDirectionError",
     "WeightsError",
     "__version__",

@@ -21,6 +21,7 @@ from PIL import Image
 from torch import Tensor
 from tqdm.auto import tqdm
 
+from .align import DEFAULT_FEATHER, PhotoFaces, paste_photos
 from .directions import DirectionInput, as_direction
 from .images import to_pil
 from .inversion import InversionResult
@@ -168,6 +169,9 @@ class EditResult:
         inputs: the source photos at the generator's resolution, (B, 3, R, R) in [-1, 1]; None when the
             source was bare latents.
         masks: the interest masks of the inversion, (B, 1, R, R) in [0, 1]; None without a mask.
+        alignment: the photos' aligned faces when the source came from ``invert(..., align=True)``.
+        photos: with ``align=True``: the photos with their faces replaced by the outputs, (1, 3, H, W) in
+            [-1, 1] each; one photo per source photo and strength (or style), in output order.
     """
 
     latents: Tensor
@@ -177,6 +181,8 @@ class EditResult:
     styles: Tensor | None = None
     inputs: Tensor | None = None
     masks: Tensor | None = None
+    alignment: list[PhotoFaces] | None = None
+    photos: list[Tensor] | None = None
 
     def __len__(self) -> int:
         return self.latents.shape[0]
@@ -306,6 +312,29 @@ def _check_model(model: object) -> None:
         raise TypeError(f"model must be an IntereStyleModel (see load_encoder), got {type(model).__name__}")
 
 
+def _paste_into_photos(result: EditResult, source: object, align: bool, feather: float) -> EditResult:
+    """Carry the source's alignment over and, with ``align``, paste every output back into its photo."""
+    alignment = source.alignment if isinstance(source, (InversionResult, EditResult)) else None
+    result.alignment = alignment
+    if not align:
+        return result
+    if alignment is None:
+        raise ValueError(
+            "align=True pastes the outputs back into the photos, which needs a source from invert(..., align=True)"
+        )
+    n_faces = sum(len(photo.faces) for photo in alignment)
+    if n_faces == 0 or len(result) % n_faces:
+        raise ValueError(f"{len(result)} outputs do not split into groups of the source's {n_faces} face(s)")
+    masks = result.masks
+    photos: list[Tensor] = []
+    for start in range(0, len(result), n_faces):
+        group = None if masks is None else masks[start : start + n_faces] if len(masks) == len(result) else masks
+        images = result.images[start : start + n_faces].clamp(-1, 1)
+        photos += paste_photos(alignment, images, masks=group, feather=feather)
+    result.photos = photos
+    return result
+
+
 @torch.no_grad()
 def edit(
     model: IntereStyleModel,
@@ -316,6 +345,8 @@ def edit(
     layers: LayerSpec = None,
     batch_size: int = 8,
     progress: bool | None = None,
+    align: bool = False,
+    feather: float = DEFAULT_FEATHER,
 ) -> EditResult:
     """Move latents along a direction and decode them: ``w' = w + strength * d`` on the chosen style vectors.
 
@@ -332,6 +363,9 @@ def edit(
         layers: which style vectors to edit (see :func:`resolve_layers`); default all.
         batch_size: latents per generator pass.
         progress: show a progress bar; by default only when there is more than one batch.
+        align: paste every output back into its photo (``EditResult.photos``); the source must come from
+            ``invert(..., align=True)``.
+        feather: the paste-back's blend band, as a fraction of the crop (with ``align=True``).
 
     Returns:
         An :class:`EditResult` with ``N = len(strengths) * B`` outputs.
@@ -351,7 +385,7 @@ def edit(
     offset = (offset * keep).to(model.device, model.dtype)
     steps = strengths.to(model.device, model.dtype).view(-1, 1, 1, 1)
     edited = (latents[None] + steps * offset).flatten(0, 1)
-    return EditResult(
+    result = EditResult(
         latents=edited,
         images=_decode(model, edited, batch_size, progress, "edit"),
         source_latents=latents,
@@ -359,6 +393,7 @@ def edit(
         inputs=inputs,
         masks=masks,
     )
+    return _paste_into_photos(result, source, align, feather)
 
 
 @torch.no_grad()
@@ -399,6 +434,8 @@ def style_mix(
     truncation: float = 0.7,
     batch_size: int = 8,
     progress: bool | None = None,
+    align: bool = False,
+    feather: float = DEFAULT_FEATHER,
 ) -> EditResult:
     """Replace the chosen style vectors of ``content`` with those of ``style`` and decode.
 
@@ -418,6 +455,9 @@ def style_mix(
         truncation: psi of the random styles, in [0, 1] (used only when ``style`` is None).
         batch_size: latents per generator pass.
         progress: show a progress bar; by default only when there is more than one batch.
+        align: paste every output back into its photo (``EditResult.photos``); ``content`` must come from
+            ``invert(..., align=True)``.
+        feather: the paste-back's blend band, as a fraction of the crop (with ``align=True``).
 
     Returns:
         An :class:`EditResult` with ``styles`` set and ``strengths`` None; N = max(B_content, B_style).
@@ -442,7 +482,7 @@ def style_mix(
     base, styles = base.expand(n, -1, -1), styles.expand(n, -1, -1)
     mixed = base.clone()
     mixed[:, chosen] = styles[:, chosen]
-    return EditResult(
+    result = EditResult(
         latents=mixed,
         images=_decode(model, mixed, batch_size, progress, "style mix"),
         source_latents=base[:bc],
@@ -450,3 +490,4 @@ def style_mix(
         inputs=inputs,
         masks=masks,
     )
+    return _paste_into_photos(result, content, align, feather)

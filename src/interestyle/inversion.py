@@ -9,6 +9,7 @@ from PIL import Image
 from torch import Tensor
 from tqdm.auto import tqdm
 
+from .align import DEFAULT_FEATHER, LandmarkProvider, PhotoFaces, align_photos, face_batch, paste_photos
 from .images import ImageInput, read_images, stack_resized, to_pil
 from .masks.protocol import MaskSpec
 from .masks.resolve import resolve_mask
@@ -27,6 +28,10 @@ class InversionResult:
         images: reconstructions G(latents), (B, 3, R, R), roughly in [-1, 1] (not clipped).
         inputs: the input images resized to the generator's resolution, (B, 3, R, R) in [-1, 1].
         masks: the interest masks used, (B, 1, R, R) in [0, 1], or None when no mask was given.
+        alignment: with ``align=True``, each photo's aligned faces and their transforms; the rows above
+            are then the faces, photo by photo and left to right.
+        photos: with ``align=True``, each photo (1, 3, H, W) in [-1, 1] with its faces replaced by their
+            reconstructions (pasted back through the mask, feathered); None otherwise.
     """
 
     latents: Tensor
@@ -34,6 +39,8 @@ class InversionResult:
     images: Tensor
     inputs: Tensor
     masks: Tensor | None = None
+    alignment: list[PhotoFaces] | None = None
+    photos: list[Tensor] | None = None
 
     def __len__(self) -> int:
         return self.latents.shape[0]
@@ -63,6 +70,9 @@ def invert(
     iterations: int | None = None,
     batch_size: int = 8,
     progress: bool | None = None,
+    align: bool = False,
+    landmarks: str | LandmarkProvider = "mediapipe",
+    feather: float = DEFAULT_FEATHER,
 ) -> InversionResult:
     """Invert images into the model's W+ space.
 
@@ -80,6 +90,11 @@ def invert(
         iterations: refinement steps (default ``model.config.iterations``: 5 for IntereStyle/ReStyle).
         batch_size: images per forward pass.
         progress: show a progress bar; by default only when there is more than one batch.
+        align: the inputs are photos, not FFHQ-aligned crops: find every face with ``landmarks``, align it
+            (:func:`interestyle.align.align_photos`), invert the crops, and paste the reconstructions back
+            into the photos (``InversionResult.photos``). ``mask`` then applies to the aligned crops.
+        landmarks: the landmark provider (or its registered name) used with ``align=True``.
+        feather: the blend band of the paste-back, as a fraction of the crop (with ``align=True``).
 
     Returns:
         An :class:`InversionResult`.
@@ -87,6 +102,8 @@ def invert(
     Raises:
         ValueError / TypeError: an input of the wrong type, dtype, shape, channel count or range.
         MaskProviderError: an unknown provider name, or a provider that returned an invalid mask.
+        NoFaceError: with ``align=True``, no face in any photo (a photo without a face is skipped with a
+            warning naming it).
     """
     if not isinstance(model, IntereStyleModel):
         raise TypeError(f"model must be an IntereStyleModel (see load_encoder), got {type(model).__name__}")
@@ -95,6 +112,14 @@ def invert(
         raise ValueError(f"iterations={iterations!r} is invalid: expected an integer >= 1")
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size={batch_size!r} is invalid: expected an integer >= 1")
+    if align:
+        photos = align_photos(images, landmarks, size=model.resolution, progress=progress)
+        result = invert(
+            model, face_batch(photos), mask=mask, iterations=iterations, batch_size=batch_size, progress=progress
+        )
+        result.alignment = photos
+        result.photos = paste_photos(photos, result.images.clamp(-1, 1), masks=result.masks, feather=feather)
+        return result
     items = read_images(images)
     x = stack_resized(items, model.input_size)
     full = stack_resized(items, model.resolution)

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import json
+from pathlib import Path
 from typing import Any
 
 from tqdm.auto import tqdm
 
+from ..errors import NoFaceError
 from ..images import to_pil
 from ..inversion import invert
-from .inputs import MaskFinder, Reader, expand_inputs
+from ..serialization import atomic_write
+from .inputs import MaskFinder, Reader, expand_inputs, warn
 from .options import add_model_options, load_model, positive_int
 from .outputs import Grid, output_folder, save_latents, save_png, unique_names
 
@@ -25,6 +29,12 @@ written to --out, for each photo NAME:
   NAME.safetensors     tensor "latents": the W+ latents, (n_latent, style_dim) float32
   grid.png             with --grid: photo | reconstruction [| composite], one row per photo
 
+with --align (photos that are not FFHQ-aligned crops), for each photo NAME:
+  NAME.png             the photo with every face replaced by its reconstruction
+  NAME.safetensors     tensor "latents": (faces, n_latent, style_dim), faces left to right
+  NAME.faceK.png       with --keep-aligned: the K-th aligned crop's reconstruction
+  NAME.faceK.json      with --keep-aligned: its alignment transform (the crop quad in the photo)
+
 An unreadable image is skipped with a warning; the exit code is then 1. Bad arguments exit with code 2.
 """
 
@@ -39,6 +49,7 @@ def add_parser(subparsers: Any) -> None:
     )
     add_io_options(parser, "photo")
     parser.add_argument("--iterations", type=positive_int, help="refinement steps (default: the model's)")
+    add_align_options(parser)
     add_model_options(parser)
     parser.set_defaults(func=run)
 
@@ -57,7 +68,18 @@ def add_io_options(parser: argparse.ArgumentParser, what: str) -> None:
     parser.add_argument("--grid", action="store_true", help="also write grid.png, a contact sheet of the results")
 
 
+def add_align_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("real photos")
+    group.add_argument("--align", action="store_true", help="find, align and paste back every face of each photo")
+    group.add_argument("--landmarks", default="mediapipe", help="landmark provider for --align (default mediapipe)")
+    group.add_argument("--keep-aligned", action="store_true", help="with --align, also write the aligned crops")
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.keep_aligned and not args.align:
+        raise ValueError("--keep-aligned needs --align")
+    if args.align:
+        return run_aligned(args)
     paths = expand_inputs(args.inputs)
     masks = MaskFinder(args.mask)
     model = load_model(args)
@@ -101,4 +123,53 @@ def run(args: argparse.Namespace) -> int:
             bar.update(min(args.batch_size, len(paths) - start))
     sheet = grid.save(out / "grid.png")
     print(f"inverted {written} photo(s) into {out}" + (f"; contact sheet {sheet}" if sheet else ""))
+    return reader.exit_code()
+
+
+def save_text(path: Path, text: str) -> None:
+    atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+def run_aligned(args: argparse.Namespace) -> int:
+    """``invert --align``: photos in, photos out with their faces replaced; one photo at a time."""
+    paths = expand_inputs(args.inputs)
+    masks = MaskFinder(args.mask)
+    model = load_model(args)
+    out = output_folder(args.out)
+    reader = Reader("invert", masks)
+    grid = Grid(args.grid)
+    written = 0
+    for path, name in tqdm(list(zip(paths, unique_names(paths), strict=True)), desc="invert", disable=args.quiet):
+        image = reader.read(path)
+        if image is None:
+            continue
+        try:
+            result = invert(
+                model,
+                image,
+                mask=masks.masks([path]),
+                iterations=args.iterations,
+                batch_size=args.batch_size,
+                progress=False,
+                align=True,
+                landmarks=args.landmarks,
+            )
+        except NoFaceError as exc:
+            warn("invert", f"skipped {path}: {exc}")
+            reader.skipped.append(path)
+            continue
+        assert result.photos is not None and result.alignment is not None
+        (photo,) = to_pil(result.photos[0])
+        save_png(photo, out / f"{name}.png")
+        save_latents(
+            out / f"{name}.safetensors", {"latents": result.latents}, {"source": str(path), "model": str(args.model)}
+        )
+        if args.keep_aligned:
+            for k, (face, recon) in enumerate(zip(result.alignment[0].faces, result.to_pil(), strict=True)):
+                save_png(recon, out / f"{name}.face{k}.png")
+                save_text(out / f"{name}.face{k}.json", json.dumps(face.transform.to_dict(), indent=2) + "\n")
+        grid.add([to_pil(image)[0], photo])
+        written += 1
+    sheet = grid.save(out / "grid.png")
+    print(f"inverted the faces of {written} photo(s) into {out}" + (f"; contact sheet {sheet}" if sheet else ""))
     return reader.exit_code()
