@@ -97,3 +97,16 @@ def test_cli_invert_align_writes_photos_crops_and_transforms(tmp_path, model, ph
         main(["invert", str(tmp_path / "group.png"), "-m", str(tmp_path / "model"), "-o", str(out), "--keep-aligned"])
         == 2
     )
+
+
+def test_mediapipe_face_hull_is_a_mask_provider_by_name():
+    import importlib.util
+
+    from interestyle import available_mask_providers, get_mask_provider
+
+    assert "mediapipe-face" in available_mask_providers()
+    if importlib.util.find_spec("mediapipe") is None:
+        with pytest.raises(ImportError, match=r"interestyle\[mediapipe\]"):
+            get_mask_provider("mediapipe-face")
+    else:
+        assert callable(get_mask_provider("mediapipe-face"))

@@ -41,7 +41,19 @@ _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 Factory = Callable[..., MaskProvider]
 
 
-_BUILTINS: dict[str, Factory] = {"aligned-face": AlignedFacePrior, "face-parsing": face_parsing_provider}
+def _mediapipe_face(**options: Any) -> MaskProvider:
+    """The face-hull mask of the optional MediaPipe backend (``pip install interestyle[mediapipe]``); imported
+    only when asked for, so this leaf package never depends on the alignment package at import time."""
+    from ..align.mediapipe_backend import MediaPipeFaceMask
+
+    return MediaPipeFaceMask(**options)
+
+
+_BUILTINS: dict[str, Factory] = {
+    "aligned-face": AlignedFacePrior,
+    "face-parsing": face_parsing_provider,
+    "mediapipe-face": _mediapipe_face,
+}
 _REGISTERED: dict[str, Factory] = {}
 
 
