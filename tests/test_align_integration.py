@@ -105,8 +105,9 @@ def test_mediapipe_face_hull_is_a_mask_provider_by_name():
     from interestyle import available_mask_providers, get_mask_provider
 
     assert "mediapipe-face" in available_mask_providers()
+    provider = get_mask_provider("mediapipe-face")
     if importlib.util.find_spec("mediapipe") is None:
         with pytest.raises(ImportError, match=r"interestyle\[mediapipe\]"):
-            get_mask_provider("mediapipe-face")
+            provider(torch.zeros(1, 3, 32, 32))
     else:
-        assert callable(get_mask_provider("mediapipe-face"))
+        assert provider(torch.zeros(1, 3, 32, 32)).shape == (1, 1, 32, 32)
