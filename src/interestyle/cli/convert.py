@@ -36,6 +36,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="StyleGAN2 .pt (with g_ema) or converted generator folder, for checkpoints without decoder weights",
     )
     parser.add_argument(
+        "--backbone", metavar="PT", help="a second checkpoint some kinds need: torchvision's AlexNet for --kind lpips"
+    )
+    parser.add_argument(
         "--encoder-units",
         type=_units,
         metavar="N,N,N,N",
@@ -58,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
         args.out,
         kind=args.kind,
         generator=args.generator,
+        backbone=args.backbone,
         encoder_units=args.encoder_units,
         iterations=args.iterations,
         license=args.license,

@@ -67,6 +67,7 @@ def convert_checkpoint(
     *,
     kind: str = "auto",
     generator: str | os.PathLike[str] | None = None,
+    backbone: str | os.PathLike[str] | None = None,
     encoder_units: Sequence[int] | None = None,
     iterations: int | None = None,
     license: str | None = None,
@@ -86,9 +87,11 @@ def convert_checkpoint(
         source: the ``.pt``/``.pth`` file.
         out: the folder to write; it must not exist or be empty, unless ``overwrite``.
         kind: ``"auto"`` (detect from the keys; see :func:`~interestyle.convert.registry.detect_kind`) or
-            one of ``stylegan2``, ``psp``, ``e4e``, ``restyle-psp``, ``restyle-e4e``, ``interestyle``.
+            one of ``stylegan2``, ``psp``, ``e4e``, ``restyle-psp``, ``restyle-e4e``, ``interestyle``,
+            ``face-parsing``, ``arcface``, ``lpips``.
         generator: a StyleGAN2 checkpoint or a converted generator folder, for an encoder checkpoint saved
             without its ``decoder.*`` weights.
+        backbone: a second checkpoint some kinds need: torchvision's AlexNet for ``lpips``.
         encoder_units: IR-SE units per stage, needed only when the tensors cannot show the stage boundaries.
         iterations: default refinement steps stored in the config (5 for ReStyle/IntereStyle, else 1).
         license: a Hub license id for the model card (left as a placeholder when None).
@@ -102,7 +105,7 @@ def convert_checkpoint(
         A :class:`ConversionResult`.
 
     Raises:
-        FileNotFoundError: ``source`` or ``generator`` does not exist.
+        FileNotFoundError: ``source``, ``generator`` or ``backbone`` does not exist.
         WeightsError: not a checkpoint, truncated, a disallowed pickled type, an unknown kind, or tensors
             missing / left over / of the wrong shape (named).
         ValueError: a bad option, an ambiguous kind, a missing ``generator``, or a non-empty ``out``.
@@ -113,12 +116,14 @@ def convert_checkpoint(
     check_license(license)
     options = ConvertOptions(
         generator=None if generator is None else Path(generator),
+        backbone=None if backbone is None else Path(backbone),
         encoder_units=_units(encoder_units),
         iterations=iterations,
         progress=progress,
     )
-    if options.generator is not None and not options.generator.exists():
-        raise FileNotFoundError(f"--generator {options.generator} does not exist")
+    for flag, path in (("--generator", options.generator), ("--backbone", options.backbone)):
+        if path is not None and not path.exists():
+            raise FileNotFoundError(f"{flag} {path} does not exist")
     if not isinstance(kind, str):
         raise TypeError(f"kind must be a string, got {type(kind).__name__}")
     chosen = None if kind == "auto" else get_kind(kind)

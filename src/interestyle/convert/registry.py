@@ -30,7 +30,17 @@ __all__ = [
     "kinds",
 ]
 
-KIND_MODULES: tuple[str, ...] = ("stylegan2", "psp", "e4e", "restyle_psp", "restyle_e4e", "interestyle", "face_parsing")
+KIND_MODULES: tuple[str, ...] = (
+    "stylegan2",
+    "psp",
+    "e4e",
+    "restyle_psp",
+    "restyle_e4e",
+    "interestyle",
+    "face_parsing",
+    "arcface",
+    "lpips",
+)
 
 
 @dataclass(frozen=True)
@@ -40,6 +50,7 @@ class ConvertOptions:
     Attributes:
         generator: a StyleGAN2 checkpoint (``.pt`` with ``g_ema``) or a converted generator folder, for
             encoder checkpoints saved without ``decoder.*`` weights.
+        backbone: a second checkpoint some kinds need: torchvision's AlexNet for ``lpips``.
         encoder_units: IR-SE units per stage, needed only when adjacent stages have equal widths (the
             stage boundaries are then invisible in the tensors).
         iterations: default refinement steps of the converted model (5 for iterative encoders, else 1).
@@ -47,6 +58,7 @@ class ConvertOptions:
     """
 
     generator: Path | None = None
+    backbone: Path | None = None
     encoder_units: tuple[int, int, int, int] | None = None
     iterations: int | None = None
     progress: bool = False
