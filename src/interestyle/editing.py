@@ -16,7 +16,6 @@ from typing import Union
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from PIL import Image
 from torch import Tensor
 from tqdm.auto import tqdm
@@ -24,7 +23,7 @@ from tqdm.auto import tqdm
 from .align import DEFAULT_FEATHER, PhotoFaces, paste_photos
 from .directions import DirectionInput, as_direction
 from .images import to_pil
-from .inversion import InversionResult
+from .inversion import InversionResult, composite_through_mask
 from .models.model import IntereStyleModel
 
 __all__ = [
@@ -208,26 +207,7 @@ class EditResult:
                 "composite() needs the photo and mask of the inversion: pass an InversionResult made with "
                 "invert(..., mask=...) as the source"
             )
-        sigma = self.images.shape[-1] / 64 if feather is None else feather
-        if not (isinstance(sigma, (int, float)) and math.isfinite(sigma) and sigma >= 0):
-            raise ValueError(f"feather={feather!r} is invalid: expected a finite number >= 0 (pixels)")
-        index = torch.arange(len(self), device=self.images.device) % self.inputs.shape[0]
-        m = feather_mask(self.masks, sigma)[index].to(self.images.dtype)
-        return m * self.images.clamp(-1, 1) + (1 - m) * self.inputs[index]
-
-
-def feather_mask(masks: Tensor, sigma: float) -> Tensor:
-    """Gaussian blur of (B, 1, H, W) masks in [0, 1] with ``sigma`` pixels (edges replicated); 0 leaves them."""
-    if sigma <= 0:
-        return masks
-    radius = max(1, math.ceil(3 * sigma))
-    x = torch.arange(-radius, radius + 1, device=masks.device, dtype=torch.float32)
-    kernel = torch.exp(-0.5 * (x / sigma) ** 2)
-    kernel = kernel / kernel.sum()
-    m = masks.float()
-    m = F.conv2d(F.pad(m, (radius, radius, 0, 0), mode="replicate"), kernel.view(1, 1, 1, -1))
-    m = F.conv2d(F.pad(m, (0, 0, radius, radius), mode="replicate"), kernel.view(1, 1, -1, 1))
-    return m.clamp(0, 1).to(masks.dtype)
+        return composite_through_mask(self.images, self.inputs, self.masks, feather=feather)
 
 
 def _source(model: IntereStyleModel, source: LatentSource, what: str) -> tuple[Tensor, Tensor | None, Tensor | None]:

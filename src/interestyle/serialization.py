@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ __all__ = [
     "PICKLE_SUFFIXES",
     "WEIGHTS_NAME",
     "atomic_write",
+    "key_mismatch",
     "read_model_folder",
     "read_state_dict",
     "save_model_folder",
@@ -115,6 +116,16 @@ def read_model_folder(directory: str | os.PathLike[str]) -> tuple[dict[str, Any]
     return config, weights
 
 
+def key_mismatch(missing: Sequence[str], unexpected: Sequence[str]) -> str:
+    """``"2 missing (first: 'a'), 1 unexpected (first: 'b')"``: how two key sets differ, for messages."""
+    parts = []
+    if missing:
+        parts.append(f"{len(missing)} missing (first: {missing[0]!r})")
+    if unexpected:
+        parts.append(f"{len(unexpected)} unexpected (first: {unexpected[0]!r})")
+    return ", ".join(parts)
+
+
 def read_state_dict(path: Path, expected: Mapping[str, tuple[int, ...]]) -> dict[str, torch.Tensor]:
     """Read a safetensors file whose keys and shapes must be exactly ``expected``.
 
@@ -129,12 +140,7 @@ def read_state_dict(path: Path, expected: Mapping[str, tuple[int, ...]]) -> dict
             missing = [k for k in expected if k not in shapes]
             unexpected = [k for k in keys if k not in expected]
             if missing or unexpected:
-                parts = []
-                if missing:
-                    parts.append(f"{len(missing)} missing (first: {missing[0]!r})")
-                if unexpected:
-                    parts.append(f"{len(unexpected)} unexpected (first: {unexpected[0]!r})")
-                raise WeightsError(f"{path} does not match its config: keys {', '.join(parts)}")
+                raise WeightsError(f"{path} does not match its config: keys {key_mismatch(missing, unexpected)}")
             for key, shape in expected.items():
                 if shapes[key] != tuple(shape):
                     raise WeightsError(

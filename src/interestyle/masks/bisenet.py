@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..errors import WeightsError
+from ..serialization import key_mismatch
 
 __all__ = ["BiSeNet", "bisenet_layout", "bisenet_state_dict_from_checkpoint"]
 
@@ -237,12 +238,9 @@ def bisenet_state_dict_from_checkpoint(state: Mapping[str, Tensor]) -> dict[str,
     missing = [k for k in layout if k not in items and not k.endswith("num_batches_tracked")]
     unexpected = [k for k in items if k not in layout]
     if missing or unexpected:
-        parts = []
-        if missing:
-            parts.append(f"{len(missing)} missing (first: {missing[0]!r})")
-        if unexpected:
-            parts.append(f"{len(unexpected)} unexpected (first: {unexpected[0]!r})")
-        raise WeightsError(f"state does not match the BiSeNet face-parsing layout: keys {', '.join(parts)}")
+        raise WeightsError(
+            f"state does not match the BiSeNet face-parsing layout: keys {key_mismatch(missing, unexpected)}"
+        )
     out: dict[str, Tensor] = {}
     for key, shape in layout.items():
         if key.endswith("num_batches_tracked"):

@@ -17,7 +17,7 @@ from safetensors import SafetensorError, safe_open
 from torch import nn
 
 from ..errors import ConfigError, WeightsError
-from ..serialization import CONFIG_NAME, PICKLE_SUFFIXES, WEIGHTS_NAME
+from ..serialization import CONFIG_NAME, PICKLE_SUFFIXES, WEIGHTS_NAME, key_mismatch
 
 __all__ = ["find_weights_file", "load_frozen_weights"]
 
@@ -84,12 +84,7 @@ def load_frozen_weights(module: _M, path: str | os.PathLike[str], what: str, cla
             missing = [k for k in expected if k not in keys and not k.endswith(_OPTIONAL_SUFFIXES)]
             unexpected = sorted(k for k in keys if k not in expected)
             if missing or unexpected:
-                detail = []
-                if missing:
-                    detail.append(f"{len(missing)} missing (first: {missing[0]!r})")
-                if unexpected:
-                    detail.append(f"{len(unexpected)} unexpected (first: {unexpected[0]!r})")
-                raise WeightsError(f"{file} does not hold {what} weights: keys {', '.join(detail)}")
+                raise WeightsError(f"{file} does not hold {what} weights: keys {key_mismatch(missing, unexpected)}")
             state = {}
             for key in keys:
                 shape = tuple(f.get_slice(key).get_shape())
