@@ -285,3 +285,14 @@ def test_an_unknown_provider_name_fails_before_training(tmp_path):
 def test_training_config_object_is_accepted(tmp_path):
     config = TrainingConfig.from_dict(tiny_run(tmp_path, optim={"steps": 1}, iterations=1))
     assert train(config, progress=False).step == 1
+
+
+def test_a_generator_only_folder_is_a_generator(tmp_path):
+    from interestyle.models.generator import save_generator as save_generator_folder
+
+    source = tiny_model(seed=3)
+    save_generator_folder(source.decoder, source.latent_avg[0], tmp_path / "generator-only")
+    model = build_model(TrainingConfig.from_dict(tiny_run(tmp_path, generator=str(tmp_path / "generator-only"))))
+    for key, value in source.decoder.state_dict().items():
+        assert torch.equal(model.decoder.state_dict()[key], value), key
+    torch.testing.assert_close(model.latent_avg, source.latent_avg)

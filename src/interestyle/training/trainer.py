@@ -32,10 +32,11 @@ from torch import Tensor
 from tqdm.auto import tqdm
 
 from .. import __version__
-from ..config import GeneratorConfig
 from ..errors import ConfigError, WeightsError
-from ..hub import load_encoder, resolve_model_folder
+from ..hub import load_encoder
 from ..images import to_pil
+from ..locate import resolve_model_folder
+from ..models.generator import GENERATOR_CLASS_NAME, load_generator
 from ..models.model import IntereStyleModel
 from ..serialization import WEIGHTS_NAME, atomic_write, read_model_folder, read_state_dict
 from .arcface import IdentityLoss, init_encoder_backbone, load_arcface
@@ -195,53 +196,30 @@ def _label(config: TrainingConfig, current: str) -> str:
     return current if current not in ("interestyle", "restyle") else config.method
 
 
-def _read_generator(path: str) -> tuple[GeneratorConfig, Path]:
-    folder = resolve_model_folder(path)
-    config_dict, weights = read_model_folder(folder)
-    if "generator" not in config_dict:
-        raise ConfigError(f"generator={path!r}: {folder}/config.json has no 'generator' section")
-    try:
-        return GeneratorConfig.from_dict(config_dict["generator"]), weights
-    except ConfigError as exc:
-        raise ConfigError(f"generator={path!r}: {exc}") from None
-
-
 def _load_generator_into(model: IntereStyleModel, path: str) -> None:
-    """Copy ``decoder.*`` and ``latent_avg`` of the model folder ``path`` into ``model`` (shapes checked)."""
-    gen_config, weights = _read_generator(path)
-    if gen_config != model.config.generator:
+    """Copy the generator and ``latent_avg`` of ``path`` into ``model``: a generator-only folder (what
+    ``interestyle convert --kind stylegan2`` and the demo recipe write) or an inversion model folder."""
+    folder = resolve_model_folder(path)
+    config_dict, _ = read_model_folder(folder)
+    if config_dict.get("_class_name") == GENERATOR_CLASS_NAME:
+        generator, latent_avg = load_generator(folder)
+        latent_avg = latent_avg.expand(model.n_latent, -1)
+    else:
+        source = IntereStyleModel.from_pretrained(folder)
+        generator, latent_avg = source.decoder, source.latent_avg
+    if generator.config != model.config.generator:
         raise ConfigError(
-            f"generator={path!r} is {gen_config.to_dict()}, but the model's generator config is "
+            f"generator={path!r} is {generator.config.to_dict()}, but the model's generator config is "
             f"{model.config.generator.to_dict()}; they must be the same"
         )
-    expected = {f"decoder.{k}": v for k, v in model.decoder.state_dict().items()}
-    with safe_open(str(weights), framework="pt", device="cpu") as f:
-        keys = set(f.keys())
-        missing = [k for k in expected if k not in keys]
-        if missing:
-            raise WeightsError(
-                f"generator={path!r}: {weights} lacks {len(missing)} generator keys (first: {missing[0]!r})"
-            )
-        state = {}
-        for key, value in expected.items():
-            tensor = f.get_tensor(key)
-            if tuple(tensor.shape) != tuple(value.shape):
-                raise WeightsError(
-                    f"generator={path!r}: {key!r} has shape {tuple(tensor.shape)}, expected {tuple(value.shape)}"
-                )
-            state[key[len("decoder.") :]] = tensor
-        latent_avg = f.get_tensor("latent_avg") if "latent_avg" in keys else None
-    model.decoder.load_state_dict(state, strict=True)
+    if tuple(latent_avg.shape) != tuple(model.latent_avg.shape):
+        raise WeightsError(
+            f"generator={path!r}: latent_avg has shape {tuple(latent_avg.shape)}, "
+            f"expected {tuple(model.latent_avg.shape)}"
+        )
+    model.decoder.load_state_dict(generator.state_dict(), strict=True)
     with torch.no_grad():
-        if latent_avg is None:
-            model.latent_avg.copy_(model.decoder.mean_latent(10_000).expand(model.n_latent, -1))
-        elif latent_avg.shape != model.latent_avg.shape:
-            raise WeightsError(
-                f"generator={path!r}: latent_avg has shape {tuple(latent_avg.shape)}, "
-                f"expected {tuple(model.latent_avg.shape)}"
-            )
-        else:
-            model.latent_avg.copy_(latent_avg)
+        model.latent_avg.copy_(latent_avg)
 
 
 def build_model(config: TrainingConfig) -> IntereStyleModel:
