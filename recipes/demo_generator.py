@@ -8,9 +8,11 @@ network, the styles and W+ are those of an ordinary StyleGAN2.
 
 The batch of every step is a pure function of (seed, step), so a resumed run sees exactly the data an
 uninterrupted one would. The state (weights, Adam moments, step) is saved atomically as safetensors every
-``checkpoint_every`` steps; rerunning the command resumes from it.
+``checkpoint_every`` steps; rerunning the command resumes from it. ``--export DIR`` writes the generator as
+a generator-only folder (``load_generator``; the trainer's ``generator:``) with latent_avg = mean w.
 
     python recipes/demo_generator.py [--config recipes/demo_generator.json] [--run recipes/runs/demo-generator]
+    python recipes/demo_generator.py --export recipes/runs/demo-generator/generator
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 
 import interestyle as its
-from interestyle.models.generator import Generator
+from interestyle.models.generator import Generator, save_generator
 from interestyle.serialization import atomic_write
 from interestyle.synthetic import attributes_from_latent, render
 
@@ -77,6 +79,7 @@ def main() -> None:
     parser.add_argument("--config", type=Path, default=HERE / "demo_generator.json")
     parser.add_argument("--run", type=Path, default=HERE / "runs" / "demo-generator")
     parser.add_argument("--max-steps", type=int, default=None, help="stop after this many steps in this call")
+    parser.add_argument("--export", type=Path, help="write the current generator as a generator folder and exit")
     args = parser.parse_args()
     cfg = json.loads(args.config.read_text())
     torch.set_num_threads(cfg.get("threads", torch.get_num_threads()))
@@ -90,6 +93,11 @@ def main() -> None:
     if state_path.exists():
         step, cpu_seconds = load_state(state_path, generator, optimizer)
         print(f"resumed at step {step} ({cpu_seconds / 3600:.2f} CPU hours so far)")
+    if args.export is not None:
+        generator.eval()
+        save_generator(generator, generator.mean_latent(10_000)[0], args.export)
+        print(f"wrote the generator of step {step} to {args.export}")
+        return
     log = (args.run / "log.csv").open("a", newline="")
     writer = csv.writer(log)
     end = cfg["steps"] if args.max_steps is None else min(cfg["steps"], step + args.max_steps)
