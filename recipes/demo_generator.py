@@ -6,10 +6,11 @@ learns to draw ``render(attributes_from_latent(z))`` from z, with an L1 loss plu
 resolution. Samples from z ~ N(0, I) are then faces of the domain by construction, and the mapping
 network, the styles and W+ are those of an ordinary StyleGAN2.
 
-The batch of every step is a pure function of (seed, step), so a resumed run sees exactly the data an
-uninterrupted one would. The state (weights, Adam moments, step) is saved atomically as safetensors every
-``checkpoint_every`` steps; rerunning the command resumes from it. ``--export DIR`` writes the generator as
-a generator-only folder (``load_generator``; the trainer's ``generator:``) with latent_avg = mean w.
+The batch and the noise of every step are a pure function of (seed, step), so a resumed run computes
+exactly what an uninterrupted one would. The state (weights, Adam moments, step) is saved atomically as
+safetensors every ``checkpoint_every`` steps; rerunning the command resumes from it. ``--export DIR``
+writes the generator as a generator-only folder (``load_generator``; the trainer's ``generator:``) with
+latent_avg = mean w.
 
     python recipes/demo_generator.py [--config recipes/demo_generator.json] [--run recipes/runs/demo-generator]
     python recipes/demo_generator.py --export recipes/runs/demo-generator/generator
@@ -111,6 +112,7 @@ def main() -> None:
         for group in optimizer.param_groups:
             group["lr"] = lr
         z, target = batch_for_step(step, cfg["batch_size"], gcfg.style_dim, gcfg.resolution, cfg["seed"])
+        torch.manual_seed(cfg["seed"] * 1_000_003 + step)  # the generator's random noise, per step
         image = generator(z, input_space="z", noise_mode="random")
         loss = F.l1_loss(image, target) + F.l1_loss(F.avg_pool2d(image, 2), F.avg_pool2d(target, 2))
         optimizer.zero_grad(set_to_none=True)
