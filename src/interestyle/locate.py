@@ -13,7 +13,13 @@ from pathlib import Path
 from .errors import HubError
 from .serialization import CONFIG_NAME, PICKLE_SUFFIXES
 
-__all__ = ["resolve_model_folder"]
+__all__ = ["EMBEDDED_MODELS", "resolve_model_folder"]
+
+# Models that ship inside the package (trained on the synthetic face domain, see recipes/).
+EMBEDDED_MODELS: dict[str, Path] = {
+    "demo": Path(__file__).resolve().parent / "weights" / "demo",
+    "demo-baseline": Path(__file__).resolve().parent / "weights" / "demo-baseline",
+}
 
 _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]{0,95}(/[A-Za-z0-9][\w.-]{0,95})?$")
 _OFFLINE_HINT = (
@@ -74,7 +80,8 @@ def resolve_model_folder(
     local_files_only: bool = False,
     token: str | bool | None = None,
 ) -> Path:
-    """The local folder of a model: the path itself, or the Hub snapshot of a repo id (downloaded or cached).
+    """The local folder of a model: the path itself, an embedded model's folder (``"demo"``,
+    ``"demo-baseline"``), or the Hub snapshot of a repo id (downloaded or cached).
 
     Raises:
         FileNotFoundError: a path-like argument that does not exist.
@@ -85,6 +92,14 @@ def resolve_model_folder(
     path = Path(repo_id_or_path)
     if path.exists():
         return path
+    if isinstance(repo_id_or_path, str) and repo_id_or_path in EMBEDDED_MODELS:
+        folder = EMBEDDED_MODELS[repo_id_or_path]
+        if not folder.is_dir():
+            raise FileNotFoundError(
+                f"the embedded model {repo_id_or_path!r} is not part of this build ({folder} is missing): its weights "
+                "are still being trained (recipes/); pass a model folder or a Hub repo id instead"
+            )
+        return folder
     text = str(repo_id_or_path)
     if isinstance(repo_id_or_path, os.PathLike) or not _REPO_ID.match(text) or path.suffix.lower() in PICKLE_SUFFIXES:
         raise FileNotFoundError(f"no model folder at {path.resolve()} (and {text!r} is not a Hub repo id)")
