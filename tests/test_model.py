@@ -1,5 +1,7 @@
 import json
 import re
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -155,3 +157,46 @@ def test_refine_rejects_iterations_on_single_pass_models():
     model = tiny_model("gradual")
     with pytest.raises(ValueError, match="iterations=3"):
         next(model.refine(torch.zeros(1, 3, 32, 32), 3))
+
+
+def test_average_image_is_decoded_once_until_the_generator_changes():
+    model = tiny_model()
+    with torch.no_grad():
+        first = model.average_image()
+        assert model.average_image() is first
+        torch.testing.assert_close(first, model.to_encoder_size(model.decode(model.latent_avg[None])))
+        model.latent_avg.add_(0.5)
+        moved = model.average_image()
+        assert moved is not first and not torch.allclose(moved, first)
+        model.decoder.convs[0].conv.weight.mul_(2)
+        assert model.average_image() is not moved
+    with torch.inference_mode():
+        cached = model.average_image()
+    assert not cached.is_inference()  # usable after inference mode ends
+
+
+def test_average_image_with_gradients_is_not_cached():
+    model = tiny_model()
+    assert model.average_image().requires_grad
+    assert model.average_image() is not model.average_image()
+
+
+def test_encoder_weights_are_channels_last_after_loading(tmp_path):
+    model = tiny_model()
+    model.save_pretrained(tmp_path)
+    for m in (model, load_encoder(tmp_path)):
+        weight = m.encoder.input_layer[0].weight
+        assert weight.is_contiguous(memory_format=torch.channels_last)
+
+
+def test_loading_builds_no_python_decompositions(tmp_path):
+    """Building on the meta device must not pull in sympy (over half a second of the first load)."""
+    tiny_model().save_pretrained(tmp_path)
+    code = (
+        "import sys, interestyle\n"
+        f"model = interestyle.load_encoder({str(tmp_path)!r})\n"
+        "assert 'sympy' not in sys.modules, 'sympy was imported'\n"
+        "assert model.encoder.input_layer[0].weight.is_contiguous(memory_format=__import__('torch').channels_last)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr

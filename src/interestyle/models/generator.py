@@ -8,11 +8,13 @@ Parameter and buffer names follow rosinality/stylegan2-pytorch's ``Generator`` (
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 from typing import Literal
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..config import GeneratorConfig
@@ -23,6 +25,8 @@ from ..nn.resample import Upsample
 from ..serialization import read_model_folder, read_state_dict, save_model_folder
 
 __all__ = ["Generator", "NoiseMode", "load_generator", "save_generator"]
+
+_LRELU_GAIN = math.sqrt(2.0)
 
 NoiseMode = Literal["const", "random", "none"]
 NOISE_MODES: tuple[str, ...] = ("const", "random", "none")
@@ -64,8 +68,24 @@ class StyledConv(nn.Module):
         self.noise = NoiseInjection()
         self.activate = FusedLeakyReLU(out_channels)
 
-    def forward(self, x: Tensor, style: Tensor, noise: Tensor | None) -> Tensor:
-        return self.activate(self.noise(self.conv(x, style), noise))
+    def forward(self, x: Tensor, style: Tensor, noise: Tensor | None, *, inplace: bool = False) -> Tensor:
+        """(B, C_in, H, W) -> (B, C_out, H', W'): ``lrelu(conv(x) * demod + noise_weight * noise + bias) * sqrt(2)``.
+
+        One pass over the output does the demodulation, the bias and the activation gain (leaky ReLU is
+        positively homogeneous, so the sqrt(2) gain moves inside it), one more adds the noise, a third
+        activates. ``inplace=True`` (no gradients; the caller is done with ``x``) also reuses the buffers of
+        ``x`` and of the convolution's output.
+        """
+        out, gain = self.conv.forward_with_gain(x, style, inplace=inplace)
+        bias = (self.activate.bias * _LRELU_GAIN).view(1, -1, 1, 1)
+        target = out if inplace else None
+        if gain is None:
+            y = torch.add(bias, out, alpha=_LRELU_GAIN, out=target)
+        else:
+            y = torch.addcmul(bias, out, (gain * _LRELU_GAIN)[:, :, None, None], out=target)
+        if noise is not None:
+            y.add_(noise * (self.noise.weight * _LRELU_GAIN))
+        return F.leaky_relu(y, 0.2, inplace=True)
 
 
 class ToRGB(nn.Module):
@@ -193,15 +213,21 @@ class Generator(nn.Module):
             raise ValueError(f"noise_mode={noise_mode!r} is invalid: expected one of {list(NOISE_MODES)}")
         w = self.to_w_plus(latents, input_space=input_space, truncation=truncation, truncation_latent=truncation_latent)
         noises = self._noise(w, noise_mode, noise)
-        out = self.input(w.shape[0])
-        out = self.conv1(out, w[:, 0], noises[0])
+        # NHWC is the layout oneDNN and cuDNN convolve fastest, and the layout in which a transposed
+        # convolution and a depthwise blur run at all fast on the CPU; every op below keeps it.
+        nhwc = w.device.type in ("cpu", "cuda")
+        out = self.input(w.shape[0]).clone(memory_format=torch.channels_last if nhwc else torch.contiguous_format)
+        # Without autograd each layer may overwrite its input: every activation below is read by the next
+        # convolution last (to_rgb reads it before the next layer runs).
+        inplace = not torch.is_grad_enabled()
+        out = self.conv1(out, w[:, 0], noises[0], inplace=inplace)
         skip = self.to_rgb1(out, w[:, 1])
         for j, to_rgb in enumerate(self.to_rgbs):
             i = 2 * j + 1
-            out = self.convs[2 * j](out, w[:, i], noises[i])
-            out = self.convs[2 * j + 1](out, w[:, i + 1], noises[i + 1])
+            out = self.convs[2 * j](out, w[:, i], noises[i], inplace=inplace)
+            out = self.convs[2 * j + 1](out, w[:, i + 1], noises[i + 1], inplace=inplace)
             skip = to_rgb(out, w[:, i + 2], skip)
-        return skip
+        return skip.contiguous()
 
     def _noise(self, w: Tensor, mode: str, noise: list[Tensor] | None) -> list[Tensor | None]:
         if noise is not None:

@@ -9,18 +9,40 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from torch.overrides import TorchFunctionMode
 
 from ..config import ModelConfig
 from ..errors import ConfigError
 from ..serialization import read_model_folder, read_state_dict, save_model_folder
-from .encoders import build_encoder
+from .encoders import build_encoder, use_channels_last
 from .generator import GENERATOR_CLASS_NAME, Generator, NoiseMode
 
 __all__ = ["IntereStyleModel", "resize_images"]
+
+
+class _ShapesOnly(TorchFunctionMode):
+    """For building a model on the meta device, where only shapes matter: ``torch.randn`` becomes
+    ``torch.empty`` and in-place initialisers (``div_``, ``uniform_``, ...) of meta tensors do nothing.
+
+    On the meta device these run Python decompositions whose argument checks import sympy: more than half a
+    second of a first ``load_encoder``. The weights are loaded over these tensors anyway.
+    """
+
+    def __torch_function__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
+        kwargs = dict(kwargs or {})
+        if func is torch.randn:
+            kwargs.pop("generator", None)
+            return torch.empty(*args, **kwargs)
+        name = getattr(func, "__name__", "")
+        in_place = name.endswith("_") and not name.startswith("_")
+        if in_place and args and isinstance(args[0], Tensor) and args[0].is_meta:
+            return args[0]
+        return func(*args, **kwargs)
 
 
 def resize_images(images: Tensor, size: int) -> Tensor:
@@ -53,6 +75,7 @@ class IntereStyleModel(nn.Module):
         self.encoder = build_encoder(config.encoder, g.n_latent, g.style_dim)
         self.decoder = Generator(g)
         self.register_buffer("latent_avg", torch.zeros(g.n_latent, g.style_dim))
+        self._average_image: tuple[tuple[object, ...], Tensor] | None = None
 
     # -- properties --------------------------------------------------------------------------------------
     @property
@@ -100,8 +123,28 @@ class IntereStyleModel(nn.Module):
         return self.latent_avg[None].expand(batch, -1, -1)
 
     def average_image(self) -> Tensor:
-        """The generator's image of ``latent_avg`` at the encoder's size: (1, 3, S, S)."""
-        return self.to_encoder_size(self.decode(self.latent_avg[None]))
+        """The generator's image of ``latent_avg`` at the encoder's size: (1, 3, S, S).
+
+        Without gradients it is computed once and kept until a weight, buffer, device or dtype of the
+        generator or ``latent_avg`` changes, so that inverting many batches does not decode it again for
+        each one.
+        """
+        key = None if torch.is_grad_enabled() else self._average_image_key()
+        if key is None:
+            return self.to_encoder_size(self.decode(self.latent_avg[None]))
+        if self._average_image is None or self._average_image[0] != key:
+            # Computed outside inference mode: a cached inference tensor could not be used outside it later.
+            with torch.inference_mode(False), torch.no_grad():
+                image = self.to_encoder_size(self.decode(self.latent_avg[None]))
+            self._average_image = (key, image)
+        return self._average_image[1]
+
+    def _average_image_key(self) -> tuple[object, ...] | None:
+        """What the average image depends on; None when that cannot be tracked (inference tensors)."""
+        tensors = [self.latent_avg, *self.decoder.parameters(), *self.decoder.buffers()]
+        if any(t.is_inference() for t in tensors):
+            return None
+        return tuple((t.data_ptr(), t._version, t.dtype, t.device) for t in tensors)
 
     def refine(
         self,
@@ -148,6 +191,17 @@ class IntereStyleModel(nn.Module):
             previous = latents.detach()
             feedback = self.to_encoder_size(reconstruction.detach())
 
+    def compile(self, *args: Any, **kwargs: Any) -> None:
+        """Compile the encoder and the generator with :func:`torch.compile`, in place (off by default).
+
+        Arguments go to :meth:`torch.nn.Module.compile`. Everything that calls them (``refine``, ``decode``,
+        :func:`interestyle.invert`) then runs the compiled code. The first call at each new batch size
+        compiles (a minute or more on a small CPU; the CPU backend needs a C++ compiler) and later calls
+        reuse it: worth it for long runs only. Outputs stay within the parity tolerance of the eager path.
+        """
+        self.encoder.compile(*args, **kwargs)
+        self.decoder.compile(*args, **kwargs)
+
     # -- persistence -------------------------------------------------------------------------------------
     def save_pretrained(self, directory: str | os.PathLike[str]) -> Path:
         """Write ``config.json`` and ``model.safetensors`` into ``directory`` (created; files replaced
@@ -175,11 +229,12 @@ class IntereStyleModel(nn.Module):
                 f"interestyle convert ENCODER.pt --generator {directory} --out MODEL_DIR"
             )
         config = ModelConfig.from_dict(config_dict)
-        with torch.device("meta"):
+        with torch.device("meta"), _ShapesOnly():
             model = cls(config)
         expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
         state = read_state_dict(weights, expected)
         model.load_state_dict(state, strict=True, assign=True)
+        use_channels_last(model.encoder)  # assign=True brought the file's NCHW tensors
         if device is not None or dtype is not None:
             model.to(device=device, dtype=dtype)
         return model.eval()
