@@ -51,6 +51,8 @@ def launch(editor: Editor, *, port: int | None = None, block: bool = True, **kwa
         if forbidden in kwargs:
             raise ValueError(f"{forbidden}= is fixed: the app serves on 127.0.0.1 only, never through a share link")
     app = build_app(editor)
+    from .ui import CSS
+
     app.queue()
     app.launch(
         server_name="127.0.0.1",
@@ -59,6 +61,6 @@ def launch(editor: Editor, *, port: int | None = None, block: bool = True, **kwa
         inbrowser=False,
         prevent_thread_lock=not block,
         footer_links=["api"],
-        **kwargs,
+        **{"css": CSS, **kwargs},
     )
     return app

@@ -11,7 +11,7 @@ from PIL import Image
 
 from ..errors import InterestyleError
 from ..images import to_pil
-from .session import MIX_LAYERS, Editor, Inversion
+from .session import MIX_LAYERS, Editor, Inversion, mask_to_pil
 from .uploads import MAX_MEGAPIXELS, read_upload
 
 # Must be set before gradio is imported: no usage statistics leave the machine.
@@ -19,7 +19,12 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import gradio as gr
 
-__all__ = ["build_app"]
+__all__ = ["CSS", "build_app"]
+
+# Small models make small images: scale them up to their frame, pixels kept sharp.
+CSS = """
+.its-image img { width: 100% !important; height: 100% !important; object-fit: contain; image-rendering: pixelated; }
+"""
 
 # What a visitor can fix: shown in the page as an error toast, and the app keeps serving.
 PAGE_ERRORS = (InterestyleError, ValueError, TypeError, FileNotFoundError, ImportError)
@@ -90,7 +95,7 @@ def build_app(editor: Editor) -> gr.Blocks:
         inv = editor.invert(photo, _editor_mask(painted), align=align, progress=lambda f, t: progress(f, desc=t))
         r = inv.result
         shown = editor.shown(r)
-        mask_image = None if r.masks is None else to_pil(r.masks[:1])[0]
+        mask_image = None if r.masks is None else mask_to_pil(r.masks[0])
         baseline = None if inv.baseline is None else to_pil(inv.baseline.images[:1])[0]
         sliders = [gr.update(value=0.0) for _ in names]
         return (
@@ -122,7 +127,9 @@ def build_app(editor: Editor) -> gr.Blocks:
         shown = editor.shown(result)
         return shown, downloads(shown, result.latents[:1])
 
-    image = functools.partial(gr.Image, type="pil", format="png", interactive=False)
+    image = functools.partial(
+        gr.Image, type="pil", format="png", interactive=False, height=220, elem_classes="its-image"
+    )
     with gr.Blocks(title="IntereStyle editor", analytics_enabled=False) as app:
         state = gr.State(None)
         gr.Markdown(INTRO)
@@ -183,7 +190,7 @@ def build_app(editor: Editor) -> gr.Blocks:
                 style = image(label="Style image", elem_id="style", height=200)
                 with gr.Row():
                     style_seed = gr.Number(value=1, precision=0, minimum=0, label="Sample number")
-                    style_button = gr.Button("Sample style")
+                    style_button = gr.Button("Sample style", elem_id="style-sample")
                 style_upload = gr.File(label="…or upload a style image", file_types=["image"])
                 layers = gr.Radio(list(MIX_LAYERS), value="coarse", label="Take from the style image")
                 mix_button = gr.Button("Mix", elem_id="mix")
