@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from ..app.session import DEFAULT_MODEL
 from .options import positive_int, resolve_device
 
 EPILOG = """\
@@ -26,7 +27,13 @@ def add_parser(subparsers: Any) -> None:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--model", "-m", required=True, help="model folder or Hugging Face Hub repo id")
+    parser.add_argument(
+        "--model",
+        "-m",
+        required=DEFAULT_MODEL is None,
+        default=DEFAULT_MODEL,
+        help="model folder or Hugging Face Hub repo id" + (f" (default {DEFAULT_MODEL})" if DEFAULT_MODEL else ""),
+    )
     parser.add_argument("--baseline", help="a second model to compare against (folder or repo id)")
     parser.add_argument("--port", type=positive_int, help="port on 127.0.0.1 (default: the first free from 7860)")
     parser.add_argument("--device", default="auto", help="'auto' (CUDA, then MPS, then CPU), 'cpu', 'cuda' ...")
