@@ -72,6 +72,14 @@ def test_mask_round_trip_through_a_painted_image(editor):
     assert np.array_equal(np.asarray(mask_to_pil(torch.from_numpy(back)[None])), np.asarray(mask))
 
 
+def test_a_mask_lies_over_a_photo_of_any_shape_and_inverts_with_it(editor):
+    photo = editor.sample(0).resize((48, 30))
+    mask = editor.mask(photo, "aligned-face")
+    assert mask.size == (48, 30)
+    inv = editor.invert(photo, mask.convert("RGB"))
+    assert inv.result.masks is not None and inv.result.masks.shape == (1, 1, 32, 32)
+
+
 def test_an_unknown_mask_provider_is_named(editor):
     with pytest.raises(Exception, match="no-such-provider"):
         editor.mask(editor.sample(0), "no-such-provider")

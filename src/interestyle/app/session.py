@@ -153,10 +153,14 @@ class Editor:
         return to_pil(batch.image)[0]
 
     def mask(self, image: Image.Image, provider: str) -> Image.Image:
-        """The interest mask of ``image`` from a registered provider, at the model's resolution (grayscale)."""
+        """The interest mask of ``image`` from a registered provider, grayscale, at the image's size.
+
+        The provider runs at the model's resolution; the mask is resized back so that it lies over the
+        photo, whatever its aspect ratio, and can be painted on and passed to :meth:`invert` as is.
+        """
         masks = resolve_mask(provider, read_images(image, what="image"), self.resolution)
         assert masks is not None
-        return mask_to_pil(masks[0])
+        return mask_to_pil(masks[0]).resize(image.size, Image.Resampling.BILINEAR)
 
     def invert(
         self,
