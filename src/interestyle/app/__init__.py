@@ -1,0 +1,66 @@
+"""``interestyle app``: a local editor in the browser (Gradio), a thin layer over the public API.
+
+Needs the optional extra: ``pip install 'interestyle[app]'``. :class:`Editor` holds the models and does
+the work through :func:`interestyle.invert`, :func:`interestyle.edit` and :func:`interestyle.style_mix`;
+:func:`build_app` lays it out as a Gradio page; :func:`launch` serves it on 127.0.0.1 only, offline, with
+analytics off and never a share link.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+from .session import DEFAULT_MODEL, Editor, Inversion
+from .uploads import MAX_MEGAPIXELS, read_upload
+
+if TYPE_CHECKING:
+    import gradio as gr
+
+__all__ = ["DEFAULT_MODEL", "MAX_MEGAPIXELS", "Editor", "Inversion", "build_app", "launch", "read_upload"]
+
+INSTALL = "the app needs Gradio: pip install 'interestyle[app]'"
+
+
+def build_app(editor: Editor) -> gr.Blocks:
+    """The Gradio page for ``editor`` (see :func:`interestyle.app.ui.build_app`).
+
+    Raises:
+        ImportError: Gradio is not installed (the message says what to install).
+    """
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    try:
+        from .ui import build_app as build
+    except ModuleNotFoundError as exc:
+        if exc.name != "gradio":
+            raise
+        raise ImportError(INSTALL) from None
+    return build(editor)
+
+
+def launch(editor: Editor, *, port: int | None = None, block: bool = True, **kwargs: Any) -> gr.Blocks:
+    """Serve the editor on ``http://127.0.0.1:PORT`` (no share link, no analytics) and return the Blocks.
+
+    Args:
+        editor: the models and directions to serve.
+        port: the port; None lets Gradio pick a free one from 7860 on.
+        block: wait until the server is stopped (Ctrl+C); False returns at once with the server running.
+        kwargs: more arguments for ``gr.Blocks.launch`` (not ``share`` or ``server_name``).
+    """
+    for forbidden in ("share", "server_name"):
+        if forbidden in kwargs:
+            raise ValueError(f"{forbidden}= is fixed: the app serves on 127.0.0.1 only, never through a share link")
+    app = build_app(editor)
+    from .ui import CSS
+
+    app.queue()
+    app.launch(
+        server_name="127.0.0.1",
+        server_port=port,
+        share=False,
+        inbrowser=False,
+        prevent_thread_lock=not block,
+        footer_links=["api"],
+        **{"css": CSS, **kwargs},
+    )
+    return app

@@ -1,0 +1,254 @@
+"""What the editor does, as plain functions over the public API: no Gradio here, so it is easy to test.
+
+:class:`Editor` holds the loaded model (and an optional baseline) and its edit directions; every method
+takes and returns PIL images, tensors or text, and raises ValueError / TypeError / an InterestyleError
+with a message fit for the page.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from torch import Tensor
+
+from ..directions import DirectionSet, principal_directions
+from ..editing import EditResult, edit, layer_groups, style_mix
+from ..errors import HubError
+from ..hub import load_encoder
+from ..images import read_images, to_pil
+from ..inversion import InversionResult, invert
+from ..masks import available_mask_providers
+from ..masks.resolve import resolve_mask
+from ..metrics import masked_mse
+from ..models.model import IntereStyleModel
+from ..serialization import atomic_write
+from ..synthetic import make_batch
+
+__all__ = ["DEFAULT_MODEL", "MIX_LAYERS", "Editor", "Inversion"]
+
+# The model `interestyle app` opens without --model. None until the embedded demo model lands; then this
+# becomes its name (load_encoder() with no argument) and --model turns optional.
+DEFAULT_MODEL: str | None = None
+MIX_LAYERS: tuple[str, ...] = ("coarse", "middle", "fine")
+PCA_COUNT = 5
+
+Progress = Callable[[float, str], None]
+
+
+def _no_progress(fraction: float, text: str) -> None:
+    del fraction, text
+
+
+@dataclass
+class Inversion:
+    """One photo inverted by the model and, when there is one, the baseline.
+
+    Attributes:
+        result: the model's :class:`~interestyle.InversionResult` (one image).
+        baseline: the baseline's, or None.
+        errors: the interest-region MSE per model name (``"IntereStyle"``, ``"baseline"``), in [-1, 1] units.
+    """
+
+    result: InversionResult
+    baseline: InversionResult | None = None
+    errors: dict[str, float] = field(default_factory=dict)
+
+    def error_text(self) -> str:
+        """The errors as one line of Markdown."""
+        parts = [f"**{name}** {value:.4f}" for name, value in self.errors.items()]
+        return "Interest-region MSE (lower is better): " + " · ".join(parts)
+
+
+def mask_to_pil(mask: Tensor) -> Image.Image:
+    """(1, 1, H, W) or (1, H, W) in [0, 1] -> a grayscale PIL image (white = interest region)."""
+    arr = (mask.detach().float().cpu().reshape(mask.shape[-2:]).clamp(0, 1) * 255).round().to(torch.uint8).numpy()
+    return Image.fromarray(arr)
+
+
+def mask_from_pil(image: Image.Image) -> np.ndarray:
+    """A painted mask (any mode; white = interest region) -> (H, W) float32 in [0, 1]."""
+    return np.asarray(image.convert("L"), dtype=np.float32) / 255.0
+
+
+class Editor:
+    """The state of the app that is shared by every visitor: models and directions, loaded once.
+
+    Args:
+        model: the inversion model.
+        baseline: a second model to compare against (e.g. plain ReStyle), or None.
+        directions: the sliders' edit directions; None computes ``PCA 1..5`` (GANSpace) from the model.
+
+    Attributes:
+        labels: each direction's slider label, by direction name.
+    """
+
+    def __init__(
+        self,
+        model: IntereStyleModel,
+        *,
+        baseline: IntereStyleModel | None = None,
+        directions: DirectionSet | None = None,
+    ) -> None:
+        if not isinstance(model, IntereStyleModel):
+            raise TypeError(f"model must be an IntereStyleModel (see load_encoder), got {type(model).__name__}")
+        if baseline is not None and baseline.resolution != model.resolution:
+            raise ValueError(
+                f"the baseline makes {baseline.resolution}px images and the model {model.resolution}px; "
+                "compare models of one resolution"
+            )
+        self.model = model
+        self.baseline = baseline
+        if directions is None:
+            directions = principal_directions(model, min(PCA_COUNT, model.style_dim), progress=False)
+            self.labels = {f"pc{k}": f"PCA {k + 1}" for k in range(len(directions))}
+        else:
+            self.labels = {name: name for name in directions}
+        self.directions = directions
+
+    @classmethod
+    def load(
+        cls,
+        model: str | os.PathLike[str] | None = DEFAULT_MODEL,
+        *,
+        baseline: str | os.PathLike[str] | None = None,
+        device: torch.device | str | None = None,
+    ) -> Editor:
+        """Load the model (and baseline) with :func:`interestyle.load_encoder`, and the directions it ships.
+
+        The directions are a ``directions.safetensors`` set in the model's folder or repository
+        (:meth:`DirectionSet.from_pretrained`); without one, the sliders are the model's first principal
+        directions, named ``PCA 1`` ... ``PCA 5``.
+        """
+        if model is None:
+            raise ValueError("no model given: pass --model with a model folder or Hugging Face Hub repo id")
+        loaded = load_encoder(model, device=device)
+        try:
+            directions: DirectionSet | None = DirectionSet.from_pretrained(model)
+        except (FileNotFoundError, HubError):
+            directions = None
+        other = None if baseline is None else load_encoder(baseline, device=device)
+        return cls(loaded, baseline=other, directions=directions)
+
+    @property
+    def resolution(self) -> int:
+        return self.model.resolution
+
+    @staticmethod
+    def mask_providers() -> list[str]:
+        """The registered interest-mask providers (:func:`interestyle.available_mask_providers`)."""
+        return available_mask_providers()
+
+    def sample(self, seed: int) -> Image.Image:
+        """A synthetic occluded face at the model's resolution (:func:`interestyle.synthetic.make_batch`)."""
+        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+            raise ValueError(f"sample number {seed!r} is invalid: expected an integer >= 0")
+        batch = make_batch(1, size=self.resolution, seed=seed, condition="occluded")
+        return to_pil(batch.image)[0]
+
+    def mask(self, image: Image.Image, provider: str) -> Image.Image:
+        """The interest mask of ``image`` from a registered provider, grayscale, at the image's size.
+
+        The provider runs at the model's resolution; the mask is resized back so that it lies over the
+        photo, whatever its aspect ratio, and can be painted on and passed to :meth:`invert` as is.
+        """
+        masks = resolve_mask(provider, read_images(image, what="image"), self.resolution)
+        assert masks is not None
+        return mask_to_pil(masks[0]).resize(image.size, Image.Resampling.BILINEAR)
+
+    def invert(
+        self,
+        image: Image.Image,
+        mask: Image.Image | None,
+        *,
+        align: bool = False,
+        progress: Progress = _no_progress,
+    ) -> Inversion:
+        """Invert ``image`` (with ``mask``, white = interest) with the model and the baseline.
+
+        With ``align`` the photo's first face is found and aligned first (``invert(..., align=True)``);
+        the mask then applies to the aligned crop. The errors are :func:`interestyle.metrics.masked_mse`
+        of the reconstruction against the input inside the mask (the whole image without one).
+        """
+        spec = None if mask is None else mask_from_pil(mask)
+        models = [("IntereStyle", self.model)] + ([("baseline", self.baseline)] if self.baseline else [])
+        results: dict[str, InversionResult] = {}
+        for k, (name, model) in enumerate(models):
+            progress(k / len(models), f"inverting with {name}")
+            results[name] = invert(model, image, mask=spec, align=align, progress=False)
+            if align:
+                results[name] = _first_face(results[name])
+        progress(1.0, "done")
+        errors = {}
+        for name, r in results.items():
+            errors[name] = float(masked_mse(r.images.clamp(-1, 1), r.inputs, r.masks)[0])
+        return Inversion(result=results["IntereStyle"], baseline=results.get("baseline"), errors=errors)
+
+    def edit(self, inversion: Inversion, strengths: Mapping[str, float]) -> InversionResult | EditResult:
+        """Apply the sliders: the sum of ``strength * direction`` over the named directions, one decode.
+
+        With every strength at zero the inversion itself is returned (there is nothing to edit).
+
+        Raises:
+            UnknownDirectionError: a name the model does not ship.
+        """
+        model = self.model
+        total = torch.zeros(model.n_latent, model.style_dim)
+        for name, strength in strengths.items():
+            total += float(strength) * self.directions[name].for_model(model.n_latent, model.style_dim)
+        longest = float(total.norm(dim=-1).max())
+        if longest == 0.0:
+            return inversion.result
+        # edit() rescales a direction to unit length (longest row): the strength carries the length back
+        return edit(model, inversion.result, total, longest, progress=False)
+
+    def mix(self, inversion: Inversion, style: Image.Image, layers: str) -> EditResult:
+        """Style-mix the inverted photo with a second image on the coarse, middle or fine style vectors."""
+        if layers not in MIX_LAYERS:
+            raise ValueError(f"layers={layers!r} is invalid: expected one of {list(MIX_LAYERS)}")
+        other = invert(self.model, style, progress=False)
+        return style_mix(self.model, inversion.result, other, layers=layers, progress=False)
+
+    def layer_help(self) -> str:
+        """Which style vectors coarse / middle / fine mean for this model, as text."""
+        groups = layer_groups(self.model.n_latent)
+        return ", ".join(f"{k} {r.start}-{r.stop - 1}" for k, r in groups.items() if k != "all")
+
+    @staticmethod
+    def shown(result: InversionResult | EditResult) -> Image.Image:
+        """What the page shows of a result: pasted into the photo through the mask when there is one."""
+        images = result.composite() if result.masks is not None and result.inputs is not None else result.images
+        return to_pil(images[:1])[0]
+
+    @staticmethod
+    def save(image: Image.Image, latents: Tensor, folder: str | os.PathLike[str] | None = None) -> tuple[Path, Path]:
+        """Write ``image`` as PNG and ``latents`` (1, n_latent, style_dim) as safetensors (tensor ``latents``).
+
+        Returns:
+            (the PNG path, the safetensors path), in a new temporary folder unless ``folder`` is given.
+        """
+        from safetensors.torch import save_file
+
+        out = Path(tempfile.mkdtemp(prefix="interestyle-app-") if folder is None else folder)
+        png, weights = out / "interestyle.png", out / "interestyle-latents.safetensors"
+        atomic_write(png, lambda tmp: image.save(tmp, format="PNG"))
+        data = {"latents": latents.detach().float().cpu().contiguous()}
+        atomic_write(weights, lambda tmp: save_file(data, str(tmp), metadata={"format": "pt"}))
+        return png, weights
+
+
+def _first_face(result: InversionResult) -> InversionResult:
+    """The first aligned face of a one-photo ``invert(..., align=True)``: the editor shows one face."""
+    return InversionResult(
+        latents=result.latents[:1],
+        step_latents=result.step_latents[:, :1],
+        images=result.images[:1],
+        inputs=result.inputs[:1],
+        masks=None if result.masks is None else result.masks[:1],
+    )

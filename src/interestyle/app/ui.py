@@ -1,0 +1,229 @@
+"""The Gradio page: components wired to :class:`~interestyle.app.session.Editor`; no image logic here."""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from PIL import Image
+
+from ..errors import InterestyleError
+from ..images import to_pil
+from .session import MIX_LAYERS, Editor, Inversion, mask_to_pil
+from .uploads import MAX_MEGAPIXELS, read_upload
+
+# Must be set before gradio is imported: no usage statistics leave the machine.
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+import gradio as gr
+
+__all__ = ["CSS", "build_app"]
+
+# Small models make small images: scale them up to their frame, pixels kept sharp.
+CSS = """
+.its-image img { width: 100% !important; height: 100% !important; object-fit: contain; image-rendering: pixelated; }
+"""
+
+# What a visitor can fix: shown in the page as an error toast, and the app keeps serving.
+PAGE_ERRORS = (InterestyleError, ValueError, TypeError, FileNotFoundError, ImportError)
+MAX_SLIDERS = 12
+F = TypeVar("F", bound=Callable[..., Any])
+
+INTRO = """\
+# IntereStyle editor
+Pick a sample face or upload a photo, check the **interest mask** (white = face and hair; paint with the
+brush to touch it up), then **Invert**. The error is measured inside the mask only: what lies outside it
+(backgrounds, hands, microphones) is not the encoder's job. Then move the sliders, or mix styles.
+"""
+
+
+def _in_page(fn: F) -> F:
+    """Turn a user-fixable exception into a ``gr.Error`` (a message in the page) instead of a stack trace."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except PAGE_ERRORS as exc:
+            raise gr.Error(str(exc)) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _editor_mask(value: Any) -> Image.Image | None:
+    """The painted mask of an ImageEditor value (its composite), or None when there is none."""
+    if value is None:
+        return None
+    composite = value.get("composite") if isinstance(value, dict) else value
+    return composite if isinstance(composite, Image.Image) else None
+
+
+def build_app(editor: Editor) -> gr.Blocks:
+    """The editor's page for ``editor``'s model; launch it with ``.launch(server_name="127.0.0.1")``.
+
+    Events (also callable through ``gradio_client`` by these API names): ``sample`` (seed -> photo),
+    ``upload`` (file -> photo), ``mask`` (photo, provider -> mask), ``invert`` (photo, mask, align ->
+    input, mask, baseline, IntereStyle, errors, edited, downloads), ``edit`` (sliders -> edited,
+    downloads), ``style_sample`` / ``style_upload`` and ``mix`` (style, layers -> mixed, downloads).
+    """
+    names = list(editor.directions)[:MAX_SLIDERS]
+    providers = editor.mask_providers()
+    default_provider = "aligned-face" if "aligned-face" in providers else (providers[0] if providers else None)
+
+    def load_photo(path: str | None) -> Image.Image:
+        if path is None:
+            raise ValueError("no file was uploaded")
+        image, note = read_upload(path)
+        if note:
+            gr.Warning(note)
+        return image
+
+    def sample(seed: float) -> Image.Image:
+        return editor.sample(int(seed))
+
+    def mask(photo: Image.Image | None, provider: str) -> Image.Image | None:
+        return None if photo is None else editor.mask(photo, provider)
+
+    def downloads(image: Image.Image, latents: Any) -> list[str]:
+        return [str(p) for p in editor.save(image, latents)]
+
+    def invert(photo: Image.Image | None, painted: Any, align: bool, progress: Any = gr.Progress()) -> tuple:  # noqa: B008
+        if photo is None:
+            raise ValueError("no photo yet: pick a sample or upload a photo first")
+        inv = editor.invert(photo, _editor_mask(painted), align=align, progress=lambda f, t: progress(f, desc=t))
+        r = inv.result
+        shown = editor.shown(r)
+        mask_image = None if r.masks is None else mask_to_pil(r.masks[0])
+        baseline = None if inv.baseline is None else to_pil(inv.baseline.images[:1])[0]
+        sliders = [gr.update(value=0.0) for _ in names]
+        return (
+            to_pil(r.inputs[:1])[0],
+            mask_image,
+            baseline,
+            to_pil(r.images[:1])[0],
+            inv.error_text(),
+            shown,
+            downloads(shown, r.latents[:1]),
+            inv,
+            *sliders,
+        )
+
+    def edit(inv: Inversion | None, *strengths: float) -> tuple:
+        if inv is None:
+            raise ValueError("invert a photo first, then move the sliders")
+        result = editor.edit(inv, dict(zip(names, strengths, strict=True)))
+        shown = editor.shown(result)
+        return shown, downloads(shown, result.latents[:1])
+
+    def mix(inv: Inversion | None, style: Image.Image | None, layers: str, progress: Any = gr.Progress()) -> tuple:  # noqa: B008
+        if inv is None:
+            raise ValueError("invert a photo first, then mix its style")
+        if style is None:
+            raise ValueError("no style image yet: pick a sample or upload one")
+        progress(0.0, desc="inverting the style image")
+        result = editor.mix(inv, style, layers)
+        shown = editor.shown(result)
+        return shown, downloads(shown, result.latents[:1])
+
+    image = functools.partial(
+        gr.Image, type="pil", format="png", interactive=False, height=220, elem_classes="its-image"
+    )
+    with gr.Blocks(title="IntereStyle editor", analytics_enabled=False) as app:
+        state = gr.State(None)
+        gr.Markdown(INTRO)
+        with gr.Row():
+            with gr.Column():
+                photo = image(label="Photo", elem_id="photo", height=300)
+                with gr.Row():
+                    seed = gr.Number(value=0, precision=0, minimum=0, label="Sample number", elem_id="sample-seed")
+                    sample_button = gr.Button("Sample face", elem_id="sample")
+                upload = gr.File(
+                    label=f"…or upload a photo (PNG, JPEG, WebP; up to {MAX_MEGAPIXELS:.0f} megapixels)",
+                    file_types=["image"],
+                    elem_id="upload",
+                )
+            with gr.Column():
+                provider = gr.Dropdown(providers, value=default_provider, label="Interest-mask provider")
+                painted = gr.ImageEditor(
+                    type="pil",
+                    image_mode="RGB",
+                    format="png",
+                    sources=(),
+                    label="Interest mask: white = interest region (brush: white adds, black removes)",
+                    brush=gr.Brush(colors=["#ffffff", "#000000"], default_color="#ffffff", color_mode="fixed"),
+                    eraser=False,
+                    layers=False,
+                    transforms=(),
+                    height=300,
+                    elem_id="mask-editor",
+                )
+                align = gr.Checkbox(
+                    label="Align the face first (real photos; needs the optional mediapipe backend)", value=False
+                )
+                invert_button = gr.Button("Invert", variant="primary", elem_id="invert")
+        with gr.Row():
+            shown_input = image(label="Input", elem_id="input")
+            shown_mask = image(label="Mask", elem_id="mask")
+            shown_baseline = image(label="Baseline", elem_id="baseline", visible=editor.baseline is not None)
+            shown_recon = image(label="IntereStyle", elem_id="reconstruction")
+        errors = gr.Markdown(elem_id="errors")
+        with gr.Row():
+            with gr.Column():
+                gr.Markdown("### Edit")
+                sliders = [
+                    gr.Slider(
+                        -5,
+                        5,
+                        value=0,
+                        step=0.1,
+                        label=editor.labels[name],
+                        info=editor.directions[name].description or None,
+                        elem_id=f"slider-{k}",
+                    )
+                    for k, name in enumerate(names)
+                ]
+                edited = image(label="Edited (pasted into the photo through the mask)", elem_id="edited")
+            with gr.Column():
+                gr.Markdown(f"### Style mixing\nStyle vectors of this model: {editor.layer_help()}.")
+                style = image(label="Style image", elem_id="style", height=200)
+                with gr.Row():
+                    style_seed = gr.Number(value=1, precision=0, minimum=0, label="Sample number")
+                    style_button = gr.Button("Sample style", elem_id="style-sample")
+                style_upload = gr.File(label="…or upload a style image", file_types=["image"])
+                layers = gr.Radio(list(MIX_LAYERS), value="coarse", label="Take from the style image")
+                mix_button = gr.Button("Mix", elem_id="mix")
+                mixed = image(label="Mixed", elem_id="mixed")
+        files = gr.File(
+            label="Downloads: result PNG and latents (safetensors)",
+            file_count="multiple",
+            interactive=False,
+            elem_id="downloads",
+        )
+
+        sample_button.click(_in_page(sample), seed, photo, api_name="sample").then(
+            _in_page(mask), [photo, provider], painted, api_name=False
+        )
+        upload.upload(_in_page(load_photo), upload, photo, api_name="upload").then(
+            _in_page(mask), [photo, provider], painted, api_name=False
+        )
+        provider.change(_in_page(mask), [photo, provider], painted, api_name="mask")
+        invert_button.click(
+            _in_page(invert),
+            [photo, painted, align],
+            [shown_input, shown_mask, shown_baseline, shown_recon, errors, edited, files, state, *sliders],
+            api_name="invert",
+        )
+        gr.on(
+            [slider.input for slider in sliders],
+            _in_page(edit),
+            [state, *sliders],
+            [edited, files],
+            api_name="edit",
+            trigger_mode="always_last",
+        )
+        style_button.click(_in_page(sample), style_seed, style, api_name="style_sample")
+        style_upload.upload(_in_page(load_photo), style_upload, style, api_name="style_upload")
+        mix_button.click(_in_page(mix), [state, style, layers], [mixed, files], api_name="mix")
+    return app

@@ -1,0 +1,48 @@
+"""``interestyle app``: the interactive editor in the browser, served on 127.0.0.1."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from ..app.session import DEFAULT_MODEL
+from .options import positive_int, resolve_device
+
+EPILOG = """\
+examples:
+  interestyle app --model ./model
+  interestyle app --model ./model --baseline ./restyle-model --port 7861
+
+Serves on http://127.0.0.1:PORT only (never a share link), offline, with Gradio's analytics off; open the
+address it prints in a browser. Edit sliders: a directions.safetensors set in the model's folder, or else
+the model's first five principal directions (PCA 1-5). Needs the optional extra: pip install 'interestyle[app]'.
+"""
+
+
+def add_parser(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "app",
+        help="an interactive editor in the browser (Gradio, on 127.0.0.1)",
+        description="Invert, edit and style-mix photos in the browser.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--model",
+        "-m",
+        required=DEFAULT_MODEL is None,
+        default=DEFAULT_MODEL,
+        help="model folder or Hugging Face Hub repo id" + (f" (default {DEFAULT_MODEL})" if DEFAULT_MODEL else ""),
+    )
+    parser.add_argument("--baseline", help="a second model to compare against (folder or repo id)")
+    parser.add_argument("--port", type=positive_int, help="port on 127.0.0.1 (default: the first free from 7860)")
+    parser.add_argument("--device", default="auto", help="'auto' (CUDA, then MPS, then CPU), 'cpu', 'cuda' ...")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..app import Editor, launch
+
+    editor = Editor.load(args.model, baseline=args.baseline, device=resolve_device(args.device))
+    launch(editor, port=args.port)
+    return 0
