@@ -13,12 +13,17 @@ Peak memory on the CPU is the growth of the resident set (``VmHWM`` after resett
 the model; on CUDA it is ``torch.cuda.max_memory_allocated`` during the call.
 
 Timings interleave the two paths in one process (alternating which goes first), repeat, and report medians,
-so that other load on the machine hits both alike; the load average is printed beside each configuration.
+so that other load on the machine hits both alike; the load average is printed beside each row. Before each
+timed call a gate waits (``--quiet-wait``) until other processes leave the CPUs alone. On a shared machine
+two-thread wall-clock timings can still be ruined (threads stall at every operator while another process,
+even a niced one, holds a core): ``--clock cpu --threads 1`` measures this process's CPU time on one thread
+instead, which other processes barely disturb.
 
 Usage::
 
-    python benchmarks/speed.py                       # demo, 256 and 1024 configs on the CPU (~10 min, 2 cores)
-    python benchmarks/speed.py --quick               # demo config only, fewer repeats (~1-2 min)
+    python benchmarks/speed.py                       # demo, 256 and 1024 configs, wall clock, 2 threads
+    python benchmarks/speed.py --clock cpu --threads 1   # the same on one thread, CPU time (busy machines)
+    python benchmarks/speed.py --quick               # demo config only, 3 repeats (a few minutes)
     python benchmarks/speed.py --configs demo,256 --batches 1,8 --repeats 5 --no-memory
     python benchmarks/speed.py --device cuda --dtypes fp32,fp16,bf16
 
@@ -226,8 +231,8 @@ def make_workload(
     gen = torch.Generator().manual_seed(SEED + batch)
     dtype = model.dtype
     if bench == "generator":
-        w = model.latent_avg + 0.7 * torch.randn(batch, model.n_latent, model.style_dim, generator=gen)
-        w = w.to(device, dtype)
+        noise = torch.randn(batch, model.n_latent, model.style_dim, generator=gen)
+        w = (model.latent_avg.detach().float().cpu() + 0.7 * noise).to(device, dtype)
 
         def fast_g() -> torch.Tensor:
             return model.decoder(w)
@@ -517,7 +522,7 @@ def run(args: argparse.Namespace) -> list[Row]:
     print(machine_summary(device, args.threads))
     print(f"Command: python benchmarks/{Path(__file__).name} {' '.join(sys.argv[1:])}")
     if args.clock == "cpu":
-        print("Clock: CPU time of this process (one thread: immune to other processes' load; img/s = per CPU core)")
+        print("Clock: CPU time of this process (one thread: little affected by other processes; img/s per core)")
     else:
         print("Clock: wall time")
     matmul_before = matmul_gflops(device)

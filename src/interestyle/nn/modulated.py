@@ -5,9 +5,9 @@ Two formulations of the same equations live here:
 * :func:`modulated_conv2d` (the fast path) scales the *activations* by the style, runs one ordinary
   convolution with the shared weight for the whole batch, then multiplies the output by the demodulation
   coefficients (:func:`modulated_conv2d_parts` hands them back unapplied, so the generator folds them into
-  its bias, noise and activation pass). Ordinary convolutions are what CPU and GPU libraries are fastest at. At batch
-  1 it modulates the weight instead, which is cheaper than a pass over the activations once the feature
-  map is larger than the kernel.
+  its bias, noise and activation pass). Ordinary convolutions are what CPU and GPU libraries are fastest
+  at. At batch 1 it modulates the weight instead (no pass over the activations), and a 1x1 convolution to
+  a few channels (``to_rgb``) on a channels-last input is a batched matrix product with per-sample weights.
 * :func:`modulated_conv2d_reference` is the formulation of the community code: a per-sample weight
   ``w * s`` demodulated, one grouped convolution with ``groups=batch``, and upsampling as a transposed
   convolution followed by :func:`~interestyle.nn.resample.upfirdn2d`. It is the twin the parity tests and
