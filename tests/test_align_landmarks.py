@@ -3,11 +3,11 @@ import importlib.util
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 
 import interestyle.align as align
+from align_setup import Fixed, five_points
 from interestyle.align import (
     ENTRY_POINT_GROUP,
     LandmarkProvider,
@@ -16,22 +16,6 @@ from interestyle.align import (
     register_landmark_provider,
 )
 from interestyle.align import landmarks as landmarks_module
-
-
-def five_points(cx, cy, eyes=30.0):
-    return np.array([[-0.5, 0], [0.5, 0], [0, 0.5], [-0.3, 1], [0.3, 1]]) * eyes + [cx, cy]
-
-
-class Fixed:
-    """A provider that 'finds' the given faces in any image."""
-
-    def __init__(self, faces=()):
-        self.faces = np.asarray(faces, dtype=np.float32).reshape(len(faces), 5, 2)
-        self.calls = 0
-
-    def __call__(self, image):
-        self.calls += 1
-        return torch.from_numpy(self.faces)
 
 
 @pytest.fixture

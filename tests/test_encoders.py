@@ -3,35 +3,12 @@ import torch
 
 from interestyle import EncoderConfig
 from interestyle.models.encoders import BackboneEncoder, Encoder4Editing, GradualStyleEncoder, build_encoder
+from layouts import irse50_backbone
 
 
 def irse50_layout(input_nc: int, n_styles: int, spatial: list[int], pyramid: bool) -> dict[str, tuple]:
     """pSp / ReStyle encoder keys and shapes for IR-SE50, written out from the published layout."""
-    keys: dict[str, tuple] = {}
-
-    def bn(prefix: str, c: int) -> None:
-        for name, shape in [("weight", (c,)), ("bias", (c,)), ("running_mean", (c,)), ("running_var", (c,))]:
-            keys[f"{prefix}.{name}"] = shape
-        keys[f"{prefix}.num_batches_tracked"] = ()
-
-    keys["input_layer.0.weight"] = (64, input_nc, 3, 3)
-    bn("input_layer.1", 64)
-    keys["input_layer.2.weight"] = (64,)
-    i, c_in = 0, 64
-    for depth, units in [(64, 3), (128, 4), (256, 14), (512, 3)]:
-        for u in range(units):
-            p = f"body.{i}"
-            if u == 0 and c_in != depth:
-                keys[f"{p}.shortcut_layer.0.weight"] = (depth, c_in, 1, 1)
-                bn(f"{p}.shortcut_layer.1", depth)
-            bn(f"{p}.res_layer.0", c_in)
-            keys[f"{p}.res_layer.1.weight"] = (depth, c_in, 3, 3)
-            keys[f"{p}.res_layer.2.weight"] = (depth,)
-            keys[f"{p}.res_layer.3.weight"] = (depth, depth, 3, 3)
-            bn(f"{p}.res_layer.4", depth)
-            keys[f"{p}.res_layer.5.fc1.weight"] = (depth // 16, depth, 1, 1)
-            keys[f"{p}.res_layer.5.fc2.weight"] = (depth, depth // 16, 1, 1)
-            i, c_in = i + 1, depth
+    keys = irse50_backbone(input_nc)
     for s in range(n_styles):
         n_convs = {16: 4, 32: 5, 64: 6}[spatial[s]]
         for c in range(n_convs):

@@ -5,6 +5,7 @@ from safetensors.torch import save_file
 from interestyle import EncoderConfig
 from interestyle.models.encoders import build_encoder
 from interestyle.training.arcface import ArcFace, IdentityLoss, face_crop, init_encoder_backbone, load_arcface
+from layouts import batchnorm, irse50_backbone
 from training_setup import single_thread  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.usefixtures("single_thread")
@@ -12,34 +13,11 @@ pytestmark = pytest.mark.usefixtures("single_thread")
 
 def public_layout() -> dict[str, tuple]:
     """pSp's ``model_ir_se50.pth`` (ArcFace IR-SE50 ``Backbone(112, 50, 'ir_se')``), BatchNorm step counters aside."""
-    keys: dict[str, tuple] = {}
-
-    def bn(prefix: str, c: int) -> None:
-        for name in ("weight", "bias", "running_mean", "running_var"):
-            keys[f"{prefix}.{name}"] = (c,)
-
-    keys["input_layer.0.weight"] = (64, 3, 3, 3)
-    bn("input_layer.1", 64)
-    keys["input_layer.2.weight"] = (64,)
-    i, c_in = 0, 64
-    for depth, units in [(64, 3), (128, 4), (256, 14), (512, 3)]:
-        for u in range(units):
-            p = f"body.{i}"
-            if u == 0 and c_in != depth:
-                keys[f"{p}.shortcut_layer.0.weight"] = (depth, c_in, 1, 1)
-                bn(f"{p}.shortcut_layer.1", depth)
-            bn(f"{p}.res_layer.0", c_in)
-            keys[f"{p}.res_layer.1.weight"] = (depth, c_in, 3, 3)
-            keys[f"{p}.res_layer.2.weight"] = (depth,)
-            keys[f"{p}.res_layer.3.weight"] = (depth, depth, 3, 3)
-            bn(f"{p}.res_layer.4", depth)
-            keys[f"{p}.res_layer.5.fc1.weight"] = (depth // 16, depth, 1, 1)
-            keys[f"{p}.res_layer.5.fc2.weight"] = (depth, depth // 16, 1, 1)
-            i, c_in = i + 1, depth
-    bn("output_layer.0", 512)
+    keys = irse50_backbone(3, counters=False)
+    batchnorm(keys, "output_layer.0", 512, counters=False)
     keys["output_layer.3.weight"] = (512, 512 * 7 * 7)
     keys["output_layer.3.bias"] = (512,)
-    bn("output_layer.4", 512)
+    batchnorm(keys, "output_layer.4", 512, counters=False)
     return keys
 
 
