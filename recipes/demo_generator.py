@@ -45,6 +45,12 @@ def batch_for_step(
     return z, target
 
 
+def edge_l1(image: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """L1 distance between the horizontal and vertical finite differences of two (B, C, H, W) images."""
+    loss = F.l1_loss(image.diff(dim=-1), target.diff(dim=-1))
+    return loss + F.l1_loss(image.diff(dim=-2), target.diff(dim=-2))
+
+
 def save_state(path: Path, generator: Generator, optimizer: torch.optim.Adam, step: int, cpu_seconds: float) -> None:
     tensors = {f"g.{k}": v.detach().contiguous() for k, v in generator.state_dict().items()}
     names = dict(generator.named_parameters())
@@ -115,6 +121,8 @@ def main() -> None:
         torch.manual_seed(cfg["seed"] * 1_000_003 + step)  # the generator's random noise, per step
         image = generator(z, input_space="z", noise_mode="random")
         loss = F.l1_loss(image, target) + F.l1_loss(F.avg_pool2d(image, 2), F.avg_pool2d(target, 2))
+        if cfg.get("edge_weight", 0.0):
+            loss = loss + cfg["edge_weight"] * edge_l1(image, target)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()

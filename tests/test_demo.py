@@ -1,13 +1,11 @@
-"""``interestyle demo`` and ``run_demo`` on tiny models (the embedded demo weights are not bundled yet)."""
+"""``interestyle demo`` and ``run_demo`` on tiny models (tests/test_demo_weights.py runs the embedded ones)."""
 
 import subprocess
 import sys
 
-import pytest
 from PIL import Image
 
 from conftest import tiny_model
-from interestyle import load_encoder
 from interestyle.demo import COLUMNS, run_demo
 
 
@@ -46,8 +44,3 @@ def test_demo_command_writes_the_grid(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "baseline" in proc.stdout and "IntereStyle" in proc.stdout
     assert Image.open(out).size[0] > Image.open(out).size[1]
-
-
-def test_embedded_names_say_when_the_weights_are_not_bundled():
-    with pytest.raises(FileNotFoundError, match="embedded model 'demo'"):
-        load_encoder("demo")

@@ -84,7 +84,7 @@ def run_demo(
         n: images (rows).
         seed: which held-out faces.
         direction: the edit; default the first principal direction of the generator's W.
-        strength: the edit's strength, in W units (of that direction's standard deviation by default).
+        strength: the edit's strength, in standard deviations of the generator's W along ``direction``.
         cell: side of each grid cell in pixels.
     """
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
@@ -101,8 +101,7 @@ def run_demo(
     ours = results["IntereStyle"]
     if direction is None:
         direction = principal_directions(model, 1, samples=4096, progress=False)["pc0"]
-        strength *= _spread(model, direction)
-    edited = edit(model, ours, direction, strength)
+    edited = edit(model, ours, direction, strength * _spread(model, direction))
     mixed = style_mix(model, ours, ours.latents.roll(1, dims=0), layers="coarse")
     columns = [
         to_pil(batch.image),

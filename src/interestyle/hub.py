@@ -6,14 +6,14 @@ import os
 
 import torch
 
-from .locate import resolve_model_folder
+from .locate import EMBEDDED_MODELS, resolve_model_folder
 from .models.model import IntereStyleModel
 
 __all__ = ["load_encoder"]
 
 
 def load_encoder(
-    repo_id_or_path: str | os.PathLike[str],
+    repo_id_or_path: str | os.PathLike[str] = "demo",
     *,
     revision: str | None = None,
     device: torch.device | str | None = None,
@@ -28,10 +28,13 @@ def load_encoder(
     nothing is ever unpickled: convert ``.pt`` checkpoints first with ``interestyle convert``.
 
     Args:
-        repo_id_or_path: a local folder, or a Hub repo id such as ``"org/name"``.
+        repo_id_or_path: a local folder, a Hub repo id such as ``"org/name"``, or the name of a model
+            embedded in the package: ``"demo"`` (the default; IntereStyle trained on the synthetic face
+            domain of :mod:`interestyle.synthetic`) or ``"demo-baseline"`` (its no-mask baseline).
         revision: Hub branch, tag or commit.
         device: where to put the model (default: CPU).
-        dtype: floating dtype of the weights (default: as stored).
+        dtype: floating dtype of the weights (default: as stored; the embedded models are stored in
+            float16 to keep the package small and load as float32).
         cache_dir: Hugging Face cache folder (default: ``HF_HOME``'s).
         local_files_only: never touch the network; use the cache only.
         token: Hub token for private or gated repositories.
@@ -52,4 +55,6 @@ def load_encoder(
         local_files_only=local_files_only,
         token=token,
     )
+    if dtype is None and folder in EMBEDDED_MODELS.values():
+        dtype = torch.float32
     return IntereStyleModel.from_pretrained(folder, device=device, dtype=dtype)

@@ -96,8 +96,8 @@ def resolve_model_folder(
         folder = EMBEDDED_MODELS[repo_id_or_path]
         if not folder.is_dir():
             raise FileNotFoundError(
-                f"the embedded model {repo_id_or_path!r} is not part of this build ({folder} is missing): its weights "
-                "are still being trained (recipes/); pass a model folder or a Hub repo id instead"
+                f"the embedded model {repo_id_or_path!r} is missing from this installation ({folder} does not "
+                "exist): reinstall interestyle, or rebuild the weights with recipes/pack_demo.py in a source checkout"
             )
         return folder
     text = str(repo_id_or_path)

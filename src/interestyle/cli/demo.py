@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ..demo import COLUMNS, run_demo
+from ..directions import Direction, DirectionSet
 from ..hub import load_encoder
 from .options import positive_int
 from .outputs import save_png
@@ -25,13 +26,32 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--model", default="demo", help="the IntereStyle model (default: the embedded demo model)")
     parser.add_argument("--baseline", default="demo-baseline", help="the baseline model ('none' for none)")
     parser.add_argument("-n", type=positive_int, default=4, help="faces, one row each (default 4)")
+    parser.add_argument(
+        "--edit",
+        default="smile",
+        help="the edit: a direction shipped with the model (the demo model has smile, skin_tone, eye_open); "
+        "a model without directions uses its first principal direction (default smile)",
+    )
+    parser.add_argument("--strength", type=float, default=3.0, help="edit strength in standard deviations of W")
     parser.set_defaults(func=run)
+
+
+def _shipped_direction(model: str, name: str) -> Direction | None:
+    """The direction ``name`` shipped in the model's folder, or None when the folder has no directions."""
+    try:
+        directions = DirectionSet.from_pretrained(model)
+    except FileNotFoundError:
+        return None
+    if name not in directions:
+        raise ValueError(f"--edit {name!r} is not among the model's directions: {', '.join(directions)}")
+    return directions[name]
 
 
 def run(args: argparse.Namespace) -> int:
     model = load_encoder(args.model)
     baseline = None if args.baseline == "none" else load_encoder(args.baseline)
-    report = run_demo(model, baseline, n=args.n)
+    direction = _shipped_direction(args.model, args.edit)
+    report = run_demo(model, baseline, n=args.n, direction=direction, strength=args.strength)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     save_png(report.grid, out)
