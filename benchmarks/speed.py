@@ -93,12 +93,14 @@ def _setups() -> dict[str, Setup]:
         ),
         "demo": Setup(
             "demo",
-            "G 64px (128,128,128,128,64) style 256 + IR-SE units (1,2,2,1) widths (32,48,64,128) at 64px "
-            "(assumed demo size)",
+            "the embedded demo model's shape: G 64px (128,128,128,64,32) style 128 + IR-SE units (1,2,2,1) "
+            "widths (32,64,96,128) at 64px",
             ModelConfig(
-                generator=GeneratorConfig(resolution=64, style_dim=256, n_mlp=8, channels=(128, 128, 128, 128, 64)),
-                encoder=EncoderConfig(units=(1, 2, 2, 1), widths=(32, 48, 64, 128), input_size=64, se_reduction=8),
-                iterations=STEPS,
+                generator=GeneratorConfig(
+                    resolution=64, style_dim=128, n_mlp=4, channels=(128, 128, 128, 64, 32), lr_mlp=1.0
+                ),
+                encoder=EncoderConfig(units=(1, 2, 2, 1), widths=(32, 64, 96, 128), input_size=64, se_reduction=8),
+                iterations=3,
             ),
         ),
         "256": Setup(

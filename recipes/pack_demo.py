@@ -12,6 +12,7 @@ float32), fits the demo's edit directions on the generator's W from the renderer
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -28,8 +29,13 @@ ROOT = Path(__file__).resolve().parent.parent
 RUNS = {"demo": ROOT / "recipes/runs/demo-interestyle", "demo-baseline": ROOT / "recipes/runs/demo-baseline"}
 REFERENCE = ROOT / "tests/data/demo-reference.safetensors"
 REFERENCE_SEED = 424_242  # a held-out occluded face (training seeds count up from 0)
-# Edits fitted on the generator: attribute -> the value above which a face counts as having it.
-EDITS = {"smile": ("smile", 0.3), "skin_tone": ("skin_tone", 0.5), "eye_open": ("eye_open", 0.575)}
+# Edits fitted on the generator's W: which of the renderer's faces have the attribute.
+EDITS: dict[str, Callable[[dict[str, torch.Tensor]], torch.Tensor]] = {
+    "smile": lambda a: a["smile"] > 0.3,
+    "skin_tone": lambda a: a["skin_tone"] > 0.5,  # darker skin
+    "blond_hair": lambda a: a["hair_color"] == 2,
+    "grey_hair": lambda a: a["hair_color"] == 4,
+}
 
 
 def checkpoint(run: Path, step: int | None) -> Path:
@@ -56,8 +62,8 @@ def directions(model: its.IntereStyleModel, samples: int = 8000) -> DirectionSet
     w = model.generator.mapping(z)
     attributes = attributes_from_latent(z)
     fitted = []
-    for name, (attribute, threshold) in EDITS.items():
-        direction = fit_direction(w, attributes[attribute] > threshold, name=name)
+    for name, has_it in EDITS.items():
+        direction = fit_direction(w, has_it(attributes), name=name)
         print(f"direction {name}: {direction.description}")
         fitted.append(direction)
     return DirectionSet(fitted)
