@@ -3,7 +3,11 @@
 The provider here is a classic rule-based skin detector (a box in YCbCr colour space): crude, but it needs
 no weights. Any segmenter fits the same shape: images (B, 3, H, W) in [-1, 1] -> masks (B, 1, H, W) in [0, 1].
 
-Usage: python examples/custom_mask_provider.py MODEL_DIR_OR_REPO PHOTO [--out-dir out]
+Runs offline on the embedded demo model. Without PHOTO, a held-out synthetic face is written to OUT/photo.png
+and used.
+
+Usage: python examples/custom_mask_provider.py [PHOTO] [--model demo] [--out out]
+Writes OUT/mask.png and OUT/composite.png.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from torch import Tensor
 
 import interestyle as its
 from interestyle.masks import Dilate, Feather, Intersect
+from interestyle.synthetic import make_batch
 
 
 class SkinTone:
@@ -40,11 +45,15 @@ class SkinTone:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("model", help="a model folder or a Hub repo id")
-    parser.add_argument("photo", help="an image file (an FFHQ-aligned face works best)")
-    parser.add_argument("--out-dir", default="out", type=Path)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("photo", nargs="?", help="an aligned face image (default: a synthetic face written to OUT)")
+    parser.add_argument("--model", default="demo", help="a model folder, a Hub repo id, or 'demo'")
+    parser.add_argument("--out", default="out", type=Path, help="output folder")
     args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    if args.photo is None:
+        args.photo = args.out / "photo.png"
+        its.to_pil(make_batch(1, size=64, seed=900_060, condition="clutter").image)[0].save(args.photo)
 
     # 1. Register the provider by name (a package would declare an entry point instead; see docs/masks.md).
     its.register_mask_provider("skin-tone", SkinTone)
@@ -57,11 +66,10 @@ def main() -> None:
     result = its.invert(model, args.photo, mask=provider)
     by_name = its.invert(model, args.photo, mask="skin-tone")
 
-    args.out_dir.mkdir(parents=True, exist_ok=True)
-    its.to_pil(result.masks * 2 - 1)[0].save(args.out_dir / "mask.png")
-    its.to_pil(result.composite())[0].save(args.out_dir / "composite.png")
+    its.to_pil(result.masks * 2 - 1)[0].save(args.out / "mask.png")
+    its.to_pil(result.composite())[0].save(args.out / "composite.png")
     print(f"interest fraction: composed {float(result.masks.mean()):.3f}, plain {float(by_name.masks.mean()):.3f}")
-    print(f"wrote {args.out_dir / 'mask.png'} and {args.out_dir / 'composite.png'}")
+    print(f"wrote {args.out / 'mask.png'} and {args.out / 'composite.png'}")
 
 
 if __name__ == "__main__":

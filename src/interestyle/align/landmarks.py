@@ -41,6 +41,7 @@ __all__ = [
 ]
 
 ENTRY_POINT_GROUP = "interestyle.landmark_providers"
+"""Entry-point group in which installed packages declare landmark-provider factories by name."""
 POINT_COUNTS = (5, 68)
 
 LandmarkInput = Union[np.ndarray, Tensor, list, tuple]  # noqa: UP007 (a runtime alias, Python 3.10)

@@ -36,6 +36,7 @@ __all__ = ["DEFAULT_MODEL", "MIX_LAYERS", "Editor", "Inversion"]
 # The model `interestyle app` opens without --model. None until the embedded demo model lands; then this
 # becomes its name (load_encoder() with no argument) and --model turns optional.
 DEFAULT_MODEL: str | None = None
+"""The model the editor loads when none is given; None: a model folder or Hub repo id must be passed."""
 MIX_LAYERS: tuple[str, ...] = ("coarse", "middle", "fine")
 PCA_COUNT = 5
 

@@ -13,6 +13,7 @@ from ..images import read_images, to_pil
 __all__ = ["MAX_MEGAPIXELS", "UNUSUAL_MODES", "read_upload"]
 
 MAX_MEGAPIXELS = 40.0
+"""Largest upload the editor accepts, in millions of pixels; a larger image is refused before it is decoded."""
 # Modes that read_images converts to RGB, with a note to the user because the colours may shift.
 UNUSUAL_MODES = {
     "CMYK": "CMYK (print colours): converted to RGB, colours may shift",

@@ -28,6 +28,7 @@ __all__ = ["ALLOWED_GLOBALS", "Checkpoint", "load_checkpoint", "sha256_file"]
 
 # The classes besides tensors and plain containers that a checkpoint may hold, by qualified name.
 ALLOWED_GLOBALS: dict[str, type] = {"argparse.Namespace": argparse.Namespace}
+"""The only non-tensor types a checkpoint may carry (``torch.load(weights_only=True)`` allow-list)."""
 
 _UNSUPPORTED_GLOBAL = re.compile(r"Unsupported global: GLOBAL (\S+) was not an allowed global")
 _QUALIFIED_NAME = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)+$")

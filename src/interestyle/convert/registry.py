@@ -111,6 +111,7 @@ def kinds() -> tuple[Kind, ...]:
 
 
 def kind_names() -> list[str]:
+    """The names of every registered kind (what ``--kind`` accepts besides ``auto``), in :func:`kinds` order."""
     return [k.name for k in kinds()]
 
 

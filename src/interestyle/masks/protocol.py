@@ -68,6 +68,8 @@ MaskSpec = Union[  # noqa: UP007 (kept as Union for the runtime alias)
     os.PathLike,
     Sequence[Any],
 ]
+"""What ``invert(..., mask=)`` accepts: a provider (images (B, 3, H, W) in [-1, 1] -> masks (B, 1, H, W) in
+[0, 1]), a registered provider name, or an explicit mask (image, array, tensor or path; values in [0, 1])."""
 
 
 def provider_name(provider: object) -> str:

@@ -36,6 +36,7 @@ __all__ = [
 ]
 
 ENTRY_POINT_GROUP = "interestyle.mask_providers"
+"""Entry-point group in which installed packages declare mask-provider factories by name."""
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 
 Factory = Callable[..., MaskProvider]

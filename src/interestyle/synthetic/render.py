@@ -23,7 +23,9 @@ __all__ = [
 ]
 
 CONDITIONS: tuple[str, ...] = ("clean", "clutter", "occluded", "mixed")
+"""What :func:`make_batch` draws: plain or textured backgrounds, an occluder over the face, or a random mix."""
 OCCLUDERS: tuple[str, ...] = ("microphone", "hand", "bar", "sticker", "hair-clip")
+"""The objects drawn over faces under the ``"occluded"`` condition."""
 BACKGROUNDS: tuple[str, ...] = ("stripes", "checker", "noise", "text")
 HAIR_STYLES: tuple[str, ...] = ("short", "long", "bob", "curly", "buzz")
 
@@ -86,6 +88,8 @@ ATTRIBUTES: tuple[tuple[str, float, float] | tuple[str, int], ...] = (
     ("background_hue", 0.0, 1.0),
     ("clothes_hue", 0.0, 1.0),
 )
+"""The face attributes, in sampling order: ``(name, low, high)`` for a continuous value, ``(name, n)`` for
+one of ``n`` choices."""
 N_ATTRIBUTES = len(ATTRIBUTES)
 
 
