@@ -46,6 +46,11 @@ def main() -> None:
     # The command line; in Python: interestyle.convert.convert_checkpoint(checkpoint, folder).
     folder = args.out / "converted"
     command = ["interestyle", "convert", str(args.checkpoint), "--out", str(folder), "--overwrite", "--no-progress"]
+    if original is not None:
+        # what the tensors cannot say: the demo model's refinement steps (official ones use 5) and its
+        # generator's mapping-network learning rate (official ones use 0.01; it matters for sampling z)
+        g = original.config.generator
+        command += ["--lr-mlp", str(g.lr_mlp), "--iterations", str(original.config.iterations)]
     print("$", " ".join(command))
     subprocess.run([sys.executable, "-m", *command], check=True)
 

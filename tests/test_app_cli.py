@@ -10,6 +10,7 @@ import urllib.request
 import pytest
 
 from app_server import free_port, model_folders
+from interestyle.app import Editor
 from interestyle.cli import main
 
 
@@ -22,10 +23,12 @@ def test_app_is_a_command_with_model_baseline_and_port(capsys):
         assert option in text
 
 
-def test_app_needs_a_model(capsys):
-    with pytest.raises(SystemExit) as exit_:
-        main(["app"])
-    assert exit_.value.code == 2 and "--model" in capsys.readouterr().err
+def test_app_opens_the_embedded_demo_model_by_default(capsys):
+    with pytest.raises(SystemExit):
+        main(["app", "--help"])
+    assert "(default: demo, the embedded demo model)" in " ".join(capsys.readouterr().out.split())
+    editor = Editor.load()
+    assert editor.model.resolution == 64 and {"smile", "blond_hair"} <= set(editor.directions)
 
 
 def test_a_missing_model_is_one_line_and_exit_code_2(tmp_path, capsys):

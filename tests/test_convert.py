@@ -697,10 +697,36 @@ def test_cli_options_reach_the_converter(tmp_path, capsys):
     original = randomized(its.IntereStyleModel(tiny_config("backbone")))
     source = save(encoder_checkpoint(original, "restyle-psp", opts=False), tmp_path / "r.pt")
     argv = ["convert", str(source), "--out", str(tmp_path / "out"), "--kind", "restyle-psp"]
-    assert main([*argv, "--encoder-units", "1,1,1,1", "--iterations", "2", "--license", "other"]) == 0
-    assert "kind: restyle-psp (given with --kind)" in capsys.readouterr().out
+    options = ["--encoder-units", "1,1,1,1", "--iterations", "2", "--lr-mlp", "1", "--license", "other"]
+    assert main([*argv, *options]) == 0
+    out = capsys.readouterr().out
+    assert "kind: restyle-psp (given with --kind)" in out and "lr_mlp=1: from --lr-mlp" in out
     assert its.load_encoder(tmp_path / "out").config.iterations == 2
+    assert its.load_encoder(tmp_path / "out").config.generator.lr_mlp == 1.0
     assert metadata_load(tmp_path / "out" / "README.md")["license"] == "other"
+
+
+def test_a_generator_trained_with_another_mapping_lr_needs_lr_mlp(tmp_path):
+    original = reference_model("restyle-psp", generator=dataclasses.replace(tiny_config().generator, lr_mlp=1.0))
+    source = save(encoder_checkpoint(original, "restyle-psp"), tmp_path / "r.pt")
+    default = convert_checkpoint(source, tmp_path / "default")
+    assert any("upstream uses 0.01 (pass --lr-mlp" in note for note in default.notes)
+    z = torch.randn(4, original.style_dim)
+
+    @torch.no_grad()
+    def mapping_difference(folder: Path) -> float:  # inversion never runs the mapping network; sampling does
+        return float((its.load_encoder(folder).decoder.mapping(z) - original.decoder.mapping(z)).abs().max())
+
+    assert mapping_difference(tmp_path / "default") > 1e-3  # same weights, another equalized-lr scale
+    convert_checkpoint(source, tmp_path / "given", lr_mlp=1.0)
+    assert mapping_difference(tmp_path / "given") == 0
+
+
+@pytest.mark.parametrize("value", [0, -1.0, float("nan"), "0.01", True])
+def test_bad_lr_mlp_is_refused(tmp_path, value):
+    source = save(encoder_checkpoint(reference_model("restyle-psp"), "restyle-psp"), tmp_path / "r.pt")
+    with pytest.raises(ValueError, match="lr_mlp="):
+        convert_checkpoint(source, tmp_path / "out", lr_mlp=value)
 
 
 def test_cli_errors_are_one_line(tmp_path, capsys):

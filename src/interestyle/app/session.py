@@ -33,10 +33,9 @@ from ..synthetic import make_batch
 
 __all__ = ["DEFAULT_MODEL", "MIX_LAYERS", "Editor", "Inversion"]
 
-# The model `interestyle app` opens without --model. None until the embedded demo model lands; then this
-# becomes its name (load_encoder() with no argument) and --model turns optional.
-DEFAULT_MODEL: str | None = None
-"""The model the editor loads when none is given; None: a model folder or Hub repo id must be passed."""
+DEFAULT_MODEL: str | None = "demo"
+"""The model the editor loads when none is given: the embedded demo model (None would make ``--model``
+required)."""
 MIX_LAYERS: tuple[str, ...] = ("coarse", "middle", "fine")
 PCA_COUNT = 5
 

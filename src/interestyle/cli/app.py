@@ -32,7 +32,8 @@ def add_parser(subparsers: Any) -> None:
         "-m",
         required=DEFAULT_MODEL is None,
         default=DEFAULT_MODEL,
-        help="model folder or Hugging Face Hub repo id" + (f" (default {DEFAULT_MODEL})" if DEFAULT_MODEL else ""),
+        help="model folder or Hugging Face Hub repo id"
+        + (f" (default: {DEFAULT_MODEL}, the embedded demo model)" if DEFAULT_MODEL else ""),
     )
     parser.add_argument("--baseline", help="a second model to compare against (folder or repo id)")
     parser.add_argument("--port", type=positive_int, help="port on 127.0.0.1 (default: the first free from 7860)")

@@ -45,6 +45,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="IR-SE units per stage, only when the tensors cannot show them (e.g. 3,4,14,3)",
     )
     parser.add_argument("--iterations", type=int, help="default refinement steps stored in the config")
+    parser.add_argument(
+        "--lr-mlp",
+        type=float,
+        help="the generator's mapping-network learning-rate multiplier, not stored in checkpoints (default 0.01)",
+    )
     parser.add_argument("--license", help="Hub license id for the model card (e.g. mit, other)")
     parser.add_argument("--overwrite", action="store_true", help="replace the converted files in a non-empty DIR")
     parser.add_argument("--push-to-hub", metavar="REPO_ID", help="also create and upload to this Hub repository")
@@ -64,6 +69,7 @@ def run(args: argparse.Namespace) -> int:
         backbone=args.backbone,
         encoder_units=args.encoder_units,
         iterations=args.iterations,
+        lr_mlp=args.lr_mlp,
         license=args.license,
         overwrite=args.overwrite,
         push_to_hub=args.push_to_hub,

@@ -29,8 +29,8 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument(
         "--edit",
         default="smile",
-        help="the edit: a direction shipped with the model (the demo model has smile, skin_tone, blond_hair, grey_hair); "
-        "a model without directions uses its first principal direction (default smile)",
+        help="the edit: a direction shipped with the model (the demo model's: smile, skin_tone, blond_hair, "
+        "grey_hair); a model without directions uses its first principal direction (default smile)",
     )
     parser.add_argument("--strength", type=float, default=3.0, help="edit strength in standard deviations of W")
     parser.set_defaults(func=run)

@@ -61,6 +61,14 @@ def _units(value: Sequence[int] | None) -> tuple[int, int, int, int] | None:
     return units  # type: ignore[return-value]
 
 
+def _lr_mlp(value: float | None) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < float("inf"):
+        raise ValueError(f"lr_mlp={value!r} is invalid: expected a positive number (upstream uses 0.01)")
+    return float(value)
+
+
 def convert_checkpoint(
     source: str | os.PathLike[str],
     out: str | os.PathLike[str],
@@ -70,6 +78,7 @@ def convert_checkpoint(
     backbone: str | os.PathLike[str] | None = None,
     encoder_units: Sequence[int] | None = None,
     iterations: int | None = None,
+    lr_mlp: float | None = None,
     license: str | None = None,
     overwrite: bool = False,
     push_to_hub: str | None = None,
@@ -94,6 +103,8 @@ def convert_checkpoint(
         backbone: a second checkpoint some kinds need: torchvision's AlexNet for ``lpips``.
         encoder_units: IR-SE units per stage, needed only when the tensors cannot show the stage boundaries.
         iterations: default refinement steps stored in the config (5 for ReStyle/IntereStyle, else 1).
+        lr_mlp: the generator's mapping-network learning-rate multiplier, which checkpoints do not store
+            (default upstream's 0.01; the weights are the same, the equalized-lr scale is not).
         license: a Hub license id for the model card (left as a placeholder when None).
         overwrite: replace the converted files in a non-empty ``out``.
         push_to_hub: a Hub repo id (``"org/name"``) to create if needed and upload the folder to.
@@ -119,6 +130,7 @@ def convert_checkpoint(
         backbone=None if backbone is None else Path(backbone),
         encoder_units=_units(encoder_units),
         iterations=iterations,
+        lr_mlp=_lr_mlp(lr_mlp),
         progress=progress,
     )
     for flag, path in (("--generator", options.generator), ("--backbone", options.backbone)):

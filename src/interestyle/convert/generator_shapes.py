@@ -27,8 +27,10 @@ _STYLE = re.compile(r"^style\.(\d+)\.weight$")
 _CONV = re.compile(r"^convs\.(\d+)\.conv\.weight$")
 
 
-def infer_generator_config(tensors: Mapping[str, Tensor], where: str) -> GeneratorConfig:
+def infer_generator_config(tensors: Mapping[str, Tensor], where: str, lr_mlp: float | None = None) -> GeneratorConfig:
     """The :class:`GeneratorConfig` whose generator has these tensors (names without a ``decoder.`` prefix).
+
+    ``lr_mlp`` is not in the tensors: the given value, else upstream's 0.01.
 
     Raises:
         WeightsError: a tensor needed to read the config is missing or of an impossible shape.
@@ -65,7 +67,7 @@ def infer_generator_config(tensors: Mapping[str, Tensor], where: str) -> Generat
         n_mlp=len(mlp),
         channel_multiplier=multiplier or 2,
         channels=None if multiplier else tuple(widths),
-        lr_mlp=UPSTREAM_LR_MLP,
+        lr_mlp=UPSTREAM_LR_MLP if lr_mlp is None else lr_mlp,
         blur_kernel=taps,
     )
 

@@ -25,7 +25,7 @@ from .entries import drop_entries
 from .generator_shapes import check_kernels, infer_generator_config
 from .matching import expected_shapes, match_tensors
 from .registry import Conversion, ConvertOptions, Kind, kinds
-from .stylegan2 import LR_MLP_NOTE, MEAN_LATENT_SAMPLES, generator_weights, latent_avg_vector, mean_latent
+from .stylegan2 import MEAN_LATENT_SAMPLES, generator_weights, latent_avg_vector, lr_mlp_note, mean_latent
 
 __all__ = ["ITERATIVE_STEPS", "Variant", "make_kind", "opts_encoder_type"]
 
@@ -150,7 +150,7 @@ def _convert(variant: Variant, checkpoint: Checkpoint, options: ConvertOptions) 
     encoder, decoder, other = _split(state)
     shape = infer_encoder_shape(encoder, f"{name}/state_dict/encoder", units=options.encoder_units)
     g_tensors, g_latent_avg, g_label = _generator_tensors(checkpoint, decoder, options)
-    g_config = infer_generator_config(g_tensors, g_label.rstrip("/."))
+    g_config = infer_generator_config(g_tensors, g_label.rstrip("/."), options.lr_mlp)
     check_kernels(g_tensors, g_config, g_label.rstrip("/."))
     if shape.n_styles != g_config.n_latent:
         raise WeightsError(
@@ -187,7 +187,7 @@ def _convert(variant: Variant, checkpoint: Checkpoint, options: ConvertOptions) 
     provided["latent_avg"], sources["latent_avg"] = latent_avg, avg_origin
     tensors = match_tensors(expected, provided, sources, what=f"the {variant.name} model its tensors describe")
 
-    notes = [LR_MLP_NOTE.format(g_config.lr_mlp)]
+    notes = [lr_mlp_note(options, g_config.lr_mlp)]
     if not decoder:
         notes.append(f"generator: taken from --generator {options.generator}")
     if not start_from_avg:

@@ -54,6 +54,8 @@ class ConvertOptions:
         encoder_units: IR-SE units per stage, needed only when adjacent stages have equal widths (the
             stage boundaries are then invisible in the tensors).
         iterations: default refinement steps of the converted model (5 for iterative encoders, else 1).
+        lr_mlp: the generator's mapping-network learning-rate multiplier (not stored in checkpoints;
+            default upstream's 0.01).
         progress: show progress bars.
     """
 
@@ -61,6 +63,7 @@ class ConvertOptions:
     backbone: Path | None = None
     encoder_units: tuple[int, int, int, int] | None = None
     iterations: int | None = None
+    lr_mlp: float | None = None
     progress: bool = False
 
 

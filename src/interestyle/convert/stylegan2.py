@@ -20,12 +20,21 @@ from .generator_shapes import check_kernels, infer_generator_config
 from .matching import expected_shapes, match_tensors
 from .registry import Conversion, ConvertOptions, Kind
 
-__all__ = ["KIND", "LR_MLP_NOTE", "MEAN_LATENT_SAMPLES", "generator_weights", "latent_avg_vector", "mean_latent"]
+__all__ = ["KIND", "MEAN_LATENT_SAMPLES", "generator_weights", "latent_avg_vector", "lr_mlp_note", "mean_latent"]
 
 MEAN_LATENT_SAMPLES = 4096
-LR_MLP_NOTE = (
-    "lr_mlp={}: not stored in checkpoints (the mapping network's learning-rate multiplier); upstream uses 0.01"
-)
+
+
+def lr_mlp_note(options: ConvertOptions, used: float) -> str:
+    """The note on the mapping network's learning-rate multiplier, which checkpoints do not store."""
+    if options.lr_mlp is not None:
+        return f"lr_mlp={used:g}: from --lr-mlp"
+    return (
+        f"lr_mlp={used:g}: not stored in checkpoints (the mapping network's learning-rate multiplier); upstream "
+        "uses 0.01 (pass --lr-mlp for a generator trained with another value)"
+    )
+
+
 USAGE = """from interestyle.models.generator import load_generator
 
 generator, latent_avg = load_generator("MODEL")
@@ -63,12 +72,12 @@ def _convert(checkpoint: Checkpoint, options: ConvertOptions) -> Conversion:
     tensors = checkpoint.tensors("g_ema")
     assert tensors is not None  # why_not said so
     where = f"{checkpoint.path.name}/g_ema"
-    config = infer_generator_config(tensors, where)
+    config = infer_generator_config(tensors, where, options.lr_mlp)
     check_kernels(tensors, config, where)
     with torch.device("meta"):
         expected = expected_shapes(Generator(config))
     weights = match_tensors(expected, tensors, {k: f"g_ema/{k}" for k in tensors}, what="the StyleGAN2 generator")
-    notes = [LR_MLP_NOTE.format(config.lr_mlp)]
+    notes = [lr_mlp_note(options, config.lr_mlp)]
     if "latent_avg" in checkpoint.entries:
         latent_avg = latent_avg_vector(checkpoint.entries["latent_avg"], config.style_dim, checkpoint.path.name)
     else:
