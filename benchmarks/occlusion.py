@@ -11,6 +11,8 @@ held-out images and measures, against the clean ground truth:
 Every model's figures come from the same images in the same run; ratios are printed against the first
 model (the baseline).
 
+    python benchmarks/occlusion.py                       # the embedded demo-baseline and demo models
+    python benchmarks/occlusion.py --ablations           # the ablation runs of recipes/ at step 1,000
     python benchmarks/occlusion.py --model baseline=DIR --model interestyle=DIR [-n 500] [--json out.json]
 """
 
@@ -32,6 +34,31 @@ from interestyle.synthetic import make_batch
 CONDITIONS = ("clean", "clutter", "occluded")
 HELD_OUT_SEED = 900_001  # far from any training seed (training draws seeds from 0 upward)
 METRICS = ("interest_mse", "interest_ssim", "full_mse", "leak_mse")
+DEFAULT_MODELS = ("baseline=demo-baseline", "interestyle=demo")
+RUNS = Path(__file__).resolve().parents[1] / "recipes" / "runs"
+ABLATION_STEP = 1000
+# name -> training run (recipes/<run>.json); every run's checkpoint at ABLATION_STEP, same data and schedule
+ABLATIONS = {
+    "baseline": "demo-baseline",
+    "interestyle": "demo-interestyle",
+    "no-UnF": "ablation-no-unf",
+    "no-InD": "ablation-no-ind",
+    "UnF-whole": "ablation-unf-whole",
+}
+
+
+def ablation_models(runs: Path = RUNS, step: int = ABLATION_STEP) -> list[str]:
+    """``NAME=DIR`` of each ablation run's checkpoint at ``step``; exits naming the first one missing."""
+    specs = []
+    for name, run in ABLATIONS.items():
+        folder = runs / run / "checkpoints" / f"step-{step:08d}"
+        if not folder.is_dir():
+            raise SystemExit(
+                f"occlusion.py: error: {folder} is missing: train the runs first (recipes/train_demo.sh; "
+                f"recipes/{run}.json), its checkpoints are not in the repository"
+            )
+        specs.append(f"{name}@{step}={folder}")
+    return specs
 
 
 def _mean(values: torch.Tensor) -> float:
@@ -78,9 +105,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--model",
         action="append",
-        required=True,
         metavar="NAME=DIR_OR_REPO",
-        help="a model to measure; the first is the baseline the ratios refer to",
+        help="a model to measure; the first is the baseline the ratios refer to "
+        f"(default: {' '.join(DEFAULT_MODELS)})",
+    )
+    parser.add_argument(
+        "--ablations",
+        action="store_true",
+        help=f"measure the ablation runs (no UnF, no InD, UnF on the whole image) and the two main runs, all at "
+        f"step {ABLATION_STEP}, from recipes/runs/",
     )
     parser.add_argument("-n", type=int, default=500, help="held-out images per condition (default 500)")
     parser.add_argument("--seed", type=int, default=HELD_OUT_SEED)
@@ -88,8 +121,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     args = parser.parse_args(argv)
     torch.set_num_threads(max(1, torch.get_num_threads()))
+    if args.ablations and args.model:
+        parser.error("--ablations measures its own set of models; give it without --model")
+    specs = ablation_models() if args.ablations else args.model or list(DEFAULT_MODELS)
     models = {}
-    for spec in args.model:
+    for spec in specs:
         name, sep, where = spec.partition("=")
         if not sep or not name or not where:
             parser.error(f"--model {spec!r}: expected NAME=DIR_OR_REPO")

@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from conftest import tiny_model
 
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "occlusion.py"
@@ -47,3 +49,23 @@ def test_occlusion_benchmark_end_to_end(tmp_path):
 def test_a_model_spec_without_a_name_is_refused(tmp_path):
     proc = subprocess.run([sys.executable, str(SCRIPT), "--model", str(tmp_path)], capture_output=True, text=True)
     assert proc.returncode == 2 and "NAME=DIR_OR_REPO" in proc.stderr
+
+
+def test_ablations_are_the_runs_checkpoints_at_one_step(tmp_path):
+    sys.path.insert(0, str(SCRIPT.parent))
+    import occlusion
+
+    for run in occlusion.ABLATIONS.values():
+        (tmp_path / run / "checkpoints" / "step-00000040").mkdir(parents=True)
+    specs = occlusion.ablation_models(tmp_path, step=40)
+    assert [s.split("=")[0] for s in specs] == [f"{name}@40" for name in occlusion.ABLATIONS]
+    assert specs[0].startswith("baseline@40=")  # the ratios' reference comes first
+    (tmp_path / "ablation-no-ind" / "checkpoints" / "step-00000040").rmdir()
+    with pytest.raises(SystemExit, match=r"ablation-no-ind.*recipes/train_demo\.sh"):
+        occlusion.ablation_models(tmp_path, step=40)
+
+
+def test_ablations_and_models_are_exclusive(tmp_path):
+    args = ["--ablations", "--model", f"a={tmp_path}"]
+    proc = subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True, text=True)
+    assert proc.returncode == 2 and "--ablations" in proc.stderr
