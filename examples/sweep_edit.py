@@ -1,9 +1,9 @@
 """Sweep an edit: invert a face, move it along a shipped direction at several strengths, save one grid.
 
-Runs offline on the embedded demo model, whose folder ships the directions "smile", "skin_tone" and
-"eye_open". Without PHOTO, a held-out synthetic face is written to OUT/photo.png and used.
+Runs offline on the embedded demo model, whose folder ships the directions "grey_hair", "blond_hair" and
+"skin_tone". Without PHOTO, a held-out synthetic face is written to OUT/photo.png and used.
 
-Usage: python examples/sweep_edit.py [PHOTO] [--direction smile] [--model demo] [--out out]
+Usage: python examples/sweep_edit.py [PHOTO] [--direction grey_hair] [--model demo] [--out out]
 Writes OUT/sweep.png: one row, the photo then the edit at each strength.
 """
 
@@ -24,7 +24,7 @@ STRENGTHS = [-3, -1.5, 0, 1.5, 3]  # in standard deviations of the generator's W
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("photo", nargs="?", help="an image file (default: a synthetic face written to OUT)")
-    parser.add_argument("--direction", default="smile", help="a direction shipped with the model")
+    parser.add_argument("--direction", default="grey_hair", help="a direction shipped with the model")
     parser.add_argument("--model", default="demo", help="a model folder with directions.safetensors, or 'demo'")
     parser.add_argument("--out", type=Path, default=Path("out"), help="output folder")
     args = parser.parse_args()

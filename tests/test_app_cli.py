@@ -28,7 +28,7 @@ def test_app_opens_the_embedded_demo_model_by_default(capsys):
         main(["app", "--help"])
     assert "(default: demo, the embedded demo model)" in " ".join(capsys.readouterr().out.split())
     editor = Editor.load()
-    assert editor.model.resolution == 64 and {"smile", "blond_hair"} <= set(editor.directions)
+    assert editor.model.resolution == 64 and {"grey_hair", "blond_hair"} <= set(editor.directions)
 
 
 def test_a_missing_model_is_one_line_and_exit_code_2(tmp_path, capsys):

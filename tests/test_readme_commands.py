@@ -31,7 +31,7 @@ FENCE = re.compile(r"^```(\w*)\n(.*?)^```", flags=re.M | re.S)
 
 # what each page's commands must leave behind (so a command that silently did nothing fails)
 OUTPUTS = {
-    "README.md": ["demo.png", "photo.png", "reconstruction.png", "smile.png"],
+    "README.md": ["demo.png", "photo.png", "reconstruction.png", "grey.png"],
     "docs/quickstart.md": [
         "demo.png",
         "photo.png",
@@ -39,7 +39,7 @@ OUTPUTS = {
         "reconstruction.png",
         "composite.png",
         "inverted/photo.composite.png",
-        "smiles/photo_smile_+0.2.png",
+        "edits/photo_grey_hair_+4.png",
         "mixed/grid.png",
     ],
 }

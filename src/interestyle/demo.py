@@ -73,7 +73,7 @@ def run_demo(
     n: int = 4,
     seed: int = HELD_OUT_SEED,
     direction: Direction | None = None,
-    strength: float = 3.0,
+    strength: float = 2.0,
     cell: int = 128,
 ) -> DemoReport:
     """Invert ``n`` held-out occluded synthetic faces with both models, edit and style-mix IntereStyle's.

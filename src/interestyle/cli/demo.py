@@ -28,11 +28,11 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("-n", type=positive_int, default=4, help="faces, one row each (default 4)")
     parser.add_argument(
         "--edit",
-        default="smile",
-        help="the edit: a direction shipped with the model (the demo model's: smile, skin_tone, blond_hair, "
-        "grey_hair); a model without directions uses its first principal direction (default smile)",
+        default="grey_hair",
+        help="the edit: a direction shipped with the model (the demo model's: grey_hair, "
+        "blond_hair, skin_tone); a model without directions uses its first principal direction (default grey_hair)",
     )
-    parser.add_argument("--strength", type=float, default=3.0, help="edit strength in standard deviations of W")
+    parser.add_argument("--strength", type=float, default=2.0, help="edit strength in standard deviations of W (default 2)")
     parser.set_defaults(func=run)
 
 
