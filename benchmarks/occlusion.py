@@ -109,8 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         "--model",
         action="append",
         metavar="NAME=DIR_OR_REPO",
-        help="a model to measure; the first is the baseline the ratios refer to "
-        f"(default: {' '.join(DEFAULT_MODELS)})",
+        help=f"a model to measure; the first is the baseline the ratios refer to (default: {' '.join(DEFAULT_MODELS)})",
     )
     parser.add_argument(
         "--ablations",

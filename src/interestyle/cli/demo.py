@@ -32,7 +32,9 @@ def add_parser(subparsers: Any) -> None:
         help="the edit: a direction shipped with the model (the demo model's: grey_hair, "
         "blond_hair, skin_tone); a model without directions uses its first principal direction (default grey_hair)",
     )
-    parser.add_argument("--strength", type=float, default=2.0, help="edit strength in standard deviations of W (default 2)")
+    parser.add_argument(
+        "--strength", type=float, default=2.0, help="edit strength in standard deviations of W (default 2)"
+    )
     parser.set_defaults(func=run)
 
 
