@@ -143,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name:>12} {condition:>9}: {time.perf_counter() - t:6.1f} s", file=sys.stderr)
     print(
         f"Occlusion benchmark: {args.n} held-out synthetic images per condition (seed {args.seed}), "
-        f"torch {torch.__version__}, {torch.get_num_threads()} threads"
+        f"torch {torch.__version__}, torch threads: {torch.get_num_threads()}"
     )
     print(format_table(results))
     if args.json:
