@@ -1,5 +1,8 @@
 """The embedded demo models: they load, reproduce their stored reference inversion, and drive ``interestyle demo``."""
 
+import fnmatch
+import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -75,3 +78,15 @@ def test_demo_command_rejects_an_unknown_edit(tmp_path):
 def test_embedded_models_are_loadable_by_folder_too(name):
     model = its.IntereStyleModel.from_pretrained(EMBEDDED_MODELS[name])
     assert next(model.parameters()).dtype == torch.float16  # stored small; load_encoder upcasts
+
+
+def test_the_wheel_carries_every_weights_file():
+    root = Path(__file__).resolve().parents[1]
+    line = re.search(r"^interestyle = (\[.*\])$", (root / "pyproject.toml").read_text(), flags=re.M)
+    assert line is not None, "no [tool.setuptools.package-data] line for interestyle in pyproject.toml"
+    patterns = json.loads(line.group(1))
+    package = root / "src" / "interestyle"
+    for path in (package / "weights").rglob("*"):
+        if path.is_file():
+            name = path.relative_to(package).as_posix()
+            assert any(fnmatch.fnmatch(name, p) for p in patterns), f"{name} is not package data"
