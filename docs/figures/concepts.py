@@ -89,40 +89,45 @@ def ind_pair(net: its.IntereStyleModel, x: Tensor, m: Tensor) -> tuple[Tensor, T
         return net.decode(w).clamp(-1, 1), net.decode(w + offset).clamp(-1, 1)
 
 
-def disentanglement(model: its.IntereStyleModel, baseline: its.IntereStyleModel, n: int = 3) -> Image.Image:
-    faces = make_batch(MANY, size=model.resolution, seed=SEED + 1, condition="mixed")
-    x, m = faces.image, faces.interest_mask
-    columns, cells, means = ["x", "m * x"], [pil(x[:n]), pil((m * x)[:n])], []
-    for name, net in (("IntereStyle", model), ("baseline", baseline)):
-        y, shifted = ind_pair(net, x, m)
-        moved = masked_mse(shifted, y, m)
-        columns += [f"{name}: G(w)", "G(w + D)"]
-        cells += [pil(y[:n]), captioned(shifted[:n], moved[:n])]
+def two_models(
+    inputs: dict[str, Tensor], outputs: dict[str, tuple[str, str, Tensor, Tensor]], m: Tensor, what: str, n: int
+) -> Image.Image:
+    """Input columns, then for each model a (left, right) pair of columns with the interest-region MSE
+    between the two captioned under the right one; the footer gives each model's mean over every face."""
+    columns, cells, means = list(inputs), [pil(t[:n]) for t in inputs.values()], []
+    for name, (left_label, right_label, left, right) in outputs.items():
+        moved = masked_mse(right, left, m)
+        columns += [f"{name}: {left_label}", right_label]
+        cells += [pil(left[:n]), captioned(right[:n], moved[:n])]
         means.append(f"{name} {float(moved.mean()):.4f}")
     rows = [[column[i] for column in cells] for i in range(n)]
     sheet = labelled(rows, columns, [f"face {i + 1}" for i in range(n)])
-    return footer(
-        sheet, f"interest-region MSE between G(w + D) and G(w), mean of {MANY} held-out faces: {', '.join(means)}"
-    )
+    return footer(sheet, f"interest-region MSE between {what}, mean of {MANY} held-out faces: {', '.join(means)}")
+
+
+def disentanglement(model: its.IntereStyleModel, baseline: its.IntereStyleModel, n: int = 3) -> Image.Image:
+    faces = make_batch(MANY, size=model.resolution, seed=SEED + 1, condition="mixed")
+    x, m = faces.image, faces.interest_mask
+    outputs = {
+        name: ("G(w)", "G(w + D)", *ind_pair(net, x, m))
+        for name, net in (("IntereStyle", model), ("baseline", baseline))
+    }
+    return two_models({"x": x, "m * x": m * x}, outputs, m, "G(w + D) and G(w)", n)
 
 
 def background(model: its.IntereStyleModel, baseline: its.IntereStyleModel, n: int = 3) -> Image.Image:
     plain = make_batch(MANY, size=model.resolution, seed=SEED + 2, condition="clean")
     clutter = make_batch(MANY, size=model.resolution, seed=SEED + 2, condition="clutter")  # the same faces
-    m = plain.interest_mask
-    columns, cells, means = ["plain background", "clutter"], [pil(plain.image[:n]), pil(clutter.image[:n])], []
-    for name, net in (("IntereStyle", model), ("baseline", baseline)):
-        a = its.invert(net, plain.image, progress=False).images.clamp(-1, 1)
-        b = its.invert(net, clutter.image, progress=False).images.clamp(-1, 1)
-        moved = masked_mse(b, a, m)
-        columns += [f"{name}: plain", "clutter"]
-        cells += [pil(a[:n]), captioned(b[:n], moved[:n])]
-        means.append(f"{name} {float(moved.mean()):.4f}")
-    rows = [[column[i] for column in cells] for i in range(n)]
-    sheet = labelled(rows, columns, [f"face {i + 1}" for i in range(n)])
-    return footer(
-        sheet, f"interest-region MSE between the two reconstructions, mean of {MANY} faces: {', '.join(means)}"
-    )
+
+    def reconstruct(net: its.IntereStyleModel, images: Tensor) -> Tensor:
+        return its.invert(net, images, progress=False).images.clamp(-1, 1)
+
+    outputs = {
+        name: ("plain", "clutter", reconstruct(net, plain.image), reconstruct(net, clutter.image))
+        for name, net in (("IntereStyle", model), ("baseline", baseline))
+    }
+    inputs = {"plain background": plain.image, "clutter": clutter.image}
+    return two_models(inputs, outputs, plain.interest_mask, "the two reconstructions", n)
 
 
 def captioned(images: Tensor, moved: Tensor) -> list[Image.Image]:
