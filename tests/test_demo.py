@@ -44,3 +44,11 @@ def test_demo_command_writes_the_grid(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "baseline" in proc.stdout and "IntereStyle" in proc.stdout
     assert Image.open(out).size[0] > Image.open(out).size[1]
+
+
+def test_an_edit_named_for_a_model_without_directions_is_refused(tmp_path):
+    tiny_model().save_pretrained(tmp_path / "m")
+    cmd = ["demo", "--model", str(tmp_path / "m"), "--baseline", "none", "--edit", "grey_hair", "--out", "x.png"]
+    proc = subprocess.run([sys.executable, "-m", "interestyle", *cmd], capture_output=True, text=True, cwd=tmp_path)
+    assert proc.returncode == 2 and "ships no directions" in proc.stderr
+    assert not (tmp_path / "x.png").exists()

@@ -28,9 +28,8 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("-n", type=positive_int, default=4, help="faces, one row each (default 4)")
     parser.add_argument(
         "--edit",
-        default="grey_hair",
-        help="the edit: a direction shipped with the model (the demo model's: grey_hair, "
-        "blond_hair, skin_tone); a model without directions uses its first principal direction (default grey_hair)",
+        help="the edit: a direction shipped with the model (the demo model's: grey_hair, blond_hair, skin_tone; "
+        "default grey_hair); without this option, a model that ships no directions uses its first principal one",
     )
     parser.add_argument(
         "--strength", type=float, default=2.0, help="edit strength in standard deviations of W (default 2)"
@@ -38,12 +37,20 @@ def add_parser(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
-def _shipped_direction(model: str, name: str) -> Direction | None:
-    """The direction ``name`` shipped in the model's folder, or None when the folder has no directions."""
+DEFAULT_EDIT = "grey_hair"
+
+
+def _shipped_direction(model: str, name: str | None) -> Direction | None:
+    """The direction ``name`` shipped in the model's folder. Without a name: :data:`DEFAULT_EDIT` when the
+    model ships it, else None (the demo then uses a principal direction)."""
     try:
         directions = DirectionSet.from_pretrained(model)
     except FileNotFoundError:
-        return None
+        if name is None:
+            return None
+        raise ValueError(f"--edit {name!r}: {model} ships no directions (directions.safetensors)") from None
+    if name is None:
+        return directions.get(DEFAULT_EDIT)
     if name not in directions:
         raise ValueError(f"--edit {name!r} is not among the model's directions: {', '.join(directions)}")
     return directions[name]
