@@ -210,3 +210,15 @@ def test_directions_from_a_hub_repo(tmp_path):
     loaded = json.loads(proc.stdout.strip().splitlines()[-1])
     assert loaded["smile"][0] == "more smile"
     assert any("directions.safetensors" in r for r in server.requests)
+
+
+def test_shipped_directions_are_none_for_a_model_without_them(tmp_path):
+    from interestyle.directions import shipped_directions
+
+    tiny_model().save_pretrained(tmp_path)
+    assert shipped_directions(tmp_path) is None
+    DirectionSet({"up": torch.ones(tiny_model().style_dim)}).save(tmp_path / "directions.safetensors")
+    assert list(shipped_directions(tmp_path)) == ["up"]
+    assert "grey_hair" in shipped_directions("demo")
+    with pytest.raises(FileNotFoundError):
+        shipped_directions(tmp_path / "missing")

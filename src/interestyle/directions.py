@@ -44,6 +44,7 @@ __all__ = [
     "as_direction",
     "fit_direction",
     "principal_directions",
+    "shipped_directions",
 ]
 
 DIRECTIONS_WEIGHTS = "directions.safetensors"
@@ -563,3 +564,25 @@ def principal_directions(
         description = f"principal component {k} of W: std {math.sqrt(value):.4g}, {share:.1%} of the variance"
         out.append(Direction(v, name=f"pc{k}", description=description))
     return DirectionSet(out)
+
+
+def shipped_directions(
+    repo_id_or_path: str | os.PathLike[str],
+    *,
+    revision: str | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
+    local_files_only: bool = False,
+    token: str | bool | None = None,
+) -> DirectionSet | None:
+    """The directions a model folder, embedded model or Hub repository ships beside its weights
+    (``directions.safetensors``), or None when it ships none.
+
+    Raises:
+        FileNotFoundError / HubError: the model itself cannot be found (see :func:`DirectionSet.from_pretrained`).
+    """
+    folder = resolve_model_folder(
+        repo_id_or_path, revision=revision, cache_dir=cache_dir, local_files_only=local_files_only, token=token
+    )
+    if not (folder / DIRECTIONS_WEIGHTS).is_file():
+        return None
+    return DirectionSet.from_pretrained(folder)

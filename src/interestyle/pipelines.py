@@ -17,7 +17,7 @@ import torch
 from diffusers import DiffusionPipeline, ImagePipelineOutput
 from torch import Tensor
 
-from .directions import DIRECTIONS_WEIGHTS, Direction, DirectionInput, DirectionSet, as_direction
+from .directions import Direction, DirectionInput, DirectionSet, as_direction, shipped_directions
 from .editing import EditResult, LayerSpec, style_mix
 from .editing import edit as edit_latents
 from .hub import load_encoder, resolve_model_folder
@@ -94,8 +94,7 @@ class IntereStylePipeline(DiffusionPipeline):  # type: ignore[misc]  # diffusers
             token=token,
         )
         model = load_encoder(folder, device=device, dtype=torch_dtype)
-        directions = DirectionSet.from_pretrained(folder) if (folder / DIRECTIONS_WEIGHTS).is_file() else None
-        return cls(model=model, directions=directions)
+        return cls(model=model, directions=shipped_directions(folder))
 
     def save_pretrained(self, save_directory: str | os.PathLike[str], **kwargs: Any) -> None:
         """Write ``config.json`` + ``model.safetensors`` (and the named directions) into ``save_directory``.

@@ -18,9 +18,8 @@ import torch
 from PIL import Image
 from torch import Tensor
 
-from ..directions import DirectionSet, principal_directions
+from ..directions import DirectionSet, principal_directions, shipped_directions
 from ..editing import EditResult, edit, layer_groups, style_mix
-from ..errors import HubError
 from ..hub import load_encoder
 from ..images import read_images, to_pil
 from ..inversion import InversionResult, invert
@@ -129,12 +128,8 @@ class Editor:
         if model is None:
             raise ValueError("no model given: pass --model with a model folder or Hugging Face Hub repo id")
         loaded = load_encoder(model, device=device)
-        try:
-            directions: DirectionSet | None = DirectionSet.from_pretrained(model)
-        except (FileNotFoundError, HubError):
-            directions = None
         other = None if baseline is None else load_encoder(baseline, device=device)
-        return cls(loaded, baseline=other, directions=directions)
+        return cls(loaded, baseline=other, directions=shipped_directions(model))
 
     @property
     def resolution(self) -> int:

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ..demo import COLUMNS, run_demo
-from ..directions import Direction, DirectionSet
+from ..directions import Direction, shipped_directions
 from ..hub import load_encoder
 from .options import positive_int
 from .outputs import save_png
@@ -43,12 +43,11 @@ DEFAULT_EDIT = "grey_hair"
 def _shipped_direction(model: str, name: str | None) -> Direction | None:
     """The direction ``name`` shipped in the model's folder. Without a name: :data:`DEFAULT_EDIT` when the
     model ships it, else None (the demo then uses a principal direction)."""
-    try:
-        directions = DirectionSet.from_pretrained(model)
-    except FileNotFoundError:
+    directions = shipped_directions(model)
+    if directions is None:
         if name is None:
             return None
-        raise ValueError(f"--edit {name!r}: {model} ships no directions (directions.safetensors)") from None
+        raise ValueError(f"--edit {name!r}: {model} ships no directions (directions.safetensors)")
     if name is None:
         return directions.get(DEFAULT_EDIT)
     if name not in directions:
