@@ -4,9 +4,9 @@ import pytest
 import torch
 
 from interestyle.convert import convert_checkpoint
-from interestyle.training import load_arcface, load_lpips
-from interestyle.training.arcface import ArcFace
-from interestyle.training.lpips import LPIPS
+from interestyle.lossnets import load_arcface, load_lpips
+from interestyle.lossnets.arcface import ArcFace
+from interestyle.lossnets.lpips import LPIPS
 
 
 def randomised(module):

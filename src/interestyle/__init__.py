@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ._version import __version__
 from .config import EncoderConfig, GeneratorConfig, ModelConfig
 from .directions import Direction, DirectionSet, UnknownDirectionError, fit_direction, principal_directions
 from .editing import EditResult, edit, random_styles, style_mix
@@ -28,8 +29,6 @@ from .models.model import IntereStyleModel
 
 if TYPE_CHECKING:
     from .pipelines import IntereStylePipeline as IntereStylePipeline
-
-__version__ = "0.1.0.dev0"
 
 __all__ = [
     "ConfigError",

@@ -1,5 +1,5 @@
 """Kind ``arcface``: the ArcFace IR-SE50 of TreB1eN/InsightFace_Pytorch (``model_ir_se50.pth``), as used for
-pSp/ReStyle's identity loss; the result is a folder :func:`interestyle.training.load_arcface` reads.
+pSp/ReStyle's identity loss; the result is a folder :func:`interestyle.lossnets.load_arcface` reads.
 
 The checkpoint is a bare state dict (``input_layer.*``, ``body.*``, ``output_layer.*``); it predates
 BatchNorm's ``num_batches_tracked`` counters, which are filled with 0 (they play no part in eval mode).
@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from ..training.arcface import ArcFace
+from ..lossnets.arcface import ArcFace
 from .checkpoint import Checkpoint
 from .matching import expected_shapes, match_tensors
 from .registry import Conversion, ConvertOptions, Kind
@@ -18,7 +18,7 @@ from .registry import Conversion, ConvertOptions, Kind
 __all__ = ["KIND"]
 
 _MARKERS = ("input_layer.0.weight", "output_layer.3.weight")
-USAGE = """from interestyle.training import load_arcface
+USAGE = """from interestyle.lossnets import load_arcface
 
 arcface = load_arcface("MODEL")  # frozen; (B, 3, 112, 112) in [-1, 1] -> (B, 512) unit embeddings"""
 

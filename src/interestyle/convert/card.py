@@ -6,7 +6,7 @@ import json
 import re
 from dataclasses import dataclass
 
-from .. import __version__
+from .._version import __version__
 from .registry import Conversion
 
 __all__ = ["CardFacts", "model_card"]

@@ -2,7 +2,7 @@
 ``lin0.model.1.weight`` ... ``lin4.model.1.weight``) and the AlexNet it measures with (torchvision's
 ``alexnet-owt-7be5be79.pth``: ``features.*``, ``classifier.*``) are separate public files: the heads are
 the source and ``--backbone`` names the AlexNet. The classifier is dropped on purpose (LPIPS uses only
-the convolutional features). The result is a folder :func:`interestyle.training.load_lpips` reads.
+the convolutional features). The result is a folder :func:`interestyle.lossnets.load_lpips` reads.
 """
 
 from __future__ import annotations
@@ -10,14 +10,14 @@ from __future__ import annotations
 import torch
 
 from ..errors import WeightsError
-from ..training.lpips import LPIPS
+from ..lossnets.lpips import LPIPS
 from .checkpoint import Checkpoint, load_checkpoint
 from .matching import expected_shapes, match_tensors
 from .registry import Conversion, ConvertOptions, Kind
 
 __all__ = ["KIND"]
 
-USAGE = """from interestyle.training import load_lpips
+USAGE = """from interestyle.lossnets import load_lpips
 
 lpips = load_lpips("MODEL")  # frozen; lpips(x, y) for (B, 3, H, W) in [-1, 1] -> (B,) distances"""
 

@@ -5,7 +5,6 @@
 package imports this one.
 """
 
-from .arcface import ArcFace, IdentityLoss, face_crop, load_arcface
 from .config import (
     DataConfig,
     DisentanglementConfig,
@@ -19,16 +18,12 @@ from .config import (
 from .data import MaskProviderFn
 from .filters import UninterestFilter, gaussian_blur, step_radii
 from .losses import ReconstructionLoss, masked_mse, ssim, w_norm
-from .lpips import LPIPS, load_lpips
 from .trainer import Objective, Trainer, TrainingResult, build_model, build_objective, train, training_step
 
 __all__ = [
-    "LPIPS",
-    "ArcFace",
     "DataConfig",
     "DisentanglementConfig",
     "FilterConfig",
-    "IdentityLoss",
     "LogConfig",
     "LossConfig",
     "MaskProviderFn",
@@ -41,10 +36,7 @@ __all__ = [
     "UninterestFilter",
     "build_model",
     "build_objective",
-    "face_crop",
     "gaussian_blur",
-    "load_arcface",
-    "load_lpips",
     "load_training_config",
     "masked_mse",
     "ssim",

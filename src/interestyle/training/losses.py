@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..lossnets.arcface import IdentityLoss
+from ..lossnets.lpips import LPIPS
 from ..metrics import ssim
-from .arcface import IdentityLoss
-from .lpips import LPIPS
 
 __all__ = ["LossTerms", "ReconstructionLoss", "masked_mse", "ssim", "w_norm"]
 
@@ -57,8 +57,8 @@ class ReconstructionLoss(nn.Module):
         identity: weight of ``1 - cos`` of ArcFace embeddings.
         w_norm: weight of ``||w - latent_avg||``.
         ssim: weight of ``1 - SSIM``.
-        lpips_net: a loaded :class:`~interestyle.training.lpips.LPIPS`, required when ``lpips > 0``.
-        identity_loss: an :class:`~interestyle.training.arcface.IdentityLoss`, required when ``identity > 0``.
+        lpips_net: a loaded :class:`~interestyle.lossnets.lpips.LPIPS`, required when ``lpips > 0``.
+        identity_loss: an :class:`~interestyle.lossnets.arcface.IdentityLoss`, required when ``identity > 0``.
     """
 
     def __init__(

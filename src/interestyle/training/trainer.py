@@ -31,15 +31,16 @@ from safetensors.torch import save_file
 from torch import Tensor
 from tqdm.auto import tqdm
 
-from .. import __version__
+from .._version import __version__
 from ..errors import ConfigError, WeightsError
 from ..hub import load_encoder
 from ..images import to_pil
 from ..locate import resolve_model_folder
+from ..lossnets.arcface import IdentityLoss, init_encoder_backbone, load_arcface
+from ..lossnets.lpips import load_lpips
 from ..models.generator import GENERATOR_CLASS_NAME, load_generator
 from ..models.model import IntereStyleModel
 from ..serialization import WEIGHTS_NAME, atomic_write, read_model_folder, read_state_dict
-from .arcface import IdentityLoss, init_encoder_backbone, load_arcface
 from .config import TrainingConfig, load_training_config
 from .data import (
     Batch,
@@ -55,7 +56,6 @@ from .data import (
 )
 from .filters import UninterestFilter, step_radii
 from .losses import ReconstructionLoss, masked_mse
-from .lpips import load_lpips
 
 __all__ = [
     "Objective",

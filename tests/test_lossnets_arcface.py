@@ -4,7 +4,7 @@ from safetensors.torch import save_file
 
 from interestyle import EncoderConfig
 from interestyle.models.encoders import build_encoder
-from interestyle.training.arcface import ArcFace, IdentityLoss, face_crop, init_encoder_backbone, load_arcface
+from interestyle.lossnets.arcface import ArcFace, IdentityLoss, face_crop, init_encoder_backbone, load_arcface
 from layouts import batchnorm, irse50_backbone
 from training_setup import single_thread  # noqa: F401 (fixture)
 

@@ -3,7 +3,7 @@ import torch
 from safetensors.torch import save_file
 
 from interestyle import WeightsError
-from interestyle.training.lpips import LPIPS, load_lpips
+from interestyle.lossnets.lpips import LPIPS, load_lpips
 from training_setup import single_thread  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.usefixtures("single_thread")
