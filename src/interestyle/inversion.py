@@ -12,7 +12,7 @@ from tqdm.auto import tqdm
 
 from .align import DEFAULT_FEATHER, LandmarkProvider, PhotoFaces, align_photos, face_batch, paste_photos
 from .images import ImageInput, read_images, stack_resized, to_pil
-from .masks.compose import feather_mask
+from .masks.morphology import feather_mask
 from .masks.protocol import MaskSpec
 from .masks.resolve import resolve_mask
 from .models.model import IntereStyleModel

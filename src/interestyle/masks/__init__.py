@@ -15,7 +15,7 @@ This package never imports the inversion models.
 from __future__ import annotations
 
 from .bisenet import BiSeNet, bisenet_layout, bisenet_state_dict_from_checkpoint
-from .compose import Cached, Dilate, Erode, Feather, Intersect, Invert, Union, dilate_mask, erode_mask, feather_mask
+from .compose import Cached, Dilate, Erode, Feather, Intersect, Invert, Union
 from .explicit import ExplicitMask, explicit_masks
 from .face_parsing import (
     DEFAULT_INTEREST,
@@ -24,6 +24,7 @@ from .face_parsing import (
     interest_from_labels,
     interest_from_probabilities,
 )
+from .morphology import dilate_mask, erode_mask, feather_mask
 from .prior import AlignedFacePrior, Ellipse, aligned_face_prior
 from .protocol import MaskProvider, MaskProviderError, MaskSpec, run_provider
 from .registry import (

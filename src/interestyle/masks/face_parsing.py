@@ -22,7 +22,7 @@ from ..errors import ConfigError
 from ..locate import resolve_model_folder
 from ..serialization import read_model_folder, read_state_dict, save_model_folder
 from .bisenet import BiSeNet
-from .compose import _check_size, dilate_mask, feather_mask
+from .morphology import check_size, dilate_mask, feather_mask
 
 __all__ = [
     "DEFAULT_INTEREST",
@@ -191,8 +191,8 @@ class FaceParser(nn.Module):
         self.net = net.eval()
         self.interest_classes = interest_indices(interest_classes, n_classes=net.n_classes)
         self.soft = bool(soft)
-        self.dilate = _check_size(dilate, "dilate")
-        self.feather = _check_size(feather, "feather")
+        self.dilate = check_size(dilate, "dilate")
+        self.feather = check_size(feather, "feather")
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
 
