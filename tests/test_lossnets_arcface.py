@@ -3,8 +3,8 @@ import torch
 from safetensors.torch import save_file
 
 from interestyle import EncoderConfig
-from interestyle.models.encoders import build_encoder
 from interestyle.lossnets.arcface import ArcFace, IdentityLoss, face_crop, init_encoder_backbone, load_arcface
+from interestyle.models.encoders import build_encoder
 from layouts import batchnorm, irse50_backbone
 from training_setup import single_thread  # noqa: F401 (fixture)
 

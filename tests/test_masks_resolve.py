@@ -76,6 +76,48 @@ def test_invert_with_a_provider_object(photo):
     torch.testing.assert_close(composite[..., 17:], result.inputs[..., 17:])
 
 
+class CountingProvider:
+    """A provider that records each call's batch and how often its declared attributes are read."""
+
+    def __init__(self, resolution=None):
+        self._resolution = resolution
+        self.reads = {"resolution": 0, "device": 0}
+        self.batches = []
+
+    @property
+    def resolution(self):
+        self.reads["resolution"] += 1
+        return self._resolution
+
+    @property
+    def device(self):
+        self.reads["device"] += 1
+        return None
+
+    def __call__(self, images):
+        self.batches.append(images.clone())
+        return left_half(images)
+
+
+def test_invert_prepares_a_provider_once_and_reuses_the_generator_size_images(photo, monkeypatch):
+    import interestyle.masks.resolve as resolve
+
+    resized = []
+    original = resolve.stack_resized
+    monkeypatch.setattr(resolve, "stack_resized", lambda items, size: resized.append(size) or original(items, size))
+    provider = CountingProvider()
+    result = invert(tiny_model(), [photo, photo[:, :20], photo], mask=provider, batch_size=1)
+    assert [tuple(b.shape) for b in provider.batches] == [(1, 3, 32, 32)] * 3
+    assert provider.reads == {"resolution": 1, "device": 1}  # read once, not once per batch
+    assert resized == []  # the provider runs on invert's own 32 x 32 images, not on a second resize
+    torch.testing.assert_close(torch.cat(provider.batches), result.inputs, atol=0, rtol=0)
+
+    at_24 = CountingProvider(resolution=24)
+    invert(tiny_model(), [photo, photo], mask=at_24, batch_size=1)
+    assert resized == [24] and [tuple(b.shape) for b in at_24.batches] == [(1, 3, 24, 24)] * 2
+    assert at_24.reads == {"resolution": 1, "device": 1}
+
+
 def test_invert_with_a_composed_provider(photo):
     model = tiny_model()
     explicit = np.zeros((40, 40), bool)

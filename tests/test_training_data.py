@@ -1,5 +1,7 @@
+import pytest
 import torch
 
+from interestyle.masks import MaskProviderError
 from interestyle.training.config import DataConfig
 from interestyle.training.data import (
     Batch,
@@ -94,3 +96,48 @@ def test_provider_masks_are_computed_once_and_cached_on_disk(tmp_path):
     assert sorted(p.name for p in (tmp_path / "cache").iterdir()) == ["img0.png", "img1.png", "img2.png"]
     again = ProviderMasks(provider, tmp_path / "cache", source)(images, [0, 1, 2])
     assert calls == [2, 1] and torch.equal(again[:2], first)
+
+
+def test_provider_masks_run_the_provider_as_run_provider_does(tmp_path):
+    write_image_folder(tmp_path / "img", 2, size=32)
+    source = FolderImages(tmp_path / "img", None, 32)
+    images = torch.stack([source.load(i)[0] for i in range(2)])
+    seen = []
+
+    def provider(x):
+        seen.append((tuple(x.shape), x.device.type))
+        return torch.ones(x.shape[0], 1, *x.shape[-2:])
+
+    provider.resolution = 16
+    provider.device = "meta"  # where it asks for its input: it gets meta tensors and answers on the CPU
+    masks = ProviderMasks(provider, tmp_path / "cache", source)(images, [0, 1])
+    assert seen == [((2, 3, 16, 16), "meta")]
+    assert masks.shape == (2, 1, 32, 32) and masks.eq(1).all()
+
+
+@pytest.mark.parametrize(
+    ("output", "message"),
+    [
+        (lambda x: torch.ones(x.shape[0], *x.shape[-2:]), "returned shape"),
+        (lambda x: torch.full((x.shape[0], 1, *x.shape[-2:]), 2.0), "masks must lie in"),
+        (lambda x: torch.full((x.shape[0], 1, *x.shape[-2:]), float("nan")), "NaN"),
+        (lambda x: x[:, :1].numpy(), "must return a tensor"),
+    ],
+)
+def test_provider_masks_reject_invalid_masks_with_a_mask_provider_error(tmp_path, output, message):
+    write_image_folder(tmp_path / "img", 1, size=32)
+    source = FolderImages(tmp_path / "img", None, 32)
+    with pytest.raises(MaskProviderError, match=message):
+        ProviderMasks(output, tmp_path / "cache", source)(source.load(0)[0][None], [0])
+    assert not (tmp_path / "cache").exists()
+
+
+def test_provider_masks_refuse_a_bad_declared_resolution_when_built(tmp_path):
+    write_image_folder(tmp_path / "img", 1, size=32)
+
+    def provider(x):
+        return torch.ones(x.shape[0], 1, *x.shape[-2:])
+
+    provider.resolution = 0
+    with pytest.raises(MaskProviderError, match="resolution=0"):
+        ProviderMasks(provider, tmp_path / "cache", FolderImages(tmp_path / "img", None, 32))

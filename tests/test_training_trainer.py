@@ -2,6 +2,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from PIL import Image
 from safetensors.torch import load_file
 
 from conftest import tiny_model
@@ -237,6 +238,22 @@ def test_folder_data_and_a_provider_callable_train(tmp_path):
     result = train(tiny_run(tmp_path, data=data, optim={"steps": 2}), mask_provider=provider, progress=False)
     assert result.step == 2 and sum(calls) == 3
     assert len(list((tmp_path / "run" / "mask-cache").iterdir())) == 3
+
+
+def test_training_runs_a_provider_at_its_declared_resolution(tmp_path):
+    write_image_folder(tmp_path / "images", 3)
+    seen = []
+
+    def provider(images):
+        seen.append(tuple(images.shape[-2:]))
+        return torch.ones_like(images[:, :1])
+
+    provider.resolution = 16  # the encoder's input is 32 x 32: as in invert, the provider gets 16 x 16
+    data = {"kind": "provider", "images": str(tmp_path / "images"), "provider": "mine", "val_fraction": 0.0}
+    train(tiny_run(tmp_path, data=data, optim={"steps": 1}), mask_provider=provider, progress=False)
+    assert seen and set(seen) == {(16, 16)}
+    cached = sorted((tmp_path / "run" / "mask-cache").iterdir())
+    assert len(cached) == 3 and {Image.open(f).size for f in cached} == {(32, 32)}
 
 
 def test_baseline_runs_on_the_same_code_path_without_masks(tmp_path):

@@ -14,7 +14,7 @@ from .align import DEFAULT_FEATHER, LandmarkProvider, PhotoFaces, align_photos, 
 from .images import ImageInput, read_images, stack_resized, to_pil
 from .masks.morphology import feather_mask
 from .masks.protocol import MaskSpec
-from .masks.resolve import resolve_mask
+from .masks.resolve import masks_for_items
 from .models.model import IntereStyleModel
 
 __all__ = ["InversionResult", "invert"]
@@ -153,7 +153,11 @@ def invert(
     n = x.shape[0]
     starts = range(0, n, batch_size)
     show = len(starts) > 1 if progress is None else progress
-    masks = resolve_mask(mask, items, model.resolution, batch_size=batch_size, progress=show)
+    masks = (
+        None
+        if mask is None
+        else masks_for_items(mask, items, model.resolution, batch_size=batch_size, progress=show, resized=full)
+    )
     step_latents, recons = [], []
     for start in tqdm(starts, desc="invert", unit="batch", disable=not show):
         batch = x[start : start + batch_size].to(device, dtype)

@@ -7,13 +7,17 @@ and masks (B, 1, H, W) in [0, 1] (1 = interest region). It may carry two optiona
   resized back. Absent or None: it gets the images at the size the caller works at.
 * ``device`` (``torch.device`` or str): where it wants its images; absent or None: wherever they are.
 
-:func:`run_provider` is the one place that honours both and validates what comes back.
+:func:`run_provider` is the one place that honours both and validates what comes back. A caller that runs
+one provider on many batches (:func:`~interestyle.masks.resolve_mask`, the trainer's mask cache) prepares
+it once with :func:`prepare_provider`, which reads and checks the two attributes, and calls the result:
+that call is :func:`run_provider`'s.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol, Union, runtime_checkable
 
 import numpy as np
@@ -28,6 +32,8 @@ __all__ = [
     "MaskProvider",
     "MaskProviderError",
     "MaskSpec",
+    "PreparedProvider",
+    "prepare_provider",
     "provider_device",
     "provider_name",
     "provider_resolution",
@@ -164,6 +170,55 @@ def validate_mask_output(masks: object, batch: int, size: tuple[int, int], name:
     return masks.clamp(0.0, 1.0)
 
 
+@dataclass(frozen=True)
+class PreparedProvider:
+    """A mask provider with its ``resolution`` and ``device`` read and checked once (see
+    :func:`prepare_provider`); calling it runs the provider the way :func:`run_provider` does.
+
+    Attributes:
+        provider: the provider itself.
+        name: how errors call it.
+        resolution: the square side it is run at, or None (the images' own size).
+        device: where it is run, or None (the images' device).
+    """
+
+    provider: Callable[[Tensor], Tensor]
+    name: str
+    resolution: int | None
+    device: torch.device | None
+
+    def __call__(self, images: Tensor) -> Tensor:
+        """Masks for ``images`` (B, 3, H, W) in [-1, 1]: (B, 1, H, W) float32 in [0, 1] on the images' device.
+
+        Raises:
+            MaskProviderError: an invalid output (see :func:`validate_mask_output`).
+        """
+        size = (int(images.shape[-2]), int(images.shape[-1]))
+        x = images if self.resolution is None else resize_images(images, self.resolution)
+        if self.device is not None:
+            x = x.to(self.device)
+        with torch.no_grad():
+            out = self.provider(x)
+        masks = validate_mask_output(out, x.shape[0], (int(x.shape[-2]), int(x.shape[-1])), self.name)
+        return resize_masks(masks.to(images.device), size)
+
+
+def prepare_provider(provider: Callable[[Tensor], Tensor], *, name: str | None = None) -> PreparedProvider:
+    """Check that ``provider`` is callable and read its ``resolution`` and ``device``, once.
+
+    Args:
+        provider: any :class:`MaskProvider`.
+        name: how to call the provider in errors (default: :func:`provider_name`).
+
+    Raises:
+        MaskProviderError: not callable, or a bad ``resolution``/``device`` attribute.
+    """
+    label = name or provider_name(provider)
+    if not callable(provider):
+        raise MaskProviderError(f"mask provider {label!r} of type {type(provider).__name__} is not callable")
+    return PreparedProvider(provider, label, provider_resolution(provider), provider_device(provider))
+
+
 def run_provider(provider: Callable[[Tensor], Tensor], images: Tensor, *, name: str | None = None) -> Tensor:
     """Call a provider the way it asks to be called, and check its answer.
 
@@ -182,16 +237,4 @@ def run_provider(provider: Callable[[Tensor], Tensor], images: Tensor, *, name: 
         MaskProviderError: a bad ``resolution``/``device`` attribute, or an invalid output (see
             :func:`validate_mask_output`).
     """
-    label = name or provider_name(provider)
-    if not callable(provider):
-        raise MaskProviderError(f"mask provider {label!r} of type {type(provider).__name__} is not callable")
-    size = (int(images.shape[-2]), int(images.shape[-1]))
-    resolution = provider_resolution(provider)
-    device = provider_device(provider)
-    x = images if resolution is None else resize_images(images, resolution)
-    if device is not None:
-        x = x.to(device)
-    with torch.no_grad():
-        out = provider(x)
-    masks = validate_mask_output(out, x.shape[0], (int(x.shape[-2]), int(x.shape[-1])), label)
-    return resize_masks(masks.to(images.device), size)
+    return prepare_provider(provider, name=name)(images)

@@ -8,7 +8,7 @@ every ``os.PathLike``, is the path of a mask file.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import torch
@@ -17,10 +17,10 @@ from tqdm.auto import tqdm
 
 from ..images import image_sizes, stack_resized
 from .explicit import explicit_masks
-from .protocol import MaskProviderError, MaskSpec, provider_name, provider_resolution, resize_masks, run_provider
+from .protocol import MaskSpec, prepare_provider, provider_name, resize_masks
 from .registry import available_mask_providers, get_mask_provider, is_provider_name
 
-__all__ = ["resolve_mask"]
+__all__ = ["masks_for_items", "resolve_mask"]
 
 
 def resolve_mask(
@@ -62,13 +62,41 @@ def resolve_mask(
         raise ValueError(f"size={size!r} is invalid: expected an integer >= 1")
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size={batch_size!r} is invalid: expected an integer >= 1")
+    return masks_for_items(mask, items, size, batch_size=batch_size, progress=progress)
 
+
+def masks_for_items(
+    mask: MaskSpec,
+    items: Sequence[Tensor],
+    size: int,
+    *,
+    batch_size: int,
+    progress: bool,
+    resized: Tensor | None = None,
+) -> Tensor:
+    """:func:`resolve_mask` for a caller that has checked ``size`` and ``batch_size`` already (``invert``).
+
+    Args:
+        mask: anything :func:`resolve_mask` takes but None.
+        items: the images as read (:func:`interestyle.images.read_images`).
+        size: the side of the square masks returned, an integer >= 1.
+        batch_size: images per provider call, an integer >= 1.
+        progress: show a progress bar over provider calls.
+        resized: the caller's ``stack_resized(items, size)``, (B, 3, size, size), when it has it: a provider
+            that declares no resolution of its own (or ``size``) runs on it instead of a second resize.
+
+    Returns:
+        (B, 1, size, size) float32 in [0, 1] on the CPU.
+
+    Raises:
+        As :func:`resolve_mask`.
+    """
     if isinstance(mask, str) and is_provider_name(mask):
-        return _run(get_mask_provider(mask), items, size, batch_size, progress, name=mask)
+        return _run(get_mask_provider(mask), items, size, batch_size, progress, resized, name=mask)
     if isinstance(mask, type):
         raise TypeError(f"mask={mask.__name__} is a class; pass an instance of it (a provider), not the class")
     if callable(mask) and not isinstance(mask, Tensor):
-        return _run(mask, items, size, batch_size, progress, name=provider_name(mask))
+        return _run(mask, items, size, batch_size, progress, resized, name=provider_name(mask))
     if isinstance(mask, (str, os.PathLike)) and not Path(mask).exists():
         raise FileNotFoundError(
             f"mask {str(mask)!r} is neither an existing file nor a mask provider name; known providers: "
@@ -77,13 +105,22 @@ def resolve_mask(
     return explicit_masks(mask, image_sizes(items), size)  # type: ignore[arg-type]
 
 
-def _run(provider: object, items: list[Tensor], size: int, batch_size: int, progress: bool, *, name: str) -> Tensor:
-    if not callable(provider):
-        raise MaskProviderError(f"mask provider {name!r} is not callable")
-    x = stack_resized(items, provider_resolution(provider) or size)
+def _run(
+    provider: Callable[[Tensor], Tensor],
+    items: Sequence[Tensor],
+    size: int,
+    batch_size: int,
+    progress: bool,
+    resized: Tensor | None,
+    *,
+    name: str,
+) -> Tensor:
+    prepared = prepare_provider(provider, name=name)
+    side = prepared.resolution or size
+    x = resized if resized is not None and side == size else stack_resized(items, side)
     starts = range(0, x.shape[0], batch_size)
     out = []
     for start in tqdm(starts, desc=f"mask ({name})", unit="batch", disable=not progress):
-        masks = run_provider(provider, x[start : start + batch_size], name=name)
+        masks = prepared(x[start : start + batch_size])
         out.append(resize_masks(masks.to("cpu"), (size, size)))
     return torch.cat(out)

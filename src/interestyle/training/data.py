@@ -23,6 +23,7 @@ from torch.utils.data import Dataset, Sampler
 from ..errors import ConfigError
 from ..images import image_sizes, load_masks, read_images, stack_resized
 from ..masks import MaskProviderError, get_mask_provider
+from ..masks.protocol import prepare_provider
 from ..serialization import atomic_write
 from .config import DataConfig, image_stems
 
@@ -162,10 +163,19 @@ def resolve_mask_provider(name: str) -> MaskProviderFn:
 
 class ProviderMasks:
     """Masks computed by ``provider`` the first time an image is seen, then read back from ``cache_dir``
-    (8-bit PNG files named by image) and kept in memory."""
+    (8-bit PNG files named by image) and kept in memory.
+
+    The provider is run as everywhere else (:func:`~interestyle.masks.run_provider`): at the
+    ``resolution`` and on the ``device`` it declares, its masks checked and brought back to the images'
+    size.
+
+    Raises:
+        MaskProviderError: the provider is not callable or declares a bad ``resolution``/``device`` (here),
+            or returns an invalid mask (when called).
+    """
 
     def __init__(self, provider: MaskProviderFn, cache_dir: str | os.PathLike[str], source: ImageSource) -> None:
-        self.provider, self.source = provider, source
+        self.provider, self.source = prepare_provider(provider), source
         self.cache_dir = Path(cache_dir)
         self.memory: dict[int, Tensor] = {}
 
@@ -188,17 +198,9 @@ class ProviderMasks:
             if i not in self.memory and i not in todo:
                 todo[i] = k
         if todo:
-            with torch.no_grad():
-                computed = self.provider(images[list(todo.values())])
-            expected = (len(todo), 1, *images.shape[-2:])
-            if not isinstance(computed, Tensor) or tuple(computed.shape) != expected:
-                shape = tuple(computed.shape) if isinstance(computed, Tensor) else type(computed).__name__
-                raise ValueError(f"the mask provider returned {shape}; expected a tensor of shape {expected}")
-            computed = computed.detach().float().cpu()
-            if not torch.isfinite(computed).all() or computed.min() < -1e-3 or computed.max() > 1 + 1e-3:
-                raise ValueError("the mask provider returned values outside [0, 1] (or NaN)")
+            computed = self.provider(images[list(todo.values())]).cpu()
             self.cache_dir.mkdir(parents=True, exist_ok=True)
-            for i, m in zip(todo, computed.clamp(0, 1), strict=True):
+            for i, m in zip(todo, computed, strict=True):
                 pixels = (m[0] * 255).round().to(torch.uint8).numpy()
                 self._write(self._file(i), pixels)
                 self.memory[i] = torch.from_numpy(pixels).float().div(255)[None]
