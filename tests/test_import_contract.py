@@ -464,6 +464,17 @@ def test_every_dynamic_import_is_declared(graph):
         assert targets and all(t in graph.modules for t in targets), (module, targets)
 
 
+def test_the_architecture_page_maps_every_unit(graph):
+    page = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
+    tree = page.split("```text", 1)[1].split("```", 1)[0]
+    named = {line.split()[0] for line in tree.splitlines()[1:] if line.strip()}
+    top = [m for m in graph.modules if m.count(".") == 1]
+    units = {f"{unit(m)}/" if m in graph.packages else f"{unit(m)}.py" for m in top}
+    assert units <= named, f"docs/architecture.md's module map lacks {sorted(units - named)}"
+    for name in ("test_import_contract.py", *MODEL_FREE, *OPTIONAL_BACKENDS):
+        assert name in page, name
+
+
 def test_converting_never_loads_the_trainer(tmp_path):
     """What the static rules promise, at run time: auto-detection imports every kind, and no trainer."""
     checkpoint = tmp_path / "alex.pth"
