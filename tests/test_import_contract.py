@@ -36,6 +36,8 @@ LADDER: tuple[tuple[str, ...], ...] = (
 )
 """``nn`` <- ``models`` <- what is built on the models <- the thin layers: no unit imports a higher rung."""
 MODEL_FREE = ("masks", "align", "images", "synthetic", "metrics")
+LEAVES = ("interestyle.masks.morphology",)
+"""Modules the rest of their package builds on: they import no other module of it."""
 LOADING = ("hub", "locate", "serialization", "models", "masks", "directions", "lossnets")
 OPTIONAL_BACKENDS = ("mediapipe", "accelerate", "gradio", "comfy", "yaml")
 BACKEND_ADAPTERS: Mapping[str, str] = {"interestyle.app.ui": "gradio"}
@@ -272,6 +274,15 @@ def check_model_free(graph: Graph) -> list[str]:
     return _reach(graph, _in_units(graph, MODEL_FREE), lambda m: unit(m) == "models", rule)
 
 
+def check_leaves(graph: Graph) -> list[str]:
+    rule = f"{', '.join(LEAVES)} import(s) no other module of their package"
+    return _once_per_statement(
+        _violation(graph, e, rule, f"{e.importer} imports {e.target}")
+        for e in graph.internal()
+        if e.importer in LEAVES and unit(e.target) == unit(e.importer)
+    )
+
+
 def check_lossnets(graph: Graph) -> list[str]:
     rule = "lossnets never imports training or convert (both import it)"
     return _reach(graph, _in_units(graph, ["lossnets"]), lambda m: unit(m) in ("training", "convert"), rule)
@@ -412,6 +423,7 @@ def check_package_cycles(graph: Graph) -> list[str]:
 DEPENDENCY_RULES: tuple[Callable[[Graph], list[str]], ...] = (
     check_layers,
     check_model_free,
+    check_leaves,
     check_lossnets,
     check_convert_without_training,
     check_training_only_from_cli,
@@ -530,6 +542,7 @@ BROKEN = [
     (check_layers, {"models/net.py": "from ..nn.conv import *\nfrom ..inversion import invert\n"}, "models/net.py:2"),
     (check_layers, {"masks/resolve.py": "def f():\n    from ..cli import train\n"}, "masks/resolve.py:2"),
     (check_model_free, {"masks/morphology.py": "from ..inversion import invert\n"}, "masks/morphology.py:1"),
+    (check_leaves, {"masks/morphology.py": "def f():\n    from . import resolve\n"}, "masks/morphology.py:2"),
     (check_lossnets, {"lossnets/arcface.py": "def f():\n    from ..convert import arcface\n"}, "lossnets/arcface.py:2"),
     (
         check_convert_without_training,

@@ -1,7 +1,7 @@
 """Mask morphology: dilation, erosion and feathering of (B, 1, H, W) masks, sized at 256 x 256.
 
 Radii and sigmas are in pixels of a 256-wide mask and scale linearly with the actual width, so one value
-means the same share of the face at every resolution. A leaf: it imports nothing else of the package, so
+means the same share of the face at every resolution. A leaf: it imports no other module of ``masks``, so
 the providers (:mod:`~interestyle.masks.compose`, :mod:`~interestyle.masks.face_parsing`) and the
 inversion's compositing all build on it.
 """
