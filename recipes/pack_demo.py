@@ -23,7 +23,7 @@ from interestyle.directions import DirectionSet, fit_direction
 from interestyle.locate import EMBEDDED_MODELS
 from interestyle.serialization import atomic_write, save_model_folder
 from interestyle.synthetic import attributes_from_latent, make_batch
-from interestyle.training.trainer import find_latest_checkpoint
+from interestyle.training.checkpoints import find_latest_checkpoint
 
 ROOT = Path(__file__).resolve().parent.parent
 RUNS = {"demo": ROOT / "recipes/runs/demo-interestyle", "demo-baseline": ROOT / "recipes/runs/demo-baseline"}

@@ -5,6 +5,7 @@
 package imports this one.
 """
 
+from .builders import build_model, build_objective
 from .config import (
     DataConfig,
     DisentanglementConfig,
@@ -18,7 +19,8 @@ from .config import (
 from .data import MaskProviderFn
 from .filters import UninterestFilter, gaussian_blur, step_radii
 from .losses import ReconstructionLoss, masked_mse, ssim, w_norm
-from .trainer import Objective, Trainer, TrainingResult, build_model, build_objective, train, training_step
+from .objective import Objective, training_step
+from .trainer import Trainer, TrainingResult, train
 
 __all__ = [
     "DataConfig",

@@ -1,0 +1,221 @@
+"""Training checkpoints: ``LOG_DIR/checkpoints/step-NNNNNNNN``, written whole or not at all, and read back.
+
+A checkpoint is a model folder :func:`interestyle.load_encoder` reads (``config.json`` +
+``model.safetensors``) plus the training state: ``training_state.safetensors`` (the optimiser's tensors and
+the RNG states) and ``training_state.json`` (step, seed, world size, scheduler, the optimiser's other
+values, gradient scaler, the training config). Nothing is pickled.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any, Protocol
+
+import torch
+from safetensors import safe_open
+from safetensors.torch import save_file
+from torch import Tensor
+
+from .._version import __version__
+from ..models.model import IntereStyleModel
+from ..serialization import WEIGHTS_NAME, read_state_dict
+
+__all__ = [
+    "STATE_JSON",
+    "STATE_TENSORS",
+    "Stateful",
+    "checkpoint_name",
+    "find_latest_checkpoint",
+    "prune_checkpoints",
+    "read_checkpoint",
+    "resume_warnings",
+    "training_state",
+    "write_checkpoint",
+]
+
+STATE_JSON = "training_state.json"
+STATE_TENSORS = "training_state.safetensors"
+_CHECKPOINT = re.compile(r"^step-(\d+)$")
+
+
+class Stateful(Protocol):
+    """What a checkpoint saves and restores: an optimiser, a scheduler or a gradient scaler."""
+
+    def state_dict(self) -> dict[str, Any]: ...
+
+    def load_state_dict(self, state_dict: dict[str, Any], /) -> Any: ...
+
+
+def checkpoint_name(step: int) -> str:
+    """The folder name of the checkpoint after optimiser step ``step``: ``step-NNNNNNNN``."""
+    return f"step-{step:08d}"
+
+
+def find_latest_checkpoint(log_dir: str | os.PathLike[str]) -> Path | None:
+    """The newest complete checkpoint folder under ``LOG_DIR/checkpoints`` (``step-NNNNNNNN``), or None."""
+    root = Path(log_dir) / "checkpoints"
+    if not root.is_dir():
+        return None
+    found = []
+    for p in root.iterdir():
+        m = _CHECKPOINT.match(p.name)
+        if m and (p / STATE_JSON).is_file() and (p / WEIGHTS_NAME).is_file():
+            found.append((int(m.group(1)), p))
+    return max(found)[1] if found else None
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Tensor):
+        return value.item()
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    return value
+
+
+def training_state(
+    step: int,
+    optimizer: Stateful,
+    scheduler: Stateful,
+    scaler: Stateful | None,
+    *,
+    seed: int,
+    num_processes: int,
+    training_config: dict[str, Any],
+) -> tuple[dict[str, Tensor], dict[str, Any]]:
+    """The state a resumed run needs, split into tensors (safetensors) and plain values (JSON).
+
+    The tensors are the optimiser's per-parameter tensors (``optimizer.{index}.{name}``, on the CPU) and
+    the RNG states (``rng.torch``, ``rng.cuda.{i}``); the JSON holds everything else.
+    """
+    sd = optimizer.state_dict()
+    tensors: dict[str, Tensor] = {}
+    plain: dict[str, dict[str, Any]] = {}
+    for index, state in sd["state"].items():
+        for name, value in state.items():
+            if isinstance(value, Tensor):
+                tensors[f"optimizer.{index}.{name}"] = value.detach().cpu().contiguous()
+            else:
+                plain.setdefault(str(index), {})[name] = value
+    tensors["rng.torch"] = torch.get_rng_state()
+    if torch.cuda.is_available():
+        for i, state in enumerate(torch.cuda.get_rng_state_all()):
+            tensors[f"rng.cuda.{i}"] = state
+    meta = {
+        "step": step,
+        "seed": seed,
+        "num_processes": num_processes,
+        "interestyle_version": __version__,
+        "scheduler": _jsonable(scheduler.state_dict()),
+        "optimizer": {"param_groups": _jsonable(sd["param_groups"]), "state": _jsonable(plain)},
+        "scaler": None if scaler is None else _jsonable(scaler.state_dict()),
+        "training_config": training_config,
+    }
+    return tensors, meta
+
+
+def write_checkpoint(
+    root: str | os.PathLike[str],
+    step: int,
+    model: IntereStyleModel,
+    tensors: dict[str, Tensor],
+    meta: dict[str, Any],
+) -> Path:
+    """Write ``root/step-NNNNNNNN`` (model folder + training state) and return it.
+
+    The folder is written under a temporary name and renamed into place (replacing an existing checkpoint
+    of the same step), so an interrupted write leaves the previous checkpoints whole and no partial one.
+    """
+    root = Path(root)
+    final = root / checkpoint_name(step)
+    root.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=root))
+    try:
+        model.save_pretrained(tmp)
+        save_file(tensors, str(tmp / STATE_TENSORS), metadata={"format": "pt"})
+        (tmp / STATE_JSON).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+        if final.exists():
+            old = final.with_name(f".{final.name}.old")
+            shutil.rmtree(old, ignore_errors=True)
+            os.replace(final, old)
+            os.replace(tmp, final)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, final)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return final
+
+
+def prune_checkpoints(root: str | os.PathLike[str], keep: int) -> None:
+    """Delete all but the ``keep`` newest checkpoints under ``root``; ``keep <= 0`` keeps them all."""
+    if keep <= 0:
+        return
+    steps = sorted((int(m.group(1)), p) for p in Path(root).iterdir() if (m := _CHECKPOINT.match(p.name)))
+    for _, p in steps[:-keep]:
+        shutil.rmtree(p, ignore_errors=True)
+
+
+def read_checkpoint(
+    folder: str | os.PathLike[str],
+    model: IntereStyleModel,
+    optimizer: Stateful,
+    scheduler: Stateful,
+    scaler: Stateful | None = None,
+) -> dict[str, Any]:
+    """Restore weights, optimiser, scheduler, gradient scaler and RNG state from ``folder``.
+
+    Returns:
+        The checkpoint's ``training_state.json`` (``meta["step"]`` is the step to continue from).
+    """
+    folder = Path(folder)
+    meta: dict[str, Any] = json.loads((folder / STATE_JSON).read_text(encoding="utf-8"))
+    expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    state = read_state_dict(folder / WEIGHTS_NAME, expected)
+    model.load_state_dict(state, strict=True)
+    with safe_open(str(folder / STATE_TENSORS), framework="pt", device="cpu") as f:
+        tensors = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 (safe_open is not a mapping)
+    opt_state: dict[int, dict[str, Any]] = {}
+    for key, value in tensors.items():
+        if key.startswith("optimizer."):
+            _, index, name = key.split(".", 2)
+            opt_state.setdefault(int(index), {})[name] = value
+    for index, extra in meta["optimizer"]["state"].items():
+        opt_state.setdefault(int(index), {}).update(extra)
+    groups = meta["optimizer"]["param_groups"]
+    for g in groups:
+        if "betas" in g:
+            g["betas"] = tuple(g["betas"])
+    optimizer.load_state_dict({"state": opt_state, "param_groups": groups})
+    scheduler.load_state_dict(meta["scheduler"])
+    if meta.get("scaler") is not None and scaler is not None:
+        scaler.load_state_dict(meta["scaler"])
+    torch.set_rng_state(tensors["rng.torch"])
+    cuda_states = [tensors[k] for k in sorted(tensors) if k.startswith("rng.cuda.")]
+    if cuda_states and torch.cuda.is_available() and len(cuda_states) == torch.cuda.device_count():
+        torch.cuda.set_rng_state_all(cuda_states)
+    return meta
+
+
+def resume_warnings(
+    folder: str | os.PathLike[str], meta: dict[str, Any], *, num_processes: int, training_config: dict[str, Any]
+) -> list[str]:
+    """What differs between the run that wrote the checkpoint at ``folder`` (its ``meta``) and this one."""
+    out = []
+    if meta.get("num_processes") != num_processes:
+        out.append(
+            f"warning: {folder} was written by {meta.get('num_processes')} process(es), this run has "
+            f"{num_processes}: the data order from here differs from an uninterrupted run"
+        )
+    saved = meta.get("training_config", {})
+    changed = sorted(k for k in saved if saved.get(k) != training_config.get(k))
+    if changed:
+        out.append(f"warning: resuming with a changed training config (sections {changed})")
+    return out
