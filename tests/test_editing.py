@@ -5,8 +5,8 @@ import torch
 from conftest import tiny_model
 from interestyle import Direction, EditResult, edit, invert, random_styles, style_mix
 from interestyle.editing import layer_groups, resolve_layers
-from interestyle.inversion import composite_through_mask
 from interestyle.masks import feather_mask
+from interestyle.results import composite_through_mask
 
 
 @pytest.fixture(scope="module")

@@ -157,3 +157,9 @@ def test_the_diffusers_page_example_runs(folder, photos, mask, tmp_path, monkeyp
     monkeypatch.chdir(tmp_path)
     exec(compile(block, str(page), "exec"), {})
     assert Image.open(tmp_path / "less-smile.png").size == Image.open(tmp_path / "more-smile.png").size == (32, 32)
+
+
+def test_with_a_mask_and_no_edit_the_output_is_the_inversions_composite(pipe, photos, mask):
+    out = pipe(photos, mask=mask, output_type="pt")
+    expected = unit(invert(pipe.model, photos, mask=mask).composite())
+    assert torch.equal(out.images, expected.cpu())

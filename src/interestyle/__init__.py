@@ -26,6 +26,7 @@ from .images import to_pil
 from .inversion import InversionResult, invert
 from .masks import MaskProvider, MaskProviderError, available_mask_providers, get_mask_provider, register_mask_provider
 from .models.model import IntereStyleModel
+from .results import LatentResult
 
 if TYPE_CHECKING:
     from .pipelines import IntereStylePipeline as IntereStylePipeline
@@ -41,6 +42,7 @@ __all__ = [
     "IntereStyleModel",
     "InterestyleError",
     "InversionResult",
+    "LatentResult",
     "MaskProvider",
     "MaskProviderError",
     "ModelConfig",

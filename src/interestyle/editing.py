@@ -16,15 +16,13 @@ from typing import Union
 
 import numpy as np
 import torch
-from PIL import Image
 from torch import Tensor
 from tqdm.auto import tqdm
 
-from .align import DEFAULT_FEATHER, PhotoFaces, paste_photos
+from .align import DEFAULT_FEATHER, paste_photos
 from .directions import DirectionInput, as_direction
-from .images import to_pil
-from .inversion import InversionResult, composite_through_mask
 from .models.model import IntereStyleModel
+from .results import LatentResult
 
 __all__ = [
     "LAYER_PRESETS",
@@ -46,7 +44,7 @@ LayerSpec = Union[None, int, str, range, slice, Sequence[int]]  # noqa: UP007 (r
 _SPLIT_1024 = (4, 8, 18)
 
 
-LatentSource = Union[InversionResult, "EditResult", Tensor]
+LatentSource = Union[LatentResult, Tensor]  # noqa: UP007 (runtime alias)
 
 
 def layer_groups(n_latent: int) -> dict[str, range]:
@@ -151,9 +149,10 @@ def resolve_layers(layers: LayerSpec, n_latent: int) -> list[int]:
     return out
 
 
-@dataclass
-class EditResult:
-    """What :func:`edit` and :func:`style_mix` return; tensors on the model's device.
+@dataclass(kw_only=True)
+class EditResult(LatentResult):
+    """What :func:`edit` and :func:`style_mix` return; tensors on the model's device. The fields and methods
+    it shares with :class:`~interestyle.InversionResult` (``to_pil``, ``composite``) are :class:`LatentResult`'s.
 
     Outputs are flat along the batch, ``N = S * B`` for an edit with ``S`` strengths of ``B`` sources,
     ordered strength-major: output ``s * B + b`` is source ``b`` at ``strengths[s]``. A single strength
@@ -173,48 +172,16 @@ class EditResult:
             [-1, 1] each; one photo per source photo and strength (or style), in output order.
     """
 
-    latents: Tensor
-    images: Tensor
     source_latents: Tensor
     strengths: Tensor | None = None
     styles: Tensor | None = None
-    inputs: Tensor | None = None
-    masks: Tensor | None = None
-    alignment: list[PhotoFaces] | None = None
-    photos: list[Tensor] | None = None
-
-    def __len__(self) -> int:
-        return self.latents.shape[0]
-
-    def to_pil(self) -> list[Image.Image]:
-        """The edited images as RGB PIL images, in output order."""
-        return to_pil(self.images)
-
-    def composite(self, *, feather: float | None = None) -> Tensor:
-        """The edited interest region pasted into the original photo: (N, 3, R, R) in [-1, 1].
-
-        Inside the inversion's mask the edited image shows, outside it the photo, blended across a
-        Gaussian-feathered edge so no seam shows.
-
-        Args:
-            feather: the edge's Gaussian sigma in pixels; default ``R / 64`` (16 px at 1024); 0 for a hard edge.
-
-        Raises:
-            ValueError: the source inversion had no mask (or the source was bare latents).
-        """
-        if self.masks is None or self.inputs is None:
-            raise ValueError(
-                "composite() needs the photo and mask of the inversion: pass an InversionResult made with "
-                "invert(..., mask=...) as the source"
-            )
-        return composite_through_mask(self.images, self.inputs, self.masks, feather=feather)
 
 
 def _source(model: IntereStyleModel, source: LatentSource, what: str) -> tuple[Tensor, Tensor | None, Tensor | None]:
     """(latents (B, L, D) on the model, inputs (B, 3, R, R) or None, masks (B, 1, R, R) or None)."""
     inputs: Tensor | None = None
     masks: Tensor | None = None
-    if isinstance(source, (InversionResult, EditResult)):
+    if isinstance(source, LatentResult):
         latents, inputs, masks = source.latents, source.inputs, source.masks
         if inputs is not None and inputs.shape[0] != latents.shape[0]:
             # an EditResult holds one photo per source; its outputs cycle through them (strength-major)
@@ -294,7 +261,7 @@ def _check_model(model: object) -> None:
 
 def _paste_into_photos(result: EditResult, source: object, align: bool, feather: float) -> EditResult:
     """Carry the source's alignment over and, with ``align``, paste every output back into its photo."""
-    alignment = source.alignment if isinstance(source, (InversionResult, EditResult)) else None
+    alignment = source.alignment if isinstance(source, LatentResult) else None
     result.alignment = alignment
     if not align:
         return result

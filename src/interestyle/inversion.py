@@ -2,27 +2,26 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
-from PIL import Image
 from torch import Tensor
 from tqdm.auto import tqdm
 
-from .align import DEFAULT_FEATHER, LandmarkProvider, PhotoFaces, align_photos, face_batch, paste_photos
-from .images import ImageInput, read_images, stack_resized, to_pil
-from .masks.morphology import feather_mask
+from .align import DEFAULT_FEATHER, LandmarkProvider, align_photos, face_batch, paste_photos
+from .images import ImageInput, read_images, stack_resized
 from .masks.protocol import MaskSpec
 from .masks.resolve import masks_for_items
 from .models.model import IntereStyleModel
+from .results import LatentResult
 
 __all__ = ["InversionResult", "invert"]
 
 
-@dataclass
-class InversionResult:
-    """What :func:`invert` returns; all tensors on the model's device.
+@dataclass(kw_only=True)
+class InversionResult(LatentResult):
+    """What :func:`invert` returns; all tensors on the model's device. The fields and methods it shares
+    with :class:`~interestyle.EditResult` (``to_pil``, ``composite``) are :class:`LatentResult`'s.
 
     Attributes:
         latents: final W+ latents, (B, n_latent, style_dim).
@@ -36,54 +35,8 @@ class InversionResult:
             reconstructions (pasted back through the mask, feathered); None otherwise.
     """
 
-    latents: Tensor
     step_latents: Tensor
-    images: Tensor
     inputs: Tensor
-    masks: Tensor | None = None
-    alignment: list[PhotoFaces] | None = None
-    photos: list[Tensor] | None = None
-
-    def __len__(self) -> int:
-        return self.latents.shape[0]
-
-    def to_pil(self) -> list[Image.Image]:
-        """The reconstructions as RGB PIL images."""
-        return to_pil(self.images)
-
-    def composite(self, *, feather: float | None = None) -> Tensor:
-        """Reconstruction inside the interest mask, original input outside: (B, 3, R, R) in [-1, 1].
-
-        Args:
-            feather: the blend edge's Gaussian sigma in pixels; default ``R / 64`` (16 px at 1024); 0 for a
-                hard edge.
-
-        Raises:
-            ValueError: the inversion was run without a mask, or a bad ``feather``.
-        """
-        if self.masks is None:
-            raise ValueError("composite() needs the mask the inversion was run with; call invert(..., mask=...)")
-        return composite_through_mask(self.images, self.inputs, self.masks, feather=feather)
-
-
-def composite_through_mask(images: Tensor, photos: Tensor, masks: Tensor, *, feather: float | None = None) -> Tensor:
-    """``m * images + (1 - m) * photos`` with ``m`` the feathered mask: (N, 3, R, R) in [-1, 1].
-
-    Args:
-        images: (N, 3, R, R) generated images (clipped to [-1, 1]).
-        photos: (B, 3, R, R) in [-1, 1]; B divides N and output ``n`` uses photo ``n % B`` (strength-major
-            sweeps of :func:`interestyle.edit`).
-        masks: (B, 1, R, R) in [0, 1], one per photo.
-        feather: Gaussian sigma of the blend edge in pixels; default ``R / 64``; 0 for a hard edge.
-    """
-    sigma = images.shape[-1] / 64 if feather is None else feather
-    if isinstance(sigma, bool) or not (isinstance(sigma, (int, float)) and math.isfinite(sigma) and sigma >= 0):
-        raise ValueError(f"feather={feather!r} is invalid: expected a finite number >= 0 (pixels)")
-    # feather_mask takes its sigma in pixels of a 256-wide mask
-    soft = feather_mask(masks, sigma * 256 / masks.shape[-1]) if sigma > 0 else masks
-    index = torch.arange(images.shape[0], device=images.device) % photos.shape[0]
-    m = soft[index].to(images.dtype)
-    return m * images.clamp(-1, 1) + (1 - m) * photos[index]
 
 
 @torch.no_grad()

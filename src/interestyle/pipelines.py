@@ -18,12 +18,13 @@ from diffusers import DiffusionPipeline, ImagePipelineOutput
 from torch import Tensor
 
 from .directions import Direction, DirectionInput, DirectionSet, as_direction, shipped_directions
-from .editing import EditResult, LayerSpec, style_mix
+from .editing import LayerSpec, style_mix
 from .editing import edit as edit_latents
 from .hub import load_encoder, resolve_model_folder
 from .images import ImageInput, MaskInput, to_pil
 from .inversion import invert
 from .models.model import IntereStyleModel
+from .results import LatentResult
 
 __all__ = ["IntereStylePipeline"]
 
@@ -174,14 +175,7 @@ class IntereStylePipeline(DiffusionPipeline):  # type: ignore[misc]  # diffusers
             raise ValueError("paste=True needs a mask: the photo is kept outside the interest mask")
         model = self.model
         direction = None if edit is None else self._direction(edit)
-        inversion = invert(model, image, mask=mask, iterations=iterations, batch_size=batch_size)
-        result = EditResult(
-            latents=inversion.latents,
-            images=inversion.images,
-            source_latents=inversion.latents,
-            inputs=inversion.inputs,
-            masks=inversion.masks,
-        )
+        result: LatentResult = invert(model, image, mask=mask, iterations=iterations, batch_size=batch_size)
         if isinstance(style, str) and style == "random":
             result = style_mix(model, result, None, layers=style_layers, seed=seed, batch_size=batch_size)
         elif style is not None:

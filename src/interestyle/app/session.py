@@ -27,6 +27,7 @@ from ..masks import available_mask_providers
 from ..masks.resolve import resolve_mask
 from ..metrics import masked_mse
 from ..models.model import IntereStyleModel
+from ..results import LatentResult
 from ..serialization import atomic_write
 from ..synthetic import make_batch
 
@@ -216,7 +217,7 @@ class Editor:
         return ", ".join(f"{k} {r.start}-{r.stop - 1}" for k, r in groups.items() if k != "all")
 
     @staticmethod
-    def shown(result: InversionResult | EditResult) -> Image.Image:
+    def shown(result: LatentResult) -> Image.Image:
         """What the page shows of a result: pasted into the photo through the mask when there is one."""
         images = result.composite() if result.masks is not None and result.inputs is not None else result.images
         return to_pil(images[:1])[0]
