@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
+from typing_extensions import Self
+
 from .errors import ConfigError
 
 __all__ = [
@@ -158,7 +160,7 @@ class GeneratorConfig:
         return _to_jsonable(self)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> GeneratorConfig:
+    def from_dict(cls, data: Mapping[str, Any]) -> Self:
         return _from_dict(cls, data)
 
 
@@ -226,7 +228,7 @@ class EncoderConfig:
         return _to_jsonable(self)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> EncoderConfig:
+    def from_dict(cls, data: Mapping[str, Any]) -> Self:
         return _from_dict(cls, data)
 
 
@@ -276,7 +278,7 @@ class ModelConfig:
         return _to_jsonable(self)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> ModelConfig:
+    def from_dict(cls, data: Mapping[str, Any]) -> Self:
         return _from_dict(cls, data)
 
 

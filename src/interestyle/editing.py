@@ -16,6 +16,7 @@ from typing import Union
 
 import numpy as np
 import torch
+from einops import rearrange, repeat
 from torch import Tensor
 from tqdm.auto import tqdm
 
@@ -330,8 +331,9 @@ def edit(
     keep = torch.zeros(model.n_latent, 1)
     keep[chosen] = 1.0
     offset = (offset * keep).to(model.device, model.dtype)
-    steps = strengths.to(model.device, model.dtype).view(-1, 1, 1, 1)
-    edited = (latents[None] + steps * offset).flatten(0, 1)
+    steps = rearrange(strengths.to(model.device, model.dtype), "s -> s 1 1 1")
+    # strength-major: output s * B + b is source b at strengths[s]
+    edited = rearrange(latents[None] + steps * offset, "s b n d -> (s b) n d")
     result = EditResult(
         latents=edited,
         images=_decode(model, edited, batch_size, progress, "edit"),
@@ -366,7 +368,7 @@ def random_styles(model: IntereStyleModel, count: int, *, seed: int = 0, truncat
     gen = torch.Generator().manual_seed(seed)
     # one draw per sample, so the i-th z is the same whatever ``count`` is
     z = torch.stack([torch.randn(model.style_dim, generator=gen) for _ in range(count)]).to(model.device, model.dtype)
-    w = model.generator.mapping(z)[:, None].expand(-1, model.n_latent, -1)
+    w = repeat(model.generator.mapping(z), "b d -> b n d", n=model.n_latent)
     return model.latent_avg[None] + truncation * (w - model.latent_avg[None])
 
 

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from diffusers import DiffusionPipeline, ImagePipelineOutput
 from torch import Tensor
+from typing_extensions import Self
 
 from .directions import Direction, DirectionInput, DirectionSet, as_direction, shipped_directions
 from .editing import LayerSpec, style_mix
@@ -73,7 +74,7 @@ class IntereStylePipeline(DiffusionPipeline):  # type: ignore[misc]  # diffusers
         local_files_only: bool = False,
         token: str | bool | None = None,
         **kwargs: Any,
-    ) -> IntereStylePipeline:
+    ) -> Self:
         """Load a model folder or Hub repo (the folders :func:`interestyle.load_encoder` reads).
 
         Named directions come along when the folder holds ``directions.safetensors``.

@@ -23,6 +23,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+from typing_extensions import Self
 
 from ..errors import NoFaceError
 from ..images import ImageInput, read_images
@@ -160,7 +161,7 @@ class AlignmentTransform:
         return {"quad": [list(c) for c in self.quad], "size": self.size, "original_size": list(self.original_size)}
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> AlignmentTransform:
+    def from_dict(cls, data: Mapping[str, Any]) -> Self:
         """Rebuild a transform from :meth:`to_dict`'s output.
 
         Raises:

@@ -25,6 +25,7 @@ import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 from torch import Tensor
+from typing_extensions import Self
 
 from ..errors import InterestyleError, WeightsError
 from ..hub import resolve_model_folder
@@ -316,7 +317,7 @@ class DirectionSet(Mapping[str, Direction]):
         return folder
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str]) -> DirectionSet:
+    def load(cls, path: str | os.PathLike[str]) -> Self:
         """Read a safetensors file of named directions (descriptions from its header, when present).
 
         Raises:
@@ -344,7 +345,7 @@ class DirectionSet(Mapping[str, Direction]):
         cache_dir: str | os.PathLike[str] | None = None,
         local_files_only: bool = False,
         token: str | bool | None = None,
-    ) -> DirectionSet:
+    ) -> Self:
         """Load named directions from a local folder, a ``.safetensors`` file, or a Hugging Face Hub repo id.
 
         ``directions.json`` beside the weights, when present, supplies the descriptions; otherwise the
@@ -377,7 +378,7 @@ class DirectionSet(Mapping[str, Direction]):
         return directions
 
     @classmethod
-    def _from_parts(cls, tensors: dict[str, Tensor], meta: dict[str, Any] | None, source: Path) -> DirectionSet:
+    def _from_parts(cls, tensors: dict[str, Tensor], meta: dict[str, Any] | None, source: Path) -> Self:
         if not tensors:
             raise ValueError(f"{source} holds no directions")
         described: dict[str, Any] = {}

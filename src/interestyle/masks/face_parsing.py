@@ -17,6 +17,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+from typing_extensions import Self
 
 from ..errors import ConfigError
 from ..locate import resolve_model_folder
@@ -274,7 +275,7 @@ class FaceParser(nn.Module):
         cache_dir: str | os.PathLike[str] | None = None,
         local_files_only: bool = False,
         token: str | bool | None = None,
-    ) -> FaceParser:
+    ) -> Self:
         """Load the parser from a local folder or a Hub repository (``config.json`` + ``model.safetensors``).
 
         Such a folder is written by :meth:`save_pretrained`; the public ``79999_iter.pth`` is converted to one

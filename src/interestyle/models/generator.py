@@ -15,6 +15,7 @@ from typing import Literal
 
 import torch
 import torch.nn.functional as F
+from einops import repeat
 from torch import Tensor, nn
 
 from ..config import GeneratorConfig
@@ -183,7 +184,7 @@ class Generator(nn.Module):
                 raise ValueError("truncation != 1 needs truncation_latent (the model's latent_avg)")
             w = truncation_latent + truncation * (w - truncation_latent)
         if w.ndim == 2:
-            w = w[:, None, :].expand(-1, n, -1)
+            w = repeat(w, "b d -> b n d", n=n)  # the same style vector for every layer
         return w
 
     def forward(

@@ -13,8 +13,10 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
+from einops import repeat
 from torch import Tensor, nn
 from torch.overrides import TorchFunctionMode
+from typing_extensions import Self
 
 from ..config import ModelConfig
 from ..errors import ConfigError
@@ -120,7 +122,7 @@ class IntereStyleModel(nn.Module):
 
     def initial_latents(self, batch: int) -> Tensor:
         """``latent_avg`` repeated: (batch, n_latent, style_dim)."""
-        return self.latent_avg[None].expand(batch, -1, -1)
+        return repeat(self.latent_avg, "n d -> b n d", b=batch)
 
     def average_image(self) -> Tensor:
         """The generator's image of ``latent_avg`` at the encoder's size: (1, 3, S, S).
@@ -215,7 +217,7 @@ class IntereStyleModel(nn.Module):
         *,
         device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
-    ) -> IntereStyleModel:
+    ) -> Self:
         """Load a local model folder (``config.json`` + ``*.safetensors``), in eval mode.
 
         Weights keep the dtype they were saved in unless ``dtype`` is given. For Hub repositories use

@@ -21,6 +21,7 @@ from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
+from einops import rearrange
 from torch import Tensor, nn
 
 from .equalized import EqualLinear
@@ -98,7 +99,7 @@ def modulated_conv2d_parts(
         when there is nothing left to apply.
     """
     gain: Tensor | None = None
-    b, c_in, height, width = x.shape
+    b, _, height, width = x.shape
     c_out, _, k, _ = weight.shape
     if k == 1 and not upsample and c_out < height * width and x.is_contiguous(memory_format=torch.channels_last):
         # A 1x1 convolution to few channels (to_rgb) is a batched (H*W, C_in) x (C_in, C_out) product in
@@ -106,8 +107,9 @@ def modulated_conv2d_parts(
         wb = weight[None, :, :, 0, 0] * styles[:, None, :]  # (B, C_out, C_in)
         if demodulate:
             wb = wb * (wb.square().sum(2, keepdim=True) + _EPS).rsqrt()
-        out = torch.bmm(x.permute(0, 2, 3, 1).reshape(b, height * width, c_in), wb.transpose(1, 2))
-        return out.view(b, height, width, c_out).permute(0, 3, 1, 2), None
+        pixels = rearrange(x, "b c h w -> b (h w) c")  # a view of a channels-last x
+        out = torch.bmm(pixels, wb.transpose(1, 2))
+        return rearrange(out, "b (h w) c -> b c h w", h=height), None
     if b == 1:
         # Batch 1: modulating the weight costs C_out * C_in * k^2 multiplications and needs no pass over
         # the activations.

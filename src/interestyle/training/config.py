@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
+from typing_extensions import Self
+
 from ..config import ModelConfig
 from ..errors import ConfigError
 from ..serialization import CONFIG_NAME
@@ -400,7 +402,7 @@ class TrainingConfig:
         return out
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> TrainingConfig:
+    def from_dict(cls, data: Mapping[str, Any]) -> Self:
         """Build from a mapping (a parsed JSON/YAML file), refusing unknown keys and conflicting switches.
 
         ``model`` is a :class:`~interestyle.config.ModelConfig` mapping or ``{"init": "folder-or-hub-id"}``.
