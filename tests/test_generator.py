@@ -156,3 +156,20 @@ def test_generator_folder_refuses_other_folders(generator, tmp_path, model):
     (tmp_path / "g" / "model.safetensors").replace(tmp_path / "g16" / "model.safetensors")
     with pytest.raises(WeightsError, match="does not match its config"):
         load_generator(tmp_path / "g16")
+
+
+def test_noise_injection_and_fused_leaky_relu_are_parameter_holders_only(generator, monkeypatch):
+    # Their docstrings say the generator (fast and reference) never runs their forward: check it.
+    from interestyle.models.reference import reference_synthesis
+    from interestyle.nn.equalized import FusedLeakyReLU
+    from interestyle.nn.modulated import NoiseInjection
+
+    def refuse(self, *args, **kwargs):
+        raise AssertionError(f"{type(self).__name__}.forward ran")
+
+    monkeypatch.setattr(NoiseInjection, "forward", refuse)
+    monkeypatch.setattr(FusedLeakyReLU, "forward", refuse)
+    w = torch.randn(2, generator.n_latent, generator.config.style_dim)
+    for noise_mode in ("const", "random", "none"):
+        generator(w, noise_mode=noise_mode)
+    reference_synthesis(generator, w)

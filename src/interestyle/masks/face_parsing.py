@@ -60,7 +60,8 @@ LABELS: tuple[str, ...] = (
 """Class names of the face-parsing checkpoint, by label index (upstream's CelebAMask-HQ attribute names)."""
 
 DEFAULT_INTEREST: tuple[int, ...] = (1, 2, 3, 4, 5, 7, 8, 10, 11, 12, 13, 17)
-"""Face + hair: skin, brows, eyes, ears, nose, mouth, lips and hair (METHOD.md, "Interest mask")."""
+"""Face + hair: skin, brows, eyes, ears, nose, mouth, lips and hair, the interest region of the IntereStyle paper
+(Moon & Park, WACV 2023; see docs/masks.md)."""
 
 FACE_PARSING_ENV = "INTERESTYLE_FACE_PARSING"
 """Environment variable naming the weights (a local folder or a Hub repo id) for ``mask="face-parsing"``."""

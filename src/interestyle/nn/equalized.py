@@ -20,13 +20,21 @@ def biased_leaky_relu(x: Tensor, bias: Tensor, slope: float = 0.2) -> Tensor:
 
 
 class FusedLeakyReLU(nn.Module):
-    """Per-channel bias then scaled leaky ReLU; parameter ``bias`` of shape (C,)."""
+    """Per-channel bias then scaled leaky ReLU; parameter ``bias`` of shape (C,).
+
+    The module exists for its parameter name (``...activate.bias`` in the community state-dict layout):
+    :class:`~interestyle.models.generator.StyledConv` reads ``bias`` and folds bias and activation into
+    its fused pass (:mod:`interestyle.models.reference` reads it too), so :meth:`forward` is never run by the
+    generator.
+    """
 
     def __init__(self, channels: int) -> None:
         super().__init__()
         self.bias = nn.Parameter(torch.zeros(channels))
 
     def forward(self, x: Tensor) -> Tensor:
+        """:func:`biased_leaky_relu` of ``x`` (B, C, ...) with this bias. Unused by the generator, which fuses
+        it (see the class docstring); kept so the module stays usable on its own."""
         return biased_leaky_relu(x, self.bias)
 
 

@@ -233,13 +233,20 @@ class ModulatedConv2d(nn.Module):
 
 
 class NoiseInjection(nn.Module):
-    """Adds per-pixel noise scaled by a learned scalar ``weight`` (shape (1,))."""
+    """Adds per-pixel noise scaled by a learned scalar ``weight`` (shape (1,)).
+
+    The module exists for its parameter name (``...noise.weight`` in the community state-dict layout):
+    :class:`~interestyle.models.generator.StyledConv` reads ``weight`` and folds the noise into its fused
+    pass (:mod:`interestyle.models.reference` reads it too), so :meth:`forward` is never run by the generator.
+    """
 
     def __init__(self) -> None:
         super().__init__()
         self.weight = nn.Parameter(torch.zeros(1))
 
     def forward(self, x: Tensor, noise: Tensor | None) -> Tensor:
+        """``x + weight * noise`` (``x`` when ``noise`` is None). Unused by the generator, which fuses it
+        (see the class docstring); kept so the module stays usable on its own."""
         if noise is None:
             return x
         return x + self.weight * noise

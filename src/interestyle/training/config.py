@@ -1,8 +1,8 @@
 """The training configuration: frozen dataclasses read from JSON or YAML and validated before anything runs.
 
-Every part of the method (METHOD.md) is a field with the documented default. ``baseline: true`` is the
-ReStyle/pSp-style comparison run on the same code path: no mask in the loss, no Uninterest Filter, no
-Interest Disentanglement.
+Every part of the method (Moon & Park, "IntereStyle", WACV 2023; docs/training.md) is a field with the
+documented default. ``baseline: true`` is the ReStyle/pSp-style comparison run on the same code path: no
+mask in the loss, no Uninterest Filter, no Interest Disentanglement.
 
 Values are checked when a config is built (:class:`ConfigError` naming ``section.field``); files (image
 and mask folders, weights, model folders) are checked by :meth:`TrainingConfig.check_files`, which

@@ -1,7 +1,8 @@
 """The training objective: interest-masked L2, LPIPS, identity and w-norm terms (SSIM as the fallback).
 
-Every image term compares ``m * y_hat`` with ``m * x`` (METHOD.md, "Training objective"): pixels where the
-mask is 0 cannot change the loss. With ``mask=None`` the whole image counts (the baseline).
+Every image term compares ``m * y_hat`` with ``m * x`` (the IntereStyle objective, Moon & Park, WACV 2023;
+see docs/training.md, "What one step does"): pixels where the mask is 0 cannot change the loss. With
+``mask=None`` the whole image counts (the baseline).
 """
 
 from __future__ import annotations
