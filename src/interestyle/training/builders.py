@@ -121,24 +121,22 @@ def build_objective(config: TrainingConfig, device: torch.device | str = "cpu") 
     def line(name: str, weight: float, state: str) -> None:
         lines.append(f"  {name:<8}{weight:<8g}{state}")
 
+    def perceptual(name: str, weight: float, loaded: bool, network: str, option: str, source: object) -> None:
+        if weight == 0:
+            line(name, 0, "off (weight 0)")
+        elif loaded:
+            line(name, weight, f"active ({network} weights from {source})")
+        else:
+            line(name, weight, f"OFF: no loss.{option} given")
+
     lines.append("loss terms:")
     line("l2", lc.l2, "active" if lc.l2 > 0 else "off (weight 0)")
-    if lc.lpips == 0:
-        line("lpips", 0, "off (weight 0)")
-    elif lpips_net is not None:
-        line("lpips", lc.lpips, f"active (AlexNet weights from {lc.lpips_weights})")
-    else:
-        line("lpips", lc.lpips, "OFF: no loss.lpips_weights given")
+    perceptual("lpips", lc.lpips, lpips_net is not None, "AlexNet", "lpips_weights", lc.lpips_weights)
     if ssim_weight > 0:
         line("ssim", ssim_weight, "active, in place of LPIPS (1 - SSIM)")
     elif lc.lpips > 0 and lpips_net is None:
         line("ssim", 0, "off (weight 0): LPIPS has no substitute")
-    if lc.id == 0:
-        line("id", 0, "off (weight 0)")
-    elif identity is not None:
-        line("id", lc.id, f"active (ArcFace weights from {lc.arcface_weights})")
-    else:
-        line("id", lc.id, "OFF: no loss.arcface_weights given")
+    perceptual("id", lc.id, identity is not None, "ArcFace", "arcface_weights", lc.arcface_weights)
     line("w_norm", lc.w_norm, "active" if lc.w_norm > 0 else "off (weight 0)")
     if not loss.active:
         raise ConfigError("no loss term is active: give l2, ssim or a perceptual term a positive weight")
