@@ -35,7 +35,7 @@ LADDER: tuple[tuple[str, ...], ...] = (
     THIN_LAYERS,
 )
 """``nn`` <- ``models`` <- what is built on the models <- the thin layers: no unit imports a higher rung."""
-MODEL_FREE = ("masks", "align", "images", "synthetic", "metrics")
+MODEL_FREE = ("masks", "align", "images", "synthetic", "metrics", "results")
 LEAVES = ("interestyle.masks.morphology",)
 """Modules the rest of their package builds on: they import no other module of it."""
 LOADING = ("hub", "locate", "serialization", "models", "masks", "directions", "lossnets")
