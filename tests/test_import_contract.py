@@ -38,6 +38,8 @@ LADDER: tuple[tuple[str, ...], ...] = (
 MODEL_FREE = ("masks", "align", "images", "synthetic", "metrics", "results")
 LEAVES = ("interestyle.masks.morphology",)
 """Modules the rest of their package builds on: they import no other module of it."""
+FOUNDATIONS = ("validation", "blur")
+"""Top-level modules every part may use: each imports only the ones before it in this tuple."""
 LOADING = ("hub", "locate", "serialization", "models", "masks", "directions", "lossnets")
 OPTIONAL_BACKENDS = ("mediapipe", "accelerate", "gradio", "comfy", "yaml")
 BACKEND_ADAPTERS: Mapping[str, str] = {"interestyle.app.ui": "gradio"}
@@ -283,6 +285,17 @@ def check_leaves(graph: Graph) -> list[str]:
     )
 
 
+def check_foundations(graph: Graph) -> list[str]:
+    rule = f"{', '.join(FOUNDATIONS)} import nothing of the package but the ones before them"
+    return _once_per_statement(
+        _violation(graph, e, rule, f"{e.importer} imports {e.target}")
+        for e in graph.internal()
+        if unit(e.importer) in FOUNDATIONS
+        and unit(e.target) != unit(e.importer)
+        and unit(e.target) not in FOUNDATIONS[: FOUNDATIONS.index(unit(e.importer))]
+    )
+
+
 def check_lossnets(graph: Graph) -> list[str]:
     rule = "lossnets never imports training or convert (both import it)"
     return _reach(graph, _in_units(graph, ["lossnets"]), lambda m: unit(m) in ("training", "convert"), rule)
@@ -424,6 +437,7 @@ DEPENDENCY_RULES: tuple[Callable[[Graph], list[str]], ...] = (
     check_layers,
     check_model_free,
     check_leaves,
+    check_foundations,
     check_lossnets,
     check_convert_without_training,
     check_training_only_from_cli,
@@ -536,6 +550,8 @@ CLEAN = {
     "cli/app.py": "def run():\n    from ..app.ui import build\n",
     "app/ui.py": "import gradio\nfrom ..inversion import *\n",
     "_version.py": "__version__ = '0'\n",
+    "validation.py": "",
+    "blur.py": "from .validation import *\n",
 }
 
 BROKEN = [
@@ -543,6 +559,8 @@ BROKEN = [
     (check_layers, {"masks/resolve.py": "def f():\n    from ..cli import train\n"}, "masks/resolve.py:2"),
     (check_model_free, {"masks/morphology.py": "from ..inversion import invert\n"}, "masks/morphology.py:1"),
     (check_leaves, {"masks/morphology.py": "def f():\n    from . import resolve\n"}, "masks/morphology.py:2"),
+    (check_foundations, {"validation.py": "def f():\n    from .blur import x\n"}, "validation.py:2"),
+    (check_foundations, {"blur.py": "from .validation import *\nfrom .errors import x\n"}, "blur.py:2"),
     (check_lossnets, {"lossnets/arcface.py": "def f():\n    from ..convert import arcface\n"}, "lossnets/arcface.py:2"),
     (
         check_convert_without_training,

@@ -6,6 +6,7 @@ import math
 
 import pytest
 import torch
+import torch.nn.functional as F
 
 from interestyle.masks import (
     AlignedFacePrior,
@@ -96,6 +97,28 @@ def test_feather_sigma_matches_a_gaussian():
     out = feather_mask(edge, 4)[0, 0, 100]
     expected = [0.5 * (1 + math.erf((x + 0.5 - 128) / (4 * math.sqrt(2)))) for x in range(120, 137)]
     torch.testing.assert_close(out[120:137], torch.tensor(expected), atol=2e-3, rtol=0)
+
+
+def feather_before_the_shared_blur(masks: torch.Tensor, sigma: float) -> torch.Tensor:
+    """feather_mask as it was: float32 kernel, edges replicated with F.pad, at least one tap a side."""
+    s = sigma * masks.shape[-1] / 256
+    half = min(max(1, math.ceil(3 * s)), max(masks.shape[-2:]) - 1)
+    if s < 1e-3 or half <= 0:
+        return masks
+    kernel = torch.exp(-0.5 * (torch.arange(-half, half + 1, dtype=torch.float32) / s) ** 2)
+    kernel = kernel / kernel.sum()
+    x = F.conv2d(F.pad(masks, (half, half, 0, 0), mode="replicate"), kernel.view(1, 1, 1, -1))
+    x = F.conv2d(F.pad(x, (0, 0, half, half), mode="replicate"), kernel.view(1, 1, -1, 1))
+    return x.clamp(0, 1)
+
+
+def test_feather_numerics_are_unchanged_by_the_shared_blur():
+    masks = (torch.rand(3, 1, 40, 40, generator=torch.Generator().manual_seed(0)) > 0.6).float()
+    for sigma in (0.5, 2.0, 8.0, 100.0):
+        difference = (feather_mask(masks, sigma) - feather_before_the_shared_blur(masks, sigma)).abs().max()
+        assert difference < 1e-6, (sigma, float(difference))
+    thin = torch.rand(1, 1, 3, 2, generator=torch.Generator().manual_seed(1))  # the kernel is clipped to 2 taps
+    assert (feather_mask(thin, 50.0) - feather_before_the_shared_blur(thin, 50.0)).abs().max() < 1e-6
 
 
 def test_wrappers_apply_their_op_to_the_wrapped_provider():

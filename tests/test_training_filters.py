@@ -1,7 +1,11 @@
+import math
+
 import pytest
 import torch
+import torch.nn.functional as F
 
-from interestyle.training.filters import UninterestFilter, gaussian_blur, step_radii
+from interestyle.blur import gaussian_blur
+from interestyle.training.filters import UninterestFilter, step_radii
 from training_setup import single_thread  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.usefixtures("single_thread")
@@ -17,7 +21,6 @@ def images_and_mask(size: int = 32):
 
 def test_radius_zero_is_the_identity():
     x, m = images_and_mask()
-    assert gaussian_blur(x, 0) is x
     for variant in ("uninterest", "whole"):
         assert torch.equal(UninterestFilter((0, 0), variant)(x, m, 0), x)
         assert torch.equal(UninterestFilter((16,), variant)(x, m, 3), x)  # steps past the list get 0
@@ -36,15 +39,40 @@ def test_whole_variant_blurs_the_interest_region_too():
     out = UninterestFilter((16, 9), "whole")(x, m, 0)
     inside = m.expand_as(x).bool()
     assert (out[inside] - x[inside]).abs().mean() > 0.1
-    assert torch.equal(out, gaussian_blur(x, 2.0))
+    assert torch.equal(out, gaussian_blur(x, 2.0, padding="reflect"))
 
 
 def test_blur_keeps_constant_images_and_lowers_variance():
     flat = torch.full((1, 3, 16, 16), 0.3)
-    assert torch.allclose(gaussian_blur(flat, 3.0), flat, atol=1e-6)
+    assert torch.allclose(UninterestFilter((48,), "whole")(flat, None, 0), flat, atol=1e-6)
     x, _ = images_and_mask()
-    assert gaussian_blur(x, 2.0).var() < 0.5 * x.var()
-    assert gaussian_blur(x, 2.0).shape == x.shape
+    blurred = UninterestFilter((16,), "whole")(x, None, 0)
+    assert blurred.var() < 0.5 * x.var() and blurred.shape == x.shape
+
+
+def blur_before_the_shared_blur(images: torch.Tensor, sigma: float) -> torch.Tensor:
+    """The filter's blur as it was: float32 kernel of ceil(3 sigma) taps a side clipped to the image, F.pad reflect."""
+    b, c, h, w = images.shape
+    half = min(math.ceil(3 * sigma), h - 1, w - 1)
+    if half < 1:
+        return images
+    kernel = torch.exp(-0.5 * (torch.arange(-half, half + 1, dtype=torch.float32) / sigma) ** 2)
+    kernel = kernel / kernel.sum()
+    x = images.reshape(b * c, 1, h, w)
+    x = F.conv2d(F.pad(x, (half, half, 0, 0), mode="reflect"), kernel.view(1, 1, 1, -1))
+    x = F.conv2d(F.pad(x, (0, 0, half, half), mode="reflect"), kernel.view(1, 1, -1, 1))
+    return x.reshape(b, c, h, w)
+
+
+@pytest.mark.parametrize("size", [32, 5])  # at 5 pixels the kernel is clipped to the image
+def test_numerics_are_unchanged_by_the_shared_blur(size):
+    x, m = images_and_mask(32)
+    x = x[..., :size, :size]
+    unf = UninterestFilter((16, 9, 4, 1, 128), "whole")
+    for step in range(5):
+        sigma = unf.radius(step, size)
+        difference = (unf(x, m, step) - blur_before_the_shared_blur(x, sigma)).abs().max()
+        assert difference < 1e-6, (step, float(difference))
 
 
 def test_radii_are_scaled_to_the_resolution_and_padded_with_zero():

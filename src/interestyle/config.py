@@ -15,6 +15,7 @@ from typing import Any, Literal, TypeVar
 from typing_extensions import Self
 
 from .errors import ConfigError
+from .validation import check_flag, check_int, check_positive_int, check_positive_number
 
 __all__ = [
     "EncoderConfig",
@@ -44,9 +45,15 @@ def _is_power_of_two(n: int) -> bool:
     return n > 0 and n & (n - 1) == 0
 
 
-def _check_int(cls: type, name: str, value: Any, minimum: int = 1) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise _fail(cls, name, value, f"an integer >= {minimum}")
+def _int_field(config: Any, name: str, minimum: int = 1) -> int:
+    """Check the integer field ``name`` of a frozen config and store it as a plain ``int``."""
+    value = check_int(getattr(config, name), f"{type(config).__name__}.{name}", minimum=minimum, error=ConfigError)
+    object.__setattr__(config, name, value)
+    return value
+
+
+def _ints(cls: type, name: str, values: tuple[Any, ...]) -> tuple[int, ...]:
+    return tuple(check_positive_int(v, f"{cls.__name__}.{name}", error=ConfigError) for v in values)
 
 
 def _from_dict(cls: type[_C], data: Mapping[str, Any]) -> _C:
@@ -116,26 +123,26 @@ class GeneratorConfig:
 
     def __post_init__(self) -> None:
         cls = type(self)
-        _check_int(cls, "resolution", self.resolution, 8)
+        _int_field(self, "resolution", 8)
         if not _is_power_of_two(self.resolution) or self.resolution > 1024:
             raise _fail(cls, "resolution", self.resolution, "a power of two from 8 to 1024")
-        _check_int(cls, "style_dim", self.style_dim)
-        _check_int(cls, "n_mlp", self.n_mlp)
-        _check_int(cls, "channel_multiplier", self.channel_multiplier)
+        _int_field(self, "style_dim")
+        _int_field(self, "n_mlp")
+        _int_field(self, "channel_multiplier")
         if self.channels is not None:
             channels = tuple(self.channels) if isinstance(self.channels, (list, tuple)) else None
             expected = int(math.log2(self.resolution)) - 1
             if channels is None or len(channels) != expected:
                 raise _fail(cls, "channels", self.channels, f"{expected} widths (for 4x4 ... {self.resolution})")
-            for c in channels:
-                _check_int(cls, "channels", c)
-            object.__setattr__(self, "channels", channels)
-        if not isinstance(self.lr_mlp, (int, float)) or not self.lr_mlp > 0:
-            raise _fail(cls, "lr_mlp", self.lr_mlp, "a positive number")
+            object.__setattr__(self, "channels", _ints(cls, "channels", channels))
+        object.__setattr__(
+            self, "lr_mlp", check_positive_number(self.lr_mlp, f"{cls.__name__}.lr_mlp", error=ConfigError)
+        )
         kernel = tuple(self.blur_kernel) if isinstance(self.blur_kernel, (list, tuple)) else ()
-        if len(kernel) < 2 or len(kernel) % 2 or any(not isinstance(k, int) for k in kernel):
+        if len(kernel) < 2 or len(kernel) % 2:
             raise _fail(cls, "blur_kernel", self.blur_kernel, "an even-length sequence of integers")
-        object.__setattr__(self, "blur_kernel", kernel)
+        taps = tuple(check_int(k, f"{cls.__name__}.blur_kernel", error=ConfigError) for k in kernel)
+        object.__setattr__(self, "blur_kernel", taps)
 
     @property
     def log_size(self) -> int:
@@ -200,23 +207,20 @@ class EncoderConfig:
             units = tuple(self.units) if isinstance(self.units, (list, tuple)) else ()
             if len(units) != 4:
                 raise _fail(cls, "units", self.units, "four integers >= 1 (units per stage)")
-            for u in units:
-                _check_int(cls, "units", u)
-            object.__setattr__(self, "units", units)
+            object.__setattr__(self, "units", _ints(cls, "units", units))
         widths = tuple(self.widths) if isinstance(self.widths, (list, tuple)) else ()
         if len(widths) != 4:
             raise _fail(cls, "widths", self.widths, "four integers (channels of the four stages)")
-        for w in widths:
-            _check_int(cls, "widths", w)
+        widths = _ints(cls, "widths", widths)
         object.__setattr__(self, "widths", widths)
         if self.mode not in ("ir_se", "ir"):
             raise _fail(cls, "mode", self.mode, "'ir_se' or 'ir'")
         if self.input_nc not in (3, 6):
             raise _fail(cls, "input_nc", self.input_nc, "3 (single pass) or 6 (iterative refinement)")
-        _check_int(cls, "input_size", self.input_size, 32)
+        _int_field(self, "input_size", 32)
         if not _is_power_of_two(self.input_size):
             raise _fail(cls, "input_size", self.input_size, "a power of two >= 32")
-        _check_int(cls, "se_reduction", self.se_reduction)
+        _int_field(self, "se_reduction")
         if self.mode == "ir_se" and any(w < self.se_reduction for w in widths):
             raise _fail(cls, "widths", widths, f"widths >= se_reduction={self.se_reduction}")
 
@@ -261,13 +265,12 @@ class ModelConfig:
             raise _fail(cls, "generator", self.generator, "a GeneratorConfig or a mapping")
         if not isinstance(self.encoder, EncoderConfig):
             raise _fail(cls, "encoder", self.encoder, "an EncoderConfig or a mapping")
-        _check_int(cls, "iterations", self.iterations)
+        _int_field(self, "iterations")
         if not self.iterative and self.iterations != 1:
             raise _fail(cls, "iterations", self.iterations, "1 for a single-pass encoder (input_nc=3)")
         if not isinstance(self.method, str) or not self.method:
             raise _fail(cls, "method", self.method, "a non-empty string")
-        if not isinstance(self.start_from_latent_avg, bool):
-            raise _fail(cls, "start_from_latent_avg", self.start_from_latent_avg, "true or false")
+        check_flag(self.start_from_latent_avg, f"{cls.__name__}.start_from_latent_avg", error=ConfigError)
 
     @property
     def iterative(self) -> bool:

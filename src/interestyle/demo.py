@@ -16,6 +16,7 @@ from .inversion import invert
 from .metrics import masked_mse
 from .models.model import IntereStyleModel
 from .synthetic import make_batch
+from .validation import check_positive_int
 
 __all__ = ["COLUMNS", "HELD_OUT_SEED", "DemoReport", "run_demo"]
 
@@ -87,8 +88,7 @@ def run_demo(
         strength: the edit's strength, in standard deviations of the generator's W along ``direction``.
         cell: side of each grid cell in pixels.
     """
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"n={n!r} is invalid: expected an integer >= 1")
+    n = check_positive_int(n, "n")
     batch = make_batch(n, size=model.resolution, seed=seed, condition="occluded")
     models = {"IntereStyle": model} if baseline is None else {"baseline": baseline, "IntereStyle": model}
     results = {name: invert(m, batch.image, mask=batch.interest_mask, progress=False) for name, m in models.items()}

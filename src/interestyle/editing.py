@@ -24,6 +24,7 @@ from .align import DEFAULT_FEATHER, paste_photos
 from .directions import DirectionInput, as_direction
 from .models.model import IntereStyleModel
 from .results import LatentResult
+from .validation import check_int, check_positive_int, check_unit_interval
 
 __all__ = [
     "LAYER_PRESETS",
@@ -246,8 +247,7 @@ def resolve_strengths(strength: float | Sequence[float] | Tensor | np.ndarray) -
 
 
 def _decode(model: IntereStyleModel, latents: Tensor, batch_size: int, progress: bool | None, desc: str) -> Tensor:
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size={batch_size!r} is invalid: expected an integer >= 1")
+    batch_size = check_positive_int(batch_size, "batch_size")
     starts = range(0, latents.shape[0], batch_size)
     show = len(starts) > 1 if progress is None else progress
     return torch.cat(
@@ -359,12 +359,9 @@ def random_styles(model: IntereStyleModel, count: int, *, seed: int = 0, truncat
         TypeError: a seed that is not an integer.
     """
     _check_model(model)
-    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-        raise ValueError(f"count={count!r} is invalid: expected an integer >= 1")
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise TypeError(f"seed={seed!r} is invalid: expected an integer")
-    if not (isinstance(truncation, (int, float)) and 0 <= truncation <= 1):
-        raise ValueError(f"truncation={truncation!r} is invalid: expected a number in [0, 1]")
+    count = check_positive_int(count, "count")
+    seed = check_int(seed, "seed", error=TypeError)
+    truncation = check_unit_interval(truncation, "truncation")
     gen = torch.Generator().manual_seed(seed)
     # one draw per sample, so the i-th z is the same whatever ``count`` is
     z = torch.stack([torch.randn(model.style_dim, generator=gen) for _ in range(count)]).to(model.device, model.dtype)

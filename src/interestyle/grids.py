@@ -6,6 +6,8 @@ from collections.abc import Sequence
 
 from PIL import Image
 
+from .validation import check_non_negative_int, check_positive_int
+
 __all__ = ["image_grid"]
 
 
@@ -33,8 +35,7 @@ def image_grid(
         raise ValueError("image_grid needs at least one image")
     if cell is None:
         cell = min(256, max(max(im.size) for im in images))
-    if cell < 1 or pad < 0:
-        raise ValueError(f"cell={cell} must be >= 1 and pad={pad} >= 0")
+    cell, pad = check_positive_int(cell, "cell"), check_non_negative_int(pad, "pad")
     columns = max(len(row) for row in rows)
     sheet = Image.new("RGB", (pad + columns * (cell + pad), pad + len(rows) * (cell + pad)), background)
     for r, row in enumerate(rows):

@@ -14,6 +14,7 @@ from .masks.protocol import MaskSpec
 from .masks.resolve import masks_for_items
 from .models.model import IntereStyleModel
 from .results import LatentResult
+from .validation import check_positive_int
 
 __all__ = ["InversionResult", "invert"]
 
@@ -85,11 +86,8 @@ def invert(
     """
     if not isinstance(model, IntereStyleModel):
         raise TypeError(f"model must be an IntereStyleModel (see load_encoder), got {type(model).__name__}")
-    steps = model.config.iterations if iterations is None else iterations
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-        raise ValueError(f"iterations={iterations!r} is invalid: expected an integer >= 1")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size={batch_size!r} is invalid: expected an integer >= 1")
+    steps = model.config.iterations if iterations is None else check_positive_int(iterations, "iterations")
+    batch_size = check_positive_int(batch_size, "batch_size")
     if align:
         photos = align_photos(images, landmarks, size=model.resolution, progress=progress)
         result = invert(

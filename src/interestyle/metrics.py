@@ -6,11 +6,12 @@ function returns one value per image, shape (B,).
 
 from __future__ import annotations
 
-import torch
-import torch.nn.functional as F
 from torch import Tensor
 
-__all__ = ["gaussian_window", "masked_mse", "ssim", "ssim_map"]
+from .blur import gaussian_blur
+from .validation import check_positive_int, check_positive_number
+
+__all__ = ["masked_mse", "ssim", "ssim_map"]
 
 
 def _check(a: Tensor, b: Tensor, mask: Tensor | None) -> None:
@@ -35,30 +36,21 @@ def masked_mse(a: Tensor, b: Tensor, mask: Tensor | None = None) -> Tensor:
     return (err * m).flatten(1).sum(1) / m.flatten(1).sum(1)
 
 
-def gaussian_window(size: int = 11, sigma: float = 1.5, *, device: torch.device | None = None) -> Tensor:
-    """Normalised 1-D Gaussian of ``size`` taps: (size,)."""
-    x = torch.arange(size, dtype=torch.float32, device=device) - (size - 1) / 2
-    w = torch.exp(-(x**2) / (2 * sigma**2))
-    return w / w.sum()
-
-
 def ssim_map(a: Tensor, b: Tensor, *, window: int = 11, sigma: float = 1.5) -> Tensor:
     """Per-pixel SSIM (Wang et al. 2004) of images in [-1, 1], computed on [0, 1]: (B, 1, H, W).
 
-    Gaussian window, constants K1 = 0.01 and K2 = 0.03, channels averaged; borders use reflection padding
-    so the map has the images' size.
+    A Gaussian window of ``window`` taps (odd) and standard deviation ``sigma`` pixels, constants K1 = 0.01
+    and K2 = 0.03, channels averaged; borders use reflection padding so the map has the images' size.
     """
     _check(a, b, None)
+    window = check_positive_int(window, "window")
+    if window % 2 == 0:
+        raise ValueError(f"window={window!r} is invalid: expected an odd number of taps")
+    sigma = check_positive_number(sigma, "sigma", note="pixels")
     x, y = (a.float() + 1) / 2, (b.float() + 1) / 2
-    c = x.shape[1]
-    g = gaussian_window(window, sigma, device=x.device)
-    kernel_h = g.view(1, 1, 1, -1).expand(c, 1, 1, window)
-    kernel_v = g.view(1, 1, -1, 1).expand(c, 1, window, 1)
-    pad = window // 2
 
     def blur(t: Tensor) -> Tensor:
-        t = F.pad(t, (pad, pad, pad, pad), mode="reflect")
-        return F.conv2d(F.conv2d(t, kernel_h, groups=c), kernel_v, groups=c)
+        return gaussian_blur(t, sigma, radius=window // 2, padding="reflect")
 
     mu_x, mu_y = blur(x), blur(y)
     var_x = blur(x * x) - mu_x**2

@@ -5,7 +5,6 @@ common: W+ latents, the images they decode to, and the photos and masks they cam
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
@@ -15,6 +14,7 @@ from torch import Tensor
 from .align import PhotoFaces
 from .images import to_pil
 from .masks.morphology import feather_mask
+from .validation import check_non_negative_number
 
 __all__ = ["LatentResult", "composite_through_mask"]
 
@@ -85,9 +85,7 @@ def composite_through_mask(images: Tensor, photos: Tensor, masks: Tensor, *, fea
         masks: (B, 1, R, R) in [0, 1], one per photo.
         feather: Gaussian sigma of the blend edge in pixels; default ``R / 64``; 0 for a hard edge.
     """
-    sigma = images.shape[-1] / 64 if feather is None else feather
-    if isinstance(sigma, bool) or not (isinstance(sigma, (int, float)) and math.isfinite(sigma) and sigma >= 0):
-        raise ValueError(f"feather={feather!r} is invalid: expected a finite number >= 0 (pixels)")
+    sigma = images.shape[-1] / 64 if feather is None else check_non_negative_number(feather, "feather", note="pixels")
     # feather_mask takes its sigma in pixels of a 256-wide mask
     soft = feather_mask(masks, sigma * 256 / masks.shape[-1]) if sigma > 0 else masks
     index = torch.arange(images.shape[0], device=images.device) % photos.shape[0]

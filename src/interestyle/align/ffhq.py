@@ -25,9 +25,11 @@ import torch.nn.functional as F
 from torch import Tensor
 from typing_extensions import Self
 
+from ..blur import reflect_indices
 from ..errors import NoFaceError
 from ..images import ImageInput, read_images
-from .blur import gaussian_blur, reflect_indices
+from ..validation import check_int, check_positive_int
+from .blur import scipy_style_blur
 from .landmarks import (
     LandmarkInput,
     LandmarkProvider,
@@ -120,11 +122,11 @@ class AlignmentTransform:
             raise ValueError("quad is not a parallelogram: corner 2 must equal corner 1 + corner 3 - corner 0")
         if abs(float(side_x[0] * side_y[1] - side_x[1] * side_y[0])) < 1e-9:
             raise ValueError("degenerate quad: its corners are collinear")
-        if isinstance(self.size, bool) or not isinstance(self.size, int) or self.size < 1:
-            raise ValueError(f"size={self.size!r} is invalid: expected an integer >= 1")
+        object.__setattr__(self, "size", check_positive_int(self.size, "size"))
         hw = tuple(self.original_size)
-        if len(hw) != 2 or any(isinstance(v, bool) or not isinstance(v, int) or v < 1 for v in hw):
+        if len(hw) != 2:
             raise ValueError(f"original_size={self.original_size!r} is invalid: expected (H, W), two integers >= 1")
+        hw = tuple(check_positive_int(v, f"original_size[{i}]", note="the photo's (H, W)") for i, v in enumerate(hw))
         object.__setattr__(self, "quad", tuple((float(px), float(py)) for px, py in quad))
         object.__setattr__(self, "original_size", hw)
 
@@ -269,15 +271,13 @@ def _fade_padding(work: Tensor, pads: tuple[int, int, int, int], *, blur: float)
     mx = 1 - torch.minimum(xs / left, (w - 1 - xs) / right)
     my = 1 - torch.minimum(ys / top, (h - 1 - ys) / bottom)
     mask = torch.maximum(mx[None, :], my[:, None])
-    work = work + (gaussian_blur(work, blur) - work) * (mask * 3 + 1).clamp(0, 1)
+    work = work + (scipy_style_blur(work, blur) - work) * (mask * 3 + 1).clamp(0, 1)
     median = work.flatten(2).median(dim=2).values[:, :, None, None]
     return work + (median - work) * mask.clamp(0, 1)
 
 
 def _check_size(size: object) -> int:
-    if isinstance(size, bool) or not isinstance(size, int) or size < 8:
-        raise ValueError(f"size={size!r} is invalid: expected an integer >= 8 (FFHQ crops are 1024)")
-    return size
+    return check_int(size, "size", minimum=8, note="FFHQ crops are 1024")
 
 
 def read_photo(image: ImageInput, what: str) -> Tensor:

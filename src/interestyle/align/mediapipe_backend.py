@@ -25,6 +25,8 @@ import torch
 from PIL import Image, ImageDraw
 from torch import Tensor
 
+from ..validation import check_positive_int, check_unit_interval
+
 __all__ = ["MESH_NOSE_TIP", "MESH_TO_68", "MediaPipeFaceMask", "MediaPipeLandmarks", "mesh_to_68", "mesh_to_five"]
 
 # iBUG 68 <- MediaPipe face-mesh vertex. Left/right are the image's for an upright face.
@@ -70,11 +72,8 @@ class _FaceMesh:
     """One lazily built MediaPipe FaceMesh graph (static images), shared by the calls of one provider."""
 
     def __init__(self, max_faces: int, min_confidence: float) -> None:
-        if isinstance(max_faces, bool) or not isinstance(max_faces, int) or max_faces < 1:
-            raise ValueError(f"max_faces={max_faces!r} is invalid: expected an integer >= 1")
-        if not isinstance(min_confidence, (int, float)) or not 0 <= min_confidence <= 1:
-            raise ValueError(f"min_confidence={min_confidence!r} is invalid: expected a number in [0, 1]")
-        self.max_faces, self.min_confidence = max_faces, float(min_confidence)
+        self.max_faces = check_positive_int(max_faces, "max_faces")
+        self.min_confidence = check_unit_interval(min_confidence, "min_confidence")
         self._graph: Any = None
         self._lock = threading.Lock()  # a MediaPipe graph processes one image at a time
 
@@ -188,9 +187,7 @@ class MediaPipeFaceMask:
     _SUPERSAMPLE = 4
 
     def __init__(self, *, grow: float = 0.0, max_faces: int = 8, min_confidence: float = 0.5) -> None:
-        if isinstance(grow, bool) or not isinstance(grow, (int, float)) or not 0 <= grow <= 1:
-            raise ValueError(f"grow={grow!r} is invalid: expected a fraction in [0, 1]")
-        self.grow = float(grow)
+        self.grow = check_unit_interval(grow, "grow", note="a fraction: 0.1 grows each hull by 10 %")
         self._mesh = _FaceMesh(max_faces, min_confidence)
 
     def __call__(self, images: Tensor) -> Tensor:

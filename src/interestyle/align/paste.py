@@ -16,7 +16,8 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ..images import ImageInput, MaskInput, load_masks, read_images
-from .blur import gaussian_blur
+from ..validation import check_number, check_positive_int
+from .blur import scipy_style_blur
 from .ffhq import AlignmentTransform, read_photo
 
 __all__ = ["DEFAULT_FEATHER", "face_region_mask", "paste_back", "paste_weight", "unalign"]
@@ -33,8 +34,7 @@ def face_region_mask(size: int) -> Tensor:
     Returns:
         (1, 1, size, size) float32 in [0, 1], antialiased edge.
     """
-    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
-        raise ValueError(f"size={size!r} is invalid: expected an integer >= 1")
+    size = check_positive_int(size, "size")
     t = (torch.arange(size, dtype=torch.float64) + 0.5) / size
     dx, dy = (t[None, :] - _FACE_CENTRE[0]) / _FACE_RADII[0], (t[:, None] - _FACE_CENTRE[1]) / _FACE_RADII[1]
     r = torch.sqrt(dx**2 + dy**2)
@@ -44,9 +44,7 @@ def face_region_mask(size: int) -> Tensor:
 
 
 def _check_feather(feather: object) -> float:
-    if isinstance(feather, bool) or not isinstance(feather, (int, float)) or not 0 <= feather <= 0.5:
-        raise ValueError(f"feather={feather!r} is invalid: expected a fraction of the crop side in [0, 0.5]")
-    return float(feather)
+    return check_number(feather, "feather", minimum=0, maximum=0.5, note="a fraction of the crop side")
 
 
 def _aligned_weight(mask: Tensor, feather: float) -> Tensor:
@@ -55,7 +53,7 @@ def _aligned_weight(mask: Tensor, feather: float) -> Tensor:
     if feather == 0:
         return mask
     band = feather * n
-    weight = gaussian_blur(mask, band / 4).clamp(0, 1)
+    weight = scipy_style_blur(mask, band / 4).clamp(0, 1)
     centre = torch.arange(n, dtype=torch.float64) + 0.5
     ramp = ((torch.minimum(centre, n - centre) - 0.5) / band).clamp(0, 1).float()
     return weight * ramp[None, :] * ramp[:, None]

@@ -30,6 +30,7 @@ from ..models.model import IntereStyleModel
 from ..results import LatentResult
 from ..serialization import atomic_write
 from ..synthetic import make_batch
+from ..validation import check_non_negative_int
 
 __all__ = ["DEFAULT_MODEL", "MIX_LAYERS", "Editor", "Inversion"]
 
@@ -143,8 +144,7 @@ class Editor:
 
     def sample(self, seed: int) -> Image.Image:
         """A synthetic occluded face at the model's resolution (:func:`interestyle.synthetic.make_batch`)."""
-        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-            raise ValueError(f"sample number {seed!r} is invalid: expected an integer >= 0")
+        seed = check_non_negative_int(seed, "sample number")
         batch = make_batch(1, size=self.resolution, seed=seed, condition="occluded")
         return to_pil(batch.image)[0]
 

@@ -17,6 +17,7 @@ from ..masks import Dilate, Feather, Invert, get_mask_provider, resolve_mask
 from ..masks.overlay import overlay, overlay_grid
 from ..masks.protocol import MaskProvider, provider_resolution, resize_masks
 from ..serialization import atomic_write
+from ..validation import check_positive_int
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
 GRID_NAME = "overlay.png"
@@ -93,9 +94,7 @@ def parse_options(items: list[str]) -> dict[str, Any]:
 
 
 def _positive(value: int, flag: str) -> int:
-    if value < 1:
-        raise ValueError(f"{flag}={value} is invalid: expected an integer >= 1")
-    return value
+    return check_positive_int(value, flag)
 
 
 def _output_names(paths: list[Path]) -> list[str]:

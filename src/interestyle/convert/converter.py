@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..validation import check_positive_int, check_positive_number
 from .card import CardFacts, check_license, model_card
 from .checkpoint import load_checkpoint
 from .output import check_output_folder, push_folder, write_folder
@@ -56,17 +57,16 @@ def _units(value: Sequence[int] | None) -> tuple[int, int, int, int] | None:
     if value is None:
         return None
     units = tuple(value)
-    if len(units) != 4 or not all(isinstance(u, int) and not isinstance(u, bool) and u >= 1 for u in units):
+    if len(units) != 4:
         raise ValueError(f"encoder_units={value!r} is invalid: expected four integers >= 1 (units per stage)")
-    return units  # type: ignore[return-value]
+    a, b, c, d = (check_positive_int(u, f"encoder_units[{i}]", note="units per stage") for i, u in enumerate(units))
+    return a, b, c, d
 
 
 def _lr_mlp(value: float | None) -> float | None:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < float("inf"):
-        raise ValueError(f"lr_mlp={value!r} is invalid: expected a positive number (upstream uses 0.01)")
-    return float(value)
+    return check_positive_number(value, "lr_mlp", note="upstream uses 0.01")
 
 
 def convert_checkpoint(

@@ -14,6 +14,7 @@ from torch import Tensor
 from tqdm.auto import tqdm
 
 from ..models.model import IntereStyleModel
+from ..validation import check_int, check_non_negative_number, check_positive_int
 from .direction import Direction, DirectionSet, _as_tensor
 
 __all__ = ["fit_direction", "principal_directions"]
@@ -77,10 +78,8 @@ def fit_direction(
     positives = int(y.sum())
     if positives in (0, y.numel()):
         raise ValueError(f"labels hold one class only ({positives} positives of {y.numel()}); both are needed")
-    if not (isinstance(l2, (int, float)) and math.isfinite(l2) and l2 >= 0):
-        raise ValueError(f"l2={l2!r} is invalid: expected a finite number >= 0")
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-        raise ValueError(f"steps={steps!r} is invalid: expected an integer >= 1")
+    l2 = check_non_negative_number(l2, "l2")
+    steps = check_positive_int(steps, "steps")
 
     shape = x.shape[1:]
     flat = x.reshape(x.shape[0], -1)
@@ -139,12 +138,9 @@ def principal_directions(
     if not isinstance(model, IntereStyleModel):
         raise TypeError(f"model must be an IntereStyleModel (see load_encoder), got {type(model).__name__}")
     dim = model.style_dim
-    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= dim:
-        raise ValueError(f"n={n!r} is invalid: expected an integer from 1 to style_dim={dim}")
-    if isinstance(samples, bool) or not isinstance(samples, int) or samples <= n:
-        raise ValueError(f"samples={samples!r} is invalid: expected an integer greater than n={n}")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size={batch_size!r} is invalid: expected an integer >= 1")
+    n = check_int(n, "n", minimum=1, maximum=dim, note=f"style_dim={dim}")
+    samples = check_int(samples, "samples", minimum=n + 1, note=f"more samples than n={n} components")
+    batch_size = check_positive_int(batch_size, "batch_size")
     gen = torch.Generator().manual_seed(seed)
     total = torch.zeros(dim, dtype=torch.float64)
     outer = torch.zeros(dim, dim, dtype=torch.float64)

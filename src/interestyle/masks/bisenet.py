@@ -21,6 +21,7 @@ from torch import Tensor, nn
 
 from ..errors import WeightsError
 from ..serialization import key_mismatch
+from ..validation import check_int
 
 __all__ = ["BiSeNet", "bisenet_layout", "bisenet_state_dict_from_checkpoint"]
 
@@ -156,9 +157,7 @@ class BiSeNet(nn.Module):
 
     def __init__(self, n_classes: int = 19) -> None:
         super().__init__()
-        if isinstance(n_classes, bool) or not isinstance(n_classes, int) or n_classes < 2:
-            raise ValueError(f"n_classes={n_classes!r} is invalid: expected an integer >= 2")
-        self.n_classes = n_classes
+        self.n_classes = check_int(n_classes, "n_classes", minimum=2)
         self.cp = ContextPath()
         self.ffm = FeatureFusion(256, 256)
         self.conv_out = OutputHead(256, 256, n_classes)

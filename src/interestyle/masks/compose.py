@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import Tensor
 
+from ..validation import check_positive_int
 from .morphology import check_size, dilate_mask, erode_mask, feather_mask
 from .protocol import MaskProvider, provider_device, provider_name, provider_resolution, run_provider
 from .registry import get_mask_provider
@@ -170,9 +171,7 @@ class Cached(_Unary):
 
     def __init__(self, provider: ProviderLike, maxsize: int = 1024) -> None:
         super().__init__(provider)
-        if isinstance(maxsize, bool) or not isinstance(maxsize, int) or maxsize < 1:
-            raise ValueError(f"maxsize={maxsize!r} is invalid: expected an integer >= 1")
-        self.maxsize = maxsize
+        self.maxsize = check_positive_int(maxsize, "maxsize")
         self._store: OrderedDict[str, Tensor] = OrderedDict()
         self.hits = 0
         self.misses = 0

@@ -22,6 +22,7 @@ from typing_extensions import Self
 from ..errors import ConfigError
 from ..locate import resolve_model_folder
 from ..serialization import read_model_folder, read_state_dict, save_model_folder
+from ..validation import check_int
 from .bisenet import BiSeNet
 from .morphology import check_size, dilate_mask, feather_mask
 
@@ -183,11 +184,7 @@ class FaceParser(nn.Module):
         input_size: int = INPUT_SIZE,
     ) -> None:
         super().__init__()
-        if isinstance(input_size, bool) or not isinstance(input_size, int) or input_size < 32:
-            raise ValueError(
-                f"input_size={input_size!r} is invalid: expected an integer >= 32 (512 for public weights)"
-            )
-        self.resolution = input_size
+        self.resolution = check_int(input_size, "input_size", minimum=32, note="512 for public weights")
         if not isinstance(net, BiSeNet):
             raise TypeError(f"net must be a BiSeNet, got {type(net).__name__}")
         self.net = net.eval()
@@ -300,9 +297,9 @@ class FaceParser(nn.Module):
             )
         n_classes = config.get("n_classes", len(LABELS))
         input_size = config.get("input_size", INPUT_SIZE)
-        for field, value, low in (("n_classes", n_classes, 2), ("input_size", input_size, 32)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise ConfigError(f"{folder / 'config.json'}: {field}={value!r} is invalid; expected an int >= {low}")
+        where = folder / "config.json"
+        n_classes = check_int(n_classes, f"{where}: n_classes", minimum=2, error=ConfigError)
+        input_size = check_int(input_size, f"{where}: input_size", minimum=32, error=ConfigError)
         with torch.device("meta"):
             net = BiSeNet(n_classes)
         state = read_state_dict(weights, {k: tuple(v.shape) for k, v in net.state_dict().items()})

@@ -14,6 +14,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from ..blur import gaussian_blur
+from ..validation import check_non_negative_number
+
 __all__ = ["REFERENCE_SIZE", "check_size", "dilate_mask", "erode_mask", "feather_mask"]
 
 REFERENCE_SIZE = 256
@@ -30,9 +33,7 @@ def check_size(value: float, what: str) -> float:
     Raises:
         ValueError: anything else (a bool, a string, NaN, a negative number), naming ``what``.
     """
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
-        raise ValueError(f"{what}={value!r} is invalid: expected a finite number >= 0 (pixels at 256 x 256)")
-    return float(value)
+    return check_non_negative_number(value, what, note="pixels at 256 x 256")
 
 
 def _check_mask(masks: Tensor, what: str) -> None:
@@ -87,15 +88,7 @@ def feather_mask(masks: Tensor, sigma: float) -> Tensor:
     s = _scaled(check_size(sigma, "sigma"), masks.shape[-1])
     if s < 1e-3:
         return masks
-    half = max(1, math.ceil(3 * s))
-    half = min(half, max(masks.shape[-2:]) - 1) if max(masks.shape[-2:]) > 1 else 0
-    if half == 0:
+    half = min(max(1, math.ceil(3 * s)), max(masks.shape[-2:]) - 1)
+    if half <= 0:
         return masks
-    t = torch.arange(-half, half + 1, dtype=torch.float32, device=masks.device)
-    kernel = torch.exp(-0.5 * (t / s) ** 2)
-    kernel = (kernel / kernel.sum()).to(masks.dtype)
-    x = F.pad(masks, (half, half, 0, 0), mode="replicate")
-    x = F.conv2d(x, kernel.view(1, 1, 1, -1))
-    x = F.pad(x, (0, 0, half, half), mode="replicate")
-    x = F.conv2d(x, kernel.view(1, 1, -1, 1))
-    return x.clamp(0.0, 1.0)
+    return gaussian_blur(masks, s, radius=half, padding="replicate").clamp(0.0, 1.0)

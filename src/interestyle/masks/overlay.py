@@ -9,6 +9,8 @@ import torch
 from PIL import Image
 from torch import Tensor
 
+from ..validation import check_unit_interval
+
 __all__ = ["TINT", "overlay", "overlay_grid"]
 
 TINT = (0.57, -0.76, -0.76)
@@ -33,8 +35,7 @@ def overlay(images: Tensor, masks: Tensor, *, strength: float = 0.55) -> Tensor:
         )
     if masks.shape[0] != images.shape[0]:
         raise ValueError(f"overlay got {masks.shape[0]} masks for {images.shape[0]} images")
-    if not 0.0 <= strength <= 1.0:
-        raise ValueError(f"strength={strength!r} is invalid: expected a number in [0, 1]")
+    strength = check_unit_interval(strength, "strength")
     m = masks.to(images.device, images.dtype)
     if m.shape[-2:] != images.shape[-2:]:
         m = torch.nn.functional.interpolate(m, size=images.shape[-2:], mode="bilinear", align_corners=False)

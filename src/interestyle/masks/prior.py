@@ -9,11 +9,12 @@ no segmenter is available, or as a sanity bound (``Intersect(parser, Dilate("ali
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
 from torch import Tensor
+
+from ..validation import check_number, check_positive_int, check_positive_number
 
 __all__ = ["AlignedFacePrior", "Ellipse", "aligned_face_prior"]
 
@@ -29,9 +30,7 @@ class Ellipse:
 
     def __post_init__(self) -> None:
         for field in ("cx", "cy", "rx", "ry"):
-            value = getattr(self, field)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-                raise ValueError(f"Ellipse.{field}={value!r} is invalid: expected a finite number")
+            object.__setattr__(self, field, check_number(getattr(self, field), f"Ellipse.{field}"))
         if self.rx <= 0 or self.ry <= 0:
             raise ValueError(f"Ellipse radii must be > 0, got rx={self.rx!r}, ry={self.ry!r}")
 
@@ -61,11 +60,8 @@ def aligned_face_prior(
         ellipses: regions of interest in normalised crop coordinates.
         softness: edge width as a fraction of the crop (0.02: 5 pixels at 256); > 0.
     """
-    if isinstance(softness, bool) or not isinstance(softness, (int, float)) or not softness > 0:
-        raise ValueError(f"softness={softness!r} is invalid: expected a number > 0 (a fraction of the crop)")
-    for name, value in (("height", height), ("width", width)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name}={value!r} is invalid: expected an integer >= 1")
+    softness = check_positive_number(softness, "softness", note="a fraction of the crop")
+    height, width = check_positive_int(height, "height"), check_positive_int(width, "width")
     if not ellipses:
         raise ValueError("ellipses is empty: give at least one Ellipse")
     y = (torch.arange(height, dtype=torch.float32, device=device) + 0.5) / height

@@ -27,6 +27,7 @@ from PIL import Image
 from torch import Tensor
 
 from ..errors import InterestyleError
+from ..validation import check_positive_int
 
 __all__ = [
     "MaskProvider",
@@ -98,12 +99,8 @@ def provider_resolution(provider: object) -> int | None:
     resolution = getattr(provider, "resolution", None)
     if resolution is None:
         return None
-    if isinstance(resolution, bool) or not isinstance(resolution, int) or resolution < 1:
-        raise MaskProviderError(
-            f"mask provider {provider_name(provider)!r} declares resolution={resolution!r}; expected a positive int "
-            "or None"
-        )
-    return resolution
+    where = f"mask provider {provider_name(provider)!r} declares resolution"
+    return check_positive_int(resolution, where, note="or None", error=MaskProviderError)
 
 
 def provider_device(provider: object) -> torch.device | None:

@@ -16,6 +16,7 @@ from torch import Tensor
 from tqdm.auto import tqdm
 
 from ..images import image_sizes, stack_resized
+from ..validation import check_positive_int
 from .explicit import explicit_masks
 from .protocol import MaskSpec, prepare_provider, provider_name, resize_masks
 from .registry import available_mask_providers, get_mask_provider, is_provider_name
@@ -58,10 +59,7 @@ def resolve_mask(
     if mask is None:
         return None
     items = [images] if isinstance(images, Tensor) else list(images)
-    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
-        raise ValueError(f"size={size!r} is invalid: expected an integer >= 1")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size={batch_size!r} is invalid: expected an integer >= 1")
+    size, batch_size = check_positive_int(size, "size"), check_positive_int(batch_size, "batch_size")
     return masks_for_items(mask, items, size, batch_size=batch_size, progress=progress)
 
 

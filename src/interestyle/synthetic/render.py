@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor
 
+from ..validation import check_int, check_positive_int
 from .shapes import box_sdf, capsule_sdf, coverage, ellipse_sdf, grid, over, star_sdf
 
 __all__ = [
@@ -116,8 +117,7 @@ def attributes_from_latent(z: Tensor) -> dict[str, Tensor]:
 
 def sample_attributes(n: int, *, seed: int = 0) -> dict[str, Tensor]:
     """Draw ``n`` faces' attributes, reproducibly from ``seed``; each value is a (n,) tensor."""
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"n={n!r} is invalid: expected an integer >= 1")
+    n = check_positive_int(n, "n")
     return attributes_from_uniform(torch.rand(n, N_ATTRIBUTES, generator=torch.Generator().manual_seed(seed)))
 
 
@@ -311,8 +311,7 @@ def render(
             :data:`OCCLUDERS` (-1 for none).
         seed: seeds the clutter and occluder placement (faces come from ``attributes`` alone).
     """
-    if isinstance(size, bool) or not isinstance(size, int) or size < 16:
-        raise ValueError(f"size={size!r} is invalid: expected an integer >= 16")
+    size = check_int(size, "size", minimum=16)
     b = attributes["face_x"].shape[0]
     gen = torch.Generator().manual_seed(seed + 7919)
     colour, person, face_hair = _person(attributes, size)

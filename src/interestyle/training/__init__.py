@@ -17,7 +17,7 @@ from .config import (
     load_training_config,
 )
 from .data import MaskProviderFn
-from .filters import UninterestFilter, gaussian_blur, step_radii
+from .filters import UninterestFilter, step_radii
 from .losses import ReconstructionLoss, masked_mse, ssim, w_norm
 from .objective import Objective, training_step
 from .trainer import Trainer, TrainingResult, train
@@ -38,7 +38,6 @@ __all__ = [
     "UninterestFilter",
     "build_model",
     "build_objective",
-    "gaussian_blur",
     "load_training_config",
     "masked_mse",
     "ssim",

@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -25,6 +24,15 @@ from typing_extensions import Self
 from ..config import ModelConfig
 from ..errors import ConfigError
 from ..serialization import CONFIG_NAME
+from ..validation import (
+    check_flag,
+    check_int,
+    check_non_negative_int,
+    check_non_negative_number,
+    check_number,
+    check_positive_int,
+    check_positive_number,
+)
 from .filters import FILTER_VARIANTS
 
 __all__ = [
@@ -54,23 +62,10 @@ def _bad(where: str, value: Any, accepted: str) -> ConfigError:
     return ConfigError(f"{where}={value!r} is invalid: expected {accepted}")
 
 
-def _number(where: str, value: Any, *, minimum: float = 0.0, strict: bool = False) -> float:
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-    if not ok or value < minimum or (strict and value == minimum):
-        raise _bad(where, value, f"a number {'>' if strict else '>='} {minimum:g}")
-    return float(value)
-
-
-def _integer(where: str, value: Any, *, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise _bad(where, value, f"an integer >= {minimum}")
-    return value
-
-
-def _flag(where: str, value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise _bad(where, value, "true or false")
-    return value
+def _field(config: Any, where: str, check: Callable[..., Any], **bounds: Any) -> None:
+    """Check the field ``where`` (its last dotted part is the attribute) and store the checked value."""
+    name = where.rpartition(".")[2]
+    object.__setattr__(config, name, check(getattr(config, name), where, error=ConfigError, **bounds))
 
 
 def _choice(where: str, value: Any, choices: tuple[str, ...]) -> str:
@@ -156,15 +151,13 @@ class DataConfig:
         if self.kind == "provider" and self.provider is None:
             raise ConfigError("data.provider is required with data.kind='provider': the name of a mask provider")
         _choice("data.condition", self.condition, SYNTHETIC_CONDITIONS)
-        _integer("data.count", self.count, minimum=1)
+        _field(self, "data.count", check_positive_int)
         if self.size is not None:
-            _integer("data.size", self.size, minimum=16)
-        _integer("data.seed", self.seed, minimum=0)
-        fraction = _number("data.val_fraction", self.val_fraction)
-        if fraction >= 1:
-            raise _bad("data.val_fraction", self.val_fraction, "a number in [0, 1)")
-        _flag("data.flip", self.flip)
-        _integer("data.workers", self.workers, minimum=0)
+            _field(self, "data.size", check_int, minimum=16)
+        _field(self, "data.seed", check_non_negative_int)
+        _field(self, "data.val_fraction", check_number, minimum=0, maximum=1, open_maximum=True)
+        _field(self, "data.flip", check_flag)
+        _field(self, "data.workers", check_non_negative_int)
 
 
 @dataclass(frozen=True)
@@ -193,11 +186,11 @@ class LossConfig:
 
     def __post_init__(self) -> None:
         for name in ("l2", "lpips", "id", "w_norm", "ssim"):
-            object.__setattr__(self, name, _number(f"loss.{name}", getattr(self, name)))
+            _field(self, f"loss.{name}", check_non_negative_number)
         _path("loss.lpips_weights", self.lpips_weights)
         _path("loss.arcface_weights", self.arcface_weights)
-        _flag("loss.masked", self.masked)
-        _flag("loss.every_step", self.every_step)
+        _field(self, "loss.masked", check_flag)
+        _field(self, "loss.every_step", check_flag)
 
 
 @dataclass(frozen=True)
@@ -218,12 +211,13 @@ class FilterConfig:
     reference_resolution: int = 256
 
     def __post_init__(self) -> None:
-        _flag("filter.enabled", self.enabled)
+        _field(self, "filter.enabled", check_flag)
         _choice("filter.variant", self.variant, FILTER_VARIANTS)
         if not isinstance(self.radii, (list, tuple)):
             raise _bad("filter.radii", self.radii, "a list of numbers >= 0")
-        object.__setattr__(self, "radii", tuple(_number("filter.radii", r) for r in self.radii))
-        _integer("filter.reference_resolution", self.reference_resolution, minimum=1)
+        radii = tuple(check_non_negative_number(r, "filter.radii", error=ConfigError) for r in self.radii)
+        object.__setattr__(self, "radii", radii)
+        _field(self, "filter.reference_resolution", check_positive_int)
 
 
 @dataclass(frozen=True)
@@ -239,8 +233,8 @@ class DisentanglementConfig:
     weight: float = 0.05
 
     def __post_init__(self) -> None:
-        _flag("disentanglement.enabled", self.enabled)
-        object.__setattr__(self, "weight", _number("disentanglement.weight", self.weight))
+        _field(self, "disentanglement.enabled", check_flag)
+        _field(self, "disentanglement.weight", check_non_negative_number)
 
 
 @dataclass(frozen=True)
@@ -271,20 +265,21 @@ class OptimConfig:
 
     def __post_init__(self) -> None:
         _choice("optim.name", self.name, OPTIMIZERS)
-        _number("optim.lr", self.lr, strict=True)
+        _field(self, "optim.lr", check_positive_number)
         betas = tuple(self.betas) if isinstance(self.betas, (list, tuple)) else ()
-        if len(betas) != 2 or any(
-            not isinstance(b, (int, float)) or isinstance(b, bool) or not 0 <= b < 1 for b in betas
-        ):
+        if len(betas) != 2:
             raise _bad("optim.betas", self.betas, "two numbers in [0, 1)")
-        object.__setattr__(self, "betas", tuple(float(b) for b in betas))
-        _number("optim.weight_decay", self.weight_decay)
-        _integer("optim.batch_size", self.batch_size)
-        _integer("optim.steps", self.steps)
+        betas = tuple(
+            check_number(b, "optim.betas", minimum=0, maximum=1, open_maximum=True, error=ConfigError) for b in betas
+        )
+        object.__setattr__(self, "betas", betas)
+        _field(self, "optim.weight_decay", check_non_negative_number)
+        _field(self, "optim.batch_size", check_positive_int)
+        _field(self, "optim.steps", check_positive_int)
         _choice("optim.scheduler", self.scheduler, SCHEDULERS)
-        _integer("optim.warmup_steps", self.warmup_steps, minimum=0)
+        _field(self, "optim.warmup_steps", check_non_negative_int)
         if self.grad_clip is not None:
-            _number("optim.grad_clip", self.grad_clip, strict=True)
+            _field(self, "optim.grad_clip", check_positive_number)
 
 
 @dataclass(frozen=True)
@@ -314,8 +309,8 @@ class LogConfig:
     def __post_init__(self) -> None:
         _path("log.dir", self.dir, optional=False)
         for name in ("every", "sample_every", "val_every", "checkpoint_every", "samples", "val_images"):
-            _integer(f"log.{name}", getattr(self, name))
-        _integer("log.keep_checkpoints", self.keep_checkpoints, minimum=0)
+            _field(self, f"log.{name}", check_positive_int)
+        _field(self, "log.keep_checkpoints", check_non_negative_int)
 
 
 @dataclass(frozen=True)
@@ -362,11 +357,11 @@ class TrainingConfig:
         _path("encoder_backbone", self.encoder_backbone)
         for name, cls in _SECTIONS.items():
             object.__setattr__(self, name, _section(cls, name, getattr(self, name)))
-        _integer("iterations", self.iterations)
+        _field(self, "iterations", check_positive_int)
         _choice("noise_mode", self.noise_mode, NOISE_MODES)
         _choice("mixed_precision", self.mixed_precision, PRECISIONS)
-        _integer("seed", self.seed, minimum=0)
-        _flag("baseline", self.baseline)
+        _field(self, "seed", check_non_negative_int)
+        _field(self, "baseline", check_flag)
         if self.baseline:
             object.__setattr__(self, "loss", dataclasses.replace(self.loss, masked=False))
             object.__setattr__(self, "filter", dataclasses.replace(self.filter, enabled=False))

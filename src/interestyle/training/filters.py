@@ -13,44 +13,15 @@ import math
 from collections.abc import Callable, Sequence
 from typing import Literal
 
-import torch
-import torch.nn.functional as F
 from torch import Tensor
 
-__all__ = ["FILTER_VARIANTS", "UninterestFilter", "gaussian_blur", "step_radii"]
+from ..blur import gaussian_blur
+from ..validation import check_non_negative_number
+
+__all__ = ["FILTER_VARIANTS", "UninterestFilter", "step_radii"]
 
 FilterVariant = Literal["uninterest", "whole"]
 FILTER_VARIANTS: tuple[str, ...] = ("uninterest", "whole")
-
-
-def gaussian_blur(images: Tensor, sigma: float) -> Tensor:
-    """Separable Gaussian blur with standard deviation ``sigma`` pixels and reflect padding.
-
-    The kernel spans ``ceil(3 * sigma)`` pixels on each side (clipped to the image), like PIL's
-    ``GaussianBlur(radius=sigma)`` in spirit (PIL approximates the Gaussian with box blurs).
-
-    Args:
-        images: (B, C, H, W), any float dtype.
-        sigma: standard deviation in pixels, >= 0; 0 returns ``images`` unchanged.
-
-    Returns:
-        (B, C, H, W), same dtype and device.
-    """
-    if not math.isfinite(sigma) or sigma < 0:
-        raise ValueError(f"sigma={sigma!r} is invalid: expected a finite number >= 0")
-    if sigma == 0:
-        return images
-    b, c, h, w = images.shape
-    half = min(math.ceil(3 * sigma), h - 1, w - 1)
-    if half < 1:
-        return images
-    offsets = torch.arange(-half, half + 1, device=images.device, dtype=torch.float32)
-    kernel = torch.exp(-0.5 * (offsets / sigma) ** 2)
-    kernel = (kernel / kernel.sum()).to(images.dtype)
-    x = images.reshape(b * c, 1, h, w)
-    x = F.conv2d(F.pad(x, (half, half, 0, 0), mode="reflect"), kernel.view(1, 1, 1, -1))
-    x = F.conv2d(F.pad(x, (0, 0, half, half), mode="reflect"), kernel.view(1, 1, -1, 1))
-    return x.reshape(b, c, h, w)
 
 
 def step_radii(
@@ -83,9 +54,7 @@ class UninterestFilter:
     ) -> None:
         if variant not in FILTER_VARIANTS:
             raise ValueError(f"variant={variant!r} is invalid: expected one of {list(FILTER_VARIANTS)}")
-        if any(not math.isfinite(r) or r < 0 for r in radii):
-            raise ValueError(f"radii={list(radii)!r} are invalid: expected numbers >= 0")
-        self.radii = tuple(float(r) for r in radii)
+        self.radii = tuple(check_non_negative_number(r, "radii") for r in radii)
         self.variant = variant
         self.reference_resolution = reference_resolution
 
@@ -101,7 +70,9 @@ class UninterestFilter:
         sigma = self.radius(step, images.shape[-1])
         if sigma == 0:
             return images
-        blurred = gaussian_blur(images, sigma)
+        # the kernel spans ceil(3 sigma) on each side, clipped to the image (PIL's GaussianBlur in spirit)
+        half = max(0, min(math.ceil(3 * sigma), images.shape[-2] - 1, images.shape[-1] - 1))
+        blurred = gaussian_blur(images, sigma, radius=half, padding="reflect")
         if self.variant == "whole":
             return blurred
         if mask is None:

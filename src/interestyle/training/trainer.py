@@ -21,6 +21,7 @@ from tqdm.auto import tqdm
 from ..errors import ConfigError
 from ..images import to_pil
 from ..serialization import atomic_write
+from ..validation import check_positive_int
 from .builders import build_data, build_model, build_objective, build_optimizer
 from .checkpoints import (
     checkpoint_name,
@@ -309,8 +310,8 @@ class Trainer:
     def run(self, *, resume: bool = False, max_steps: int | None = None) -> TrainingResult:
         """Train until ``optim.steps`` (or ``max_steps`` more steps); ``resume`` continues from the newest
         checkpoint in ``log.dir`` (from scratch when there is none)."""
-        if max_steps is not None and (isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 1):
-            raise ValueError(f"max_steps={max_steps!r} is invalid: expected an integer >= 1")
+        if max_steps is not None:
+            max_steps = check_positive_int(max_steps, "max_steps")
         acc, cfg = self.accelerator, self.config
         start = self._start(resume)
         end = cfg.optim.steps if max_steps is None else min(cfg.optim.steps, start + max_steps)
