@@ -115,3 +115,21 @@ def test_to_pil_clips_and_rounds():
     x = torch.tensor([-2.0, -1.0, 0.0, 1.0, 3.0]).view(1, 1, 1, 5).expand(1, 3, 1, 5)
     (img,) = to_pil(x)
     assert img.mode == "RGB" and np.asarray(img)[0, :, 0].tolist() == [0, 0, 128, 255, 255]
+
+
+def test_every_folder_scan_takes_the_same_images_and_a_named_gif_is_still_read(tmp_path, rgb):
+    from interestyle.cli.inputs import expand_inputs
+    from interestyle.cli.masks import expand_images
+    from interestyle.images import IMAGE_SUFFIXES
+    from interestyle.training.config import image_stems
+
+    for name in ("a.png", "b.JPG", "c.gif", "d.webp"):
+        Image.fromarray(rgb).save(tmp_path / name, format="GIF" if name.endswith("gif") else None)
+    (tmp_path / "notes.txt").write_text("not an image")
+    taken = ["a.png", "b.JPG", "d.webp"]
+    assert [p.name for p in expand_inputs([str(tmp_path)])] == taken
+    assert [p.name for p in expand_images([str(tmp_path)])] == taken
+    assert sorted(image_stems(tmp_path, "data.images").values()) == taken
+    assert ".gif" not in IMAGE_SUFFIXES
+    gif = read_images(expand_inputs([str(tmp_path / "c.gif")]))[0]
+    assert gif.shape == (1, 3, 20, 24)

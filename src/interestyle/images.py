@@ -27,6 +27,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from torch import Tensor
 
 __all__ = [
+    "IMAGE_SUFFIXES",
     "ImageInput",
     "MaskInput",
     "image_sizes",
@@ -39,6 +40,11 @@ __all__ = [
 
 ImageInput = Union[Image.Image, np.ndarray, Tensor, str, os.PathLike, Sequence["ImageInput"]]  # noqa: UP007 (recursive alias)
 MaskInput = Union[Image.Image, np.ndarray, Tensor, str, os.PathLike, Sequence["MaskInput"]]  # noqa: UP007 (recursive alias)
+
+IMAGE_SUFFIXES: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
+"""File endings taken as images when a folder is scanned (lowercase; a file named explicitly is read whatever
+its ending). Not ``.gif``: a palette of 256 colours posterises faces, and only an animation's first frame
+would be read."""
 
 _CHANNELS = (1, 3, 4)
 _TOL = 1e-3  # float inputs may overshoot their range by rounding

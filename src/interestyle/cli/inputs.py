@@ -12,11 +12,10 @@ from safetensors import SafetensorError, safe_open
 from torch import Tensor
 from tqdm.auto import tqdm
 
-from ..images import read_images
+from ..images import IMAGE_SUFFIXES, read_images
 
-__all__ = ["IMAGE_SUFFIXES", "MaskFinder", "Reader", "expand_inputs", "warn"]
+__all__ = ["MaskFinder", "Reader", "expand_inputs", "warn"]
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 _GLOB_CHARS = frozenset("*?[")
 
 

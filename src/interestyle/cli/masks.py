@@ -12,14 +12,13 @@ import torch
 from PIL import Image
 from tqdm.auto import tqdm
 
-from ..images import image_sizes, read_images, to_pil
+from ..images import IMAGE_SUFFIXES, image_sizes, read_images, to_pil
 from ..masks import Dilate, Feather, Invert, get_mask_provider, resolve_mask
 from ..masks.overlay import overlay, overlay_grid
 from ..masks.protocol import MaskProvider, provider_resolution, resize_masks
 from ..serialization import atomic_write
 from ..validation import check_positive_int
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
 GRID_NAME = "overlay.png"
 
 

@@ -23,6 +23,7 @@ from typing_extensions import Self
 
 from ..config import ModelConfig
 from ..errors import ConfigError
+from ..images import IMAGE_SUFFIXES
 from ..serialization import CONFIG_NAME
 from ..validation import (
     check_flag,
@@ -46,7 +47,6 @@ __all__ = [
     "load_training_config",
 ]
 
-IMAGE_SUFFIXES: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
 DATA_KINDS: tuple[str, ...] = ("folder", "provider", "synthetic")
 SYNTHETIC_CONDITIONS: tuple[str, ...] = ("clean", "clutter", "occluded", "mixed")
 OPTIMIZERS: tuple[str, ...] = ("adam", "adamw")
