@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -107,3 +108,82 @@ def test_offline_and_not_cached_is_a_hub_error(tmp_path):
     result = run_load("interestyle-tests/tiny", env)
     assert result["is_hub_error"], result
     assert "offline mode is on" in result["message"]
+
+
+# -- the Hub options: one value, every loader ------------------------------------------------------------
+CACHE_SCRIPT = textwrap.dedent(
+    """
+    import json, sys
+    from pathlib import Path
+    import interestyle as its
+    from interestyle.masks import get_mask_provider
+
+    repo, kind, cache = sys.argv[1], sys.argv[2], sys.argv[3]
+    if kind == "face-parsing":
+        loaded = get_mask_provider("face-parsing", weights=repo, cache_dir=cache)
+    else:
+        loaded = its.load_encoder(repo, cache_dir=cache)
+    print(json.dumps({"type": type(loaded).__name__, "files": sorted(p.name for p in Path(cache).rglob("*"))}))
+    """
+)
+
+
+@pytest.mark.parametrize("kind", ["face-parsing", "encoder"])
+def test_cache_dir_reaches_huggingface_hub(tmp_path, kind):
+    from interestyle.masks import BiSeNet, FaceParser
+
+    repo = tmp_path / "hub" / "interestyle-tests" / "model"
+    if kind == "face-parsing":
+        FaceParser(BiSeNet(), input_size=64).save_pretrained(repo)
+    else:
+        tiny_model().save_pretrained(repo)
+    hf_home, cache = tmp_path / "hf-home", tmp_path / "my-cache"
+    with HubServer(tmp_path / "hub") as server:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("HF_")}
+        env.update({"HF_ENDPOINT": server.url, "HF_HOME": str(hf_home)})
+        args = [sys.executable, "-c", CACHE_SCRIPT, "interestyle-tests/model", kind, str(cache)]
+        proc = subprocess.run(args, env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert result["type"] == ("FaceParser" if kind == "face-parsing" else "IntereStyleModel")
+    assert "models--interestyle-tests--model" in result["files"] and "model.safetensors" in result["files"]
+    assert not (hf_home / "hub").exists()  # nothing went to the default cache
+
+
+def test_every_loader_takes_the_hub_options_by_their_names():
+    import dataclasses
+    import inspect
+
+    import interestyle as its
+    from interestyle.masks.face_parsing import FaceParser, face_parsing_provider
+    from interestyle.pipelines import IntereStylePipeline
+
+    fields = [f.name for f in dataclasses.fields(its.HubOptions)]
+    loaders = [
+        its.load_encoder,
+        its.DirectionSet.from_pretrained,
+        FaceParser.from_pretrained,
+        face_parsing_provider,
+        IntereStylePipeline.from_pretrained,
+    ]
+    for loader in loaders:
+        parameters = inspect.signature(loader).parameters
+        missing = [name for name in fields if name not in parameters]
+        assert not missing, f"{loader.__qualname__} lacks {missing}"
+        defaults = {name: parameters[name].default for name in fields}
+        assert its.HubOptions(**defaults) == its.HubOptions(), loader.__qualname__
+
+
+def test_hub_options_check_their_fields_and_hide_the_token():
+    import interestyle as its
+
+    options = its.HubOptions(revision="v1", cache_dir=Path("cache"), token="hf_secret")
+    assert "hf_secret" not in repr(options) and "v1" in repr(options)
+    with pytest.raises(TypeError, match="local_files_only=1"):
+        its.HubOptions(local_files_only=1)
+    with pytest.raises(TypeError, match="revision=3"):
+        its.HubOptions(revision=3)
+    with pytest.raises(TypeError, match="cache_dir=5"):
+        its.HubOptions(cache_dir=5)
+    with pytest.raises(TypeError, match="token of type int"):
+        its.HubOptions(token=7)

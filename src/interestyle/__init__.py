@@ -24,6 +24,7 @@ from .errors import ConfigError, HubError, InterestyleError, NoFaceError, Weight
 from .hub import load_encoder
 from .images import to_pil
 from .inversion import InversionResult, invert
+from .locate import HubOptions
 from .masks import MaskProvider, MaskProviderError, available_mask_providers, get_mask_provider, register_mask_provider
 from .models.model import IntereStyleModel
 from .results import LatentResult
@@ -39,6 +40,7 @@ __all__ = [
     "EncoderConfig",
     "GeneratorConfig",
     "HubError",
+    "HubOptions",
     "IntereStyleModel",
     "InterestyleError",
     "InversionResult",

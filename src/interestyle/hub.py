@@ -6,7 +6,7 @@ import os
 
 import torch
 
-from .locate import EMBEDDED_MODELS, resolve_model_folder
+from .locate import EMBEDDED_MODELS, HubOptions, resolve_model_folder
 from .models.model import IntereStyleModel
 
 __all__ = ["load_encoder"]
@@ -31,13 +31,11 @@ def load_encoder(
         repo_id_or_path: a local folder, a Hub repo id such as ``"org/name"``, or the name of a model
             embedded in the package: ``"demo"`` (the default; IntereStyle trained on the synthetic face
             domain of :mod:`interestyle.synthetic`) or ``"demo-baseline"`` (its no-mask baseline).
-        revision: Hub branch, tag or commit.
+        revision, cache_dir, local_files_only, token: how to fetch a Hub repository, see
+            :class:`~interestyle.locate.HubOptions`.
         device: where to put the model (default: CPU).
         dtype: floating dtype of the weights (default: as stored; the embedded models are stored in
             float16 to keep the package small and load as float32).
-        cache_dir: Hugging Face cache folder (default: ``HF_HOME``'s).
-        local_files_only: never touch the network; use the cache only.
-        token: Hub token for private or gated repositories.
 
     Returns:
         The :class:`~interestyle.models.model.IntereStyleModel`, in eval mode.
@@ -48,13 +46,8 @@ def load_encoder(
         ConfigError: an unknown config field or an invalid value.
         HubError: the repository cannot be fetched.
     """
-    folder = resolve_model_folder(
-        repo_id_or_path,
-        revision=revision,
-        cache_dir=cache_dir,
-        local_files_only=local_files_only,
-        token=token,
-    )
+    hub = HubOptions(revision=revision, cache_dir=cache_dir, local_files_only=local_files_only, token=token)
+    folder = resolve_model_folder(repo_id_or_path, hub)
     if dtype is None and folder in EMBEDDED_MODELS.values():
         dtype = torch.float32
     return IntereStyleModel.from_pretrained(folder, device=device, dtype=dtype)

@@ -21,9 +21,10 @@ from typing_extensions import Self
 from .directions import Direction, DirectionInput, DirectionSet, as_direction, shipped_directions
 from .editing import LayerSpec, style_mix
 from .editing import edit as edit_latents
-from .hub import load_encoder, resolve_model_folder
+from .hub import load_encoder
 from .images import ImageInput, MaskInput, to_pil
 from .inversion import invert
+from .locate import HubOptions, resolve_model_folder
 from .models.model import IntereStyleModel
 from .results import LatentResult
 
@@ -77,7 +78,9 @@ class IntereStylePipeline(DiffusionPipeline):  # type: ignore[misc]  # diffusers
     ) -> Self:
         """Load a model folder or Hub repo (the folders :func:`interestyle.load_encoder` reads).
 
-        Named directions come along when the folder holds ``directions.safetensors``.
+        Named directions come along when the folder holds ``directions.safetensors``. ``revision``,
+        ``cache_dir``, ``local_files_only`` and ``token`` say how to fetch a Hub repository (see
+        :class:`~interestyle.locate.HubOptions`).
 
         Raises:
             TypeError: a diffusers loading option this pipeline does not support (``variant``, ``device_map``, ...).
@@ -88,13 +91,8 @@ class IntereStylePipeline(DiffusionPipeline):  # type: ignore[misc]  # diffusers
                 f"IntereStylePipeline.from_pretrained got unsupported arguments {sorted(kwargs)}; accepted: "
                 "torch_dtype, device, revision, cache_dir, local_files_only, token"
             )
-        folder = resolve_model_folder(
-            pretrained_model_name_or_path,
-            revision=revision,
-            cache_dir=cache_dir,
-            local_files_only=local_files_only,
-            token=token,
-        )
+        hub = HubOptions(revision=revision, cache_dir=cache_dir, local_files_only=local_files_only, token=token)
+        folder = resolve_model_folder(pretrained_model_name_or_path, hub)
         model = load_encoder(folder, device=device, dtype=torch_dtype)
         return cls(model=model, directions=shipped_directions(folder))
 

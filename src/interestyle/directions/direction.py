@@ -28,7 +28,7 @@ from torch import Tensor
 from typing_extensions import Self
 
 from ..errors import InterestyleError, WeightsError
-from ..hub import resolve_model_folder
+from ..locate import HubOptions, resolve_model_folder
 from ..serialization import PICKLE_SUFFIXES, atomic_write
 
 __all__ = [
@@ -351,14 +351,18 @@ class DirectionSet(Mapping[str, Direction]):
         ``directions.json`` beside the weights, when present, supplies the descriptions; otherwise the
         copy in the safetensors header does.
 
+        Args:
+            repo_id_or_path: a folder, a ``.safetensors`` file or a Hub repo id.
+            revision, cache_dir, local_files_only, token: how to fetch a Hub repository, see
+                :class:`~interestyle.locate.HubOptions`.
+
         Raises:
             FileNotFoundError: no such folder or file, or the folder has no ``directions.safetensors``.
             HubError: a repo id that cannot be fetched.
             WeightsError / ValueError: corrupt files, or metadata that disagrees with the weights.
         """
-        folder = resolve_model_folder(
-            repo_id_or_path, revision=revision, cache_dir=cache_dir, local_files_only=local_files_only, token=token
-        )
+        hub = HubOptions(revision=revision, cache_dir=cache_dir, local_files_only=local_files_only, token=token)
+        folder = resolve_model_folder(repo_id_or_path, hub)
         if folder.is_file():
             return cls.load(folder)
         weights = folder / DIRECTIONS_WEIGHTS
@@ -411,22 +415,19 @@ def _parse_metadata(text: str | None, where: str) -> dict[str, Any] | None:
 
 
 def shipped_directions(
-    repo_id_or_path: str | os.PathLike[str],
-    *,
-    revision: str | None = None,
-    cache_dir: str | os.PathLike[str] | None = None,
-    local_files_only: bool = False,
-    token: str | bool | None = None,
+    repo_id_or_path: str | os.PathLike[str], *, hub: HubOptions | None = None
 ) -> DirectionSet | None:
     """The directions a model folder, embedded model or Hub repository ships beside its weights
     (``directions.safetensors``), or None when it ships none.
 
+    Args:
+        repo_id_or_path: what :func:`interestyle.load_encoder` takes.
+        hub: how to fetch a Hub repository (default: :class:`~interestyle.locate.HubOptions` ``()``).
+
     Raises:
         FileNotFoundError / HubError: the model itself cannot be found (see :func:`DirectionSet.from_pretrained`).
     """
-    folder = resolve_model_folder(
-        repo_id_or_path, revision=revision, cache_dir=cache_dir, local_files_only=local_files_only, token=token
-    )
+    folder = resolve_model_folder(repo_id_or_path, hub)
     if not (folder / DIRECTIONS_WEIGHTS).is_file():
         return None
     return DirectionSet.from_pretrained(folder)

@@ -20,7 +20,7 @@ from torch import Tensor, nn
 from typing_extensions import Self
 
 from ..errors import ConfigError
-from ..locate import resolve_model_folder
+from ..locate import HubOptions, resolve_model_folder
 from ..serialization import read_model_folder, read_state_dict, save_model_folder
 from ..validation import check_int
 from .bisenet import BiSeNet
@@ -279,15 +279,21 @@ class FaceParser(nn.Module):
         Such a folder is written by :meth:`save_pretrained`; the public ``79999_iter.pth`` is converted to one
         with :func:`~interestyle.masks.bisenet.bisenet_state_dict_from_checkpoint`. Nothing is unpickled.
 
+        Args:
+            repo_id_or_path: a local folder or a Hub repo id.
+            interest_classes, soft, dilate, feather: as in :class:`FaceParser`.
+            device, dtype: where to put the network, and the floating dtype of its weights.
+            revision, cache_dir, local_files_only, token: how to fetch a Hub repository, see
+                :class:`~interestyle.locate.HubOptions`.
+
         Raises:
             FileNotFoundError: no such folder, or it lacks ``config.json`` or weights.
             ConfigError: the folder holds another kind of model, or a bad ``n_classes``.
             WeightsError: pickled, corrupt or mismatched weights.
             HubError: a repository that cannot be fetched.
         """
-        folder = resolve_model_folder(
-            repo_id_or_path, revision=revision, cache_dir=cache_dir, local_files_only=local_files_only, token=token
-        )
+        hub = HubOptions(revision=revision, cache_dir=cache_dir, local_files_only=local_files_only, token=token)
+        folder = resolve_model_folder(repo_id_or_path, hub)
         config, weights = read_model_folder(folder)
         kind = config.get("_class_name")
         if kind != "FaceParser" or config.get("architecture", "bisenet") != "bisenet":
@@ -334,6 +340,7 @@ def face_parsing_provider(
     device: torch.device | str | None = None,
     dtype: torch.dtype | None = None,
     revision: str | None = None,
+    cache_dir: str | os.PathLike[str] | None = None,
     local_files_only: bool = False,
     token: str | bool | None = None,
 ) -> FaceParser:
@@ -348,9 +355,8 @@ def face_parsing_provider(
         feather: edge sigma in pixels at 256 x 256.
         device: where to put the network.
         dtype: floating dtype of the weights.
-        revision: Hub branch, tag or commit.
-        local_files_only: never touch the network.
-        token: Hub token for private repositories.
+        revision, cache_dir, local_files_only, token: how to fetch a Hub repository, see
+            :class:`~interestyle.locate.HubOptions`.
 
     Raises:
         FileNotFoundError: no weights given and the environment variable is unset.
@@ -363,15 +369,13 @@ def face_parsing_provider(
             "it with interestyle.masks.FaceParser.from_pretrained(FOLDER_OR_REPO). The public checkpoint "
             "79999_iter.pth (zllrunning/face-parsing.PyTorch) converts with bisenet_state_dict_from_checkpoint."
         )
+    hub = HubOptions(revision=revision, cache_dir=cache_dir, local_files_only=local_files_only, token=token)
     return FaceParser.from_pretrained(
-        source,
+        resolve_model_folder(source, hub),
         interest_classes=interest_classes,
         soft=soft,
         dilate=dilate,
         feather=feather,
         device=device,
         dtype=dtype,
-        revision=revision,
-        local_files_only=local_files_only,
-        token=token,
     )
