@@ -58,8 +58,9 @@ def main() -> None:
     # 1. Register the provider by name (a package would declare an entry point instead; see docs/masks.md).
     its.register_mask_provider("skin-tone", SkinTone)
 
-    # 2. Compose: skin near the face only, grown a little and softened (radii in pixels at 256 x 256).
-    provider = Feather(Dilate(Intersect("skin-tone", Dilate("aligned-face", 8)), 3), 2)
+    # 2. Compose: skin near the face only, grown a little and softened (sizes in pixels at 256 x 256).
+    near_face = Intersect("skin-tone", Dilate("aligned-face", radius_px256=8))
+    provider = Feather(Dilate(near_face, radius_px256=3), sigma_px256=2)
 
     # 3. Invert with it: by object, or plainly by name.
     model = its.load_encoder(args.model)

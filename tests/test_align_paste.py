@@ -42,7 +42,7 @@ def test_the_blend_weight_follows_the_mask(photo):
     edited = -aligned
     untouched = unalign(edited, transform, photo, mask=torch.zeros(64, 64))
     assert torch.equal(untouched, photo)
-    everything = unalign(edited, transform, photo, mask=np.ones((64, 64), np.float32), feather=0.0)
+    everything = unalign(edited, transform, photo, mask=np.ones((64, 64), np.float32), feather_fraction=0.0)
     quad = np.asarray(transform.quad)
     centre = np.round(quad.mean(0)).astype(int)
     # The centre of the crop is the edited face; the photo's corner is not touched.
@@ -50,8 +50,8 @@ def test_the_blend_weight_follows_the_mask(photo):
     torch.testing.assert_close(everything[0, :, centre[1], centre[0]], expected, atol=0.05, rtol=0)
     assert torch.equal(everything[0, :, 0, 0], photo[0, :, 0, 0])
     # Feathering widens the band: more pixels strictly between 0 and 1.
-    hard = paste_weight(transform, mask=torch.ones(64, 64), feather=0.0, size=64)
-    soft = paste_weight(transform, mask=torch.ones(64, 64), feather=0.2, size=64)
+    hard = paste_weight(transform, mask=torch.ones(64, 64), feather_fraction=0.0, size=64)
+    soft = paste_weight(transform, mask=torch.ones(64, 64), feather_fraction=0.2, size=64)
     band = lambda w: int(((w > 0) & (w < 1 - 1e-6)).sum())  # noqa: E731
     assert band(soft) > 4 * band(hard)
 
@@ -88,8 +88,8 @@ def test_bad_paste_inputs_are_refused(photo):
         unalign(aligned, transform, photo[..., :200])
     with pytest.raises(ValueError, match="square"):
         unalign(aligned[..., :16], transform, photo)
-    with pytest.raises(ValueError, match="feather"):
-        unalign(aligned, transform, photo, feather=0.9)
+    with pytest.raises(ValueError, match=r"feather_fraction=0\.9"):
+        unalign(aligned, transform, photo, feather_fraction=0.9)
     with pytest.raises(TypeError, match="AlignmentTransform"):
         unalign(aligned, transform.to_dict(), photo)
     with pytest.raises(ValueError, match="holds 2 images"):

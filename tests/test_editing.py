@@ -87,7 +87,7 @@ def test_one_latent_without_a_batch_axis(model, inversion, direction):
 
 def test_composite_keeps_the_photo_outside_the_mask(model, inversion, direction):
     result = edit(model, inversion, direction, [0.0, 4.0])
-    hard = result.composite(feather=0)
+    hard = result.composite(feather_px=0)
     masks = inversion.masks.expand(-1, 3, -1, -1).repeat(2, 1, 1, 1)
     inside, outside = masks == 1, masks == 0
     photos = inversion.inputs.repeat(2, 1, 1, 1)
@@ -110,10 +110,10 @@ def test_feathering_blurs_only_the_edge():
     m = torch.zeros(1, 1, 32, 32)
     m[..., 8:24, 8:24] = 1
     white, black = torch.ones(1, 3, 32, 32), -torch.ones(1, 3, 32, 32)
-    soft = (composite_through_mask(white, black, m, feather=1.0) + 1) / 2  # the mask, as blended
+    soft = (composite_through_mask(white, black, m, feather_px=1.0) + 1) / 2  # the mask, as blended
     assert float(soft[0, 0, 16, 16]) == pytest.approx(1.0) and float(soft[0, 0, 0, 0]) == 0.0
     assert 0.2 < float(soft[0, 0, 16, 8]) < 0.8
-    assert torch.equal((composite_through_mask(white, black, m, feather=0) + 1) / 2, m.expand(-1, 3, -1, -1))
+    assert torch.equal((composite_through_mask(white, black, m, feather_px=0) + 1) / 2, m.expand(-1, 3, -1, -1))
 
 
 @pytest.mark.parametrize("strength", [float("nan"), float("inf"), [1.0, -float("inf")], np.array([np.nan])])

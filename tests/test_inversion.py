@@ -84,7 +84,7 @@ def test_mask_is_kept_and_composites(model, photo):
     mask[:, :20] = 1.0
     result = invert(model, photo, mask=mask)
     assert result.masks.shape == (1, 1, 32, 32)
-    composite = result.composite(feather=0)
+    composite = result.composite(feather_px=0)
     torch.testing.assert_close(composite[..., :14], result.images.clamp(-1, 1)[..., :14])
     torch.testing.assert_close(composite[..., 18:], result.inputs[..., 18:])
     soft = result.composite()  # feathered over R / 64 pixels

@@ -72,7 +72,7 @@ def test_composition_flags(photos, tmp_path):
     plain, grown = tmp_path / "plain", tmp_path / "grown"
     args = [str(photos / "a.png"), "--provider", "aligned-face", "--no-progress"]
     main(["masks", *args, "--out", str(plain)])
-    main(["masks", *args, "--out", str(grown), "--dilate", "8", "--feather", "1", "--invert"])
+    main(["masks", *args, "--out", str(grown), "--dilate-px256", "8", "--feather-px256", "1", "--invert"])
     p = np.asarray(Image.open(plain / "a_mask.png")).astype(int)
     g = np.asarray(Image.open(grown / "a_mask.png")).astype(int)
     assert (255 - g).sum() > p.sum()  # inverted after growing: less uninterest left than interest before
@@ -99,7 +99,7 @@ def test_provider_options(photos, tmp_path):
         (["--provider", "aligned-face", "--option", "softness"], "KEY=VALUE"),
         (["--provider", "aligned-face", "--option", "colour=red"], "'aligned-face' does not accept options ['colour']"),
         (["--provider", "aligned-face", "--batch-size", "0"], "--batch-size=0"),
-        (["--provider", "aligned-face", "--dilate", "-1"], "radius=-1"),
+        (["--provider", "aligned-face", "--dilate-px256", "-1"], "radius_px256=-1"),
     ],
 )
 def test_user_errors_are_one_line(photos, tmp_path, capsys, argv, message, monkeypatch):

@@ -196,9 +196,9 @@ def test_cache_key_depends_on_pixels_shape_and_dtype():
 @pytest.mark.parametrize(
     ("build", "error", "message"),
     [
-        (lambda: Dilate(fixed(dot()), -1), ValueError, "radius=-1"),
-        (lambda: Erode(fixed(dot()), float("nan")), ValueError, "radius=nan"),
-        (lambda: Feather(fixed(dot()), "wide"), ValueError, "sigma='wide'"),
+        (lambda: Dilate(fixed(dot()), -1), ValueError, "radius_px256=-1"),
+        (lambda: Erode(fixed(dot()), float("nan")), ValueError, "radius_px256=nan"),
+        (lambda: Feather(fixed(dot()), "wide"), ValueError, "sigma_px256='wide'"),
         (lambda: Union(fixed(dot())), ValueError, "at least two providers"),
         (lambda: Intersect(fixed(dot()), 3), TypeError, "provider 1 must be a mask provider"),
         (lambda: Invert(None), TypeError, "must be a mask provider"),

@@ -155,9 +155,9 @@ def test_parser_normalises_like_upstream(net):
 def test_dilate_and_feather_options(net):
     images = torch.rand(1, 3, 64, 64) * 2 - 1
     plain = FaceParser(net, input_size=64, soft=False)(images)
-    grown = FaceParser(net, input_size=64, soft=False, dilate=8)(images)
+    grown = FaceParser(net, input_size=64, soft=False, dilate_px256=8)(images)
     assert (grown >= plain).all()
-    smooth = FaceParser(net, input_size=64, soft=False, feather=4)(images)
+    smooth = FaceParser(net, input_size=64, soft=False, feather_px256=4)(images)
     assert smooth.min() >= 0 and smooth.max() <= 1
 
 
@@ -165,8 +165,8 @@ def test_dilate_and_feather_options(net):
     ("kwargs", "error", "message"),
     [
         ({"interest_classes": []}, ValueError, "empty"),
-        ({"dilate": -2}, ValueError, "dilate=-2"),
-        ({"feather": "soft"}, ValueError, "feather='soft'"),
+        ({"dilate_px256": -2}, ValueError, "dilate_px256=-2"),
+        ({"feather_px256": "soft"}, ValueError, "feather_px256='soft'"),
         ({"input_size": 16}, ValueError, "input_size=16"),
     ],
 )
@@ -248,5 +248,5 @@ def test_invert_with_face_parsing_by_name(folder, monkeypatch):
         antialias=True,
     )
     assert float((result.masks - expected).abs().max()) < 0.05
-    options = get_mask_provider("face-parsing", interest_classes=["hair"], dilate=2)
-    assert options.interest_classes == (17,) and options.dilate == 2
+    options = get_mask_provider("face-parsing", interest_classes=["hair"], dilate_px256=2)
+    assert options.interest_classes == (17,) and options.dilate_px256 == 2

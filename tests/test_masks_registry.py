@@ -141,7 +141,7 @@ def test_unknown_options_list_the_accepted_ones():
         TypeError, match=r"'aligned-face' does not accept options \['size'\].*accepts: ellipses, softness"
     ):
         get_mask_provider("aligned-face", size=3)
-    with pytest.raises(TypeError, match="accepts: weights, interest_classes, soft, dilate, feather"):
+    with pytest.raises(TypeError, match="accepts: weights, interest_classes, soft, dilate_px256, feather_px256"):
         get_mask_provider("face-parsing", dilation=3)
 
 

@@ -71,7 +71,7 @@ def test_invert_with_a_provider_object(photo):
     model = tiny_model()
     result = invert(model, [photo, photo[:, :20]], mask=left_half)
     assert result.masks.shape == (2, 1, 32, 32)
-    composite = result.composite(feather=0)
+    composite = result.composite(feather_px=0)
     torch.testing.assert_close(composite[..., :15], result.images.clamp(-1, 1)[..., :15])
     torch.testing.assert_close(composite[..., 17:], result.inputs[..., 17:])
 

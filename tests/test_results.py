@@ -38,8 +38,8 @@ def test_both_types_are_latent_results_and_inherit_every_shared_method():
 def test_the_shared_methods_give_the_same_outputs(model, inversion):
     edited = edit(model, inversion, torch.ones(model.style_dim), 0.0)  # strength 0: the inversion's images
     assert len(edited) == len(inversion) == 2
-    for feather in (None, 0, 1.5):
-        assert torch.equal(edited.composite(feather=feather), inversion.composite(feather=feather))
+    for feather_px in (None, 0, 1.5):
+        assert torch.equal(edited.composite(feather_px=feather_px), inversion.composite(feather_px=feather_px))
     assert [np.asarray(a).tolist() for a in edited.to_pil()] == [np.asarray(b).tolist() for b in inversion.to_pil()]
 
 
@@ -67,8 +67,8 @@ def test_results_from_bare_latents_name_the_missing_photos(model, inversion):
 def test_a_bad_feather_is_refused_by_both(model, inversion):
     edited = edit(model, inversion, torch.ones(model.style_dim), 0.0)
     for result in (inversion, edited):
-        with pytest.raises(ValueError, match=r"feather=-1 is invalid"):
-            result.composite(feather=-1)
+        with pytest.raises(ValueError, match=r"feather_px=-1 is invalid"):
+            result.composite(feather_px=-1)
 
 
 def test_results_are_built_by_keyword(inversion):

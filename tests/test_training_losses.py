@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from interestyle.training.losses import ReconstructionLoss, masked_mse, ssim, w_norm
+from interestyle.training.losses import ReconstructionLoss, masked_l2_loss, ssim, w_norm
 from training_setup import single_thread  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.usefixtures("single_thread")
@@ -28,7 +28,9 @@ def test_masked_loss_ignores_changes_outside_the_interest_region():
     changed_prediction[outside] = 0.7
     base = loss_fn()(prediction, target, mask).total
     assert torch.equal(loss_fn()(changed_prediction, changed_target, mask).total, base)
-    assert torch.equal(masked_mse(changed_prediction, changed_target, mask), masked_mse(prediction, target, mask))
+    assert torch.equal(
+        masked_l2_loss(changed_prediction, changed_target, mask), masked_l2_loss(prediction, target, mask)
+    )
 
 
 def test_masked_loss_changes_when_interest_pixels_change():

@@ -13,11 +13,11 @@ def rows(path):
 def test_rows_after_the_resumed_step_are_dropped_and_values_formatted(tmp_path):
     log = RunLog(tmp_path)
     for step in (1, 2, 3):
-        log.write({"step": float(step), "loss": 1 / 3, "val_mse": 0.5, "not_a_column": 1.0}, step)
+        log.write({"step": float(step), "loss": 1 / 3, "val_full_mse": 0.5, "not_a_column": 1.0}, step)
     log.close()
     written = rows(tmp_path / "log.csv")
     assert [r["step"] for r in written] == ["1", "2", "3"]
-    assert written[0]["loss"] == "0.333333" and written[0]["val_mse"] == "0.5" and written[0]["id"] == ""
+    assert written[0]["loss"] == "0.333333" and written[0]["val_full_mse"] == "0.5" and written[0]["id"] == ""
     assert list(written[0]) == list(CSV_FIELDS)
 
     resumed = RunLog(tmp_path, resumed_step=2)

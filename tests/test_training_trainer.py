@@ -8,12 +8,15 @@ from safetensors.torch import load_file
 from conftest import tiny_model
 from interestyle import ConfigError, load_encoder
 from interestyle.masks import register_mask_provider, unregister_mask_provider
+from interestyle.metrics import masked_mse
 from interestyle.training import (
     Objective,
     ReconstructionLoss,
+    Trainer,
     TrainingConfig,
     UninterestFilter,
     build_model,
+    masked_l2_loss,
     train,
     training_step,
 )
@@ -171,8 +174,22 @@ def test_checkpoint_is_a_model_folder_load_encoder_reads(uninterrupted):
     model.refine(torch.zeros(1, 3, 32, 32), 2)
     assert (root / "run" / "log.csv").read_text().count("\n") == 5
     assert (root / "run" / "samples" / "step-00000004.png").is_file()
-    assert set(result.validation) == {"val_mse", "val_masked_mse"}
+    assert set(result.validation) == {"val_full_mse", "val_interest_mse"}
     assert not list((root / "run" / "checkpoints").glob(".*"))  # no temporary folder left behind
+
+
+def test_validation_reports_the_benchmarks_per_image_mse(tmp_path):
+    config = TrainingConfig.from_dict(tiny_run(tmp_path, data={"count": 9, "val_fraction": 0.5}))
+    trainer = Trainer(config, progress=False)
+    figures = trainer.validate()  # 5 held-out images in batches of 2
+    images, masks = zip(*(trainer.source.load(i) for i in trainer.val_indices), strict=True)
+    x, m = torch.stack(images), torch.stack(masks)
+    y = trainer._reconstruct(x)[-1]
+    assert len(x) == 5
+    assert figures["val_interest_mse"] == pytest.approx(float(masked_mse(y, x, m).nanmean()), rel=1e-5)
+    assert figures["val_full_mse"] == pytest.approx(float(masked_mse(y, x).mean()), rel=1e-5)
+    # what it reported before: the loss's l2 term, which shrinks with the mask's area
+    assert figures["val_interest_mse"] != pytest.approx(float(masked_l2_loss(y, x, m)), rel=0.05)
 
 
 def test_resume_is_bit_exact(tmp_path, uninterrupted):

@@ -114,6 +114,7 @@ def test_generator_config_refuses_a_bool_lr_mlp():
 ALLOWED_BOOL_CHECKS = {
     "directions/finding.py": 1,  # fit_direction's labels may be bools (True = has the attribute)
     "editing.py": 4,  # resolve_layers and resolve_strengths: ints / numbers inside sequences, TypeError
+    "locate.py": 1,  # HubOptions.token is a str or a bool (True: the saved login)
     "masks/face_parsing.py": 1,  # an interest class is an int label or a str name
 }
 

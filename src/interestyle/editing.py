@@ -20,7 +20,7 @@ from einops import rearrange, repeat
 from torch import Tensor
 from tqdm.auto import tqdm
 
-from .align import DEFAULT_FEATHER, paste_photos
+from .align import DEFAULT_FEATHER_FRACTION, paste_photos
 from .directions import DirectionInput, as_direction
 from .models.model import IntereStyleModel
 from .results import LatentResult
@@ -260,7 +260,7 @@ def _check_model(model: object) -> None:
         raise TypeError(f"model must be an IntereStyleModel (see load_encoder), got {type(model).__name__}")
 
 
-def _paste_into_photos(result: EditResult, source: object, align: bool, feather: float) -> EditResult:
+def _paste_into_photos(result: EditResult, source: object, align: bool, feather_fraction: float) -> EditResult:
     """Carry the source's alignment over and, with ``align``, paste every output back into its photo."""
     alignment = source.alignment if isinstance(source, LatentResult) else None
     result.alignment = alignment
@@ -278,7 +278,7 @@ def _paste_into_photos(result: EditResult, source: object, align: bool, feather:
     for start in range(0, len(result), n_faces):
         group = None if masks is None else masks[start : start + n_faces] if len(masks) == len(result) else masks
         images = result.images[start : start + n_faces].clamp(-1, 1)
-        photos += paste_photos(alignment, images, masks=group, feather=feather)
+        photos += paste_photos(alignment, images, masks=group, feather_fraction=feather_fraction)
     result.photos = photos
     return result
 
@@ -294,7 +294,7 @@ def edit(
     batch_size: int = 8,
     progress: bool | None = None,
     align: bool = False,
-    feather: float = DEFAULT_FEATHER,
+    feather_fraction: float = DEFAULT_FEATHER_FRACTION,
 ) -> EditResult:
     """Move latents along a direction and decode them: ``w' = w + strength * d`` on the chosen style vectors.
 
@@ -313,7 +313,7 @@ def edit(
         progress: show a progress bar; by default only when there is more than one batch.
         align: paste every output back into its photo (``EditResult.photos``); the source must come from
             ``invert(..., align=True)``.
-        feather: the paste-back's blend band, as a fraction of the crop (with ``align=True``).
+        feather_fraction: the paste-back's blend band, as a fraction of the crop (with ``align=True``).
 
     Returns:
         An :class:`EditResult` with ``N = len(strengths) * B`` outputs.
@@ -342,7 +342,7 @@ def edit(
         inputs=inputs,
         masks=masks,
     )
-    return _paste_into_photos(result, source, align, feather)
+    return _paste_into_photos(result, source, align, feather_fraction)
 
 
 @torch.no_grad()
@@ -381,7 +381,7 @@ def style_mix(
     batch_size: int = 8,
     progress: bool | None = None,
     align: bool = False,
-    feather: float = DEFAULT_FEATHER,
+    feather_fraction: float = DEFAULT_FEATHER_FRACTION,
 ) -> EditResult:
     """Replace the chosen style vectors of ``content`` with those of ``style`` and decode.
 
@@ -403,7 +403,7 @@ def style_mix(
         progress: show a progress bar; by default only when there is more than one batch.
         align: paste every output back into its photo (``EditResult.photos``); ``content`` must come from
             ``invert(..., align=True)``.
-        feather: the paste-back's blend band, as a fraction of the crop (with ``align=True``).
+        feather_fraction: the paste-back's blend band, as a fraction of the crop (with ``align=True``).
 
     Returns:
         An :class:`EditResult` with ``styles`` set and ``strengths`` None; N = max(B_content, B_style).
@@ -436,4 +436,4 @@ def style_mix(
         inputs=inputs,
         masks=masks,
     )
-    return _paste_into_photos(result, content, align, feather)
+    return _paste_into_photos(result, content, align, feather_fraction)

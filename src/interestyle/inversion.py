@@ -8,7 +8,7 @@ import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 
-from .align import DEFAULT_FEATHER, LandmarkProvider, align_photos, face_batch, paste_photos
+from .align import DEFAULT_FEATHER_FRACTION, LandmarkProvider, align_photos, face_batch, paste_photos
 from .images import ImageInput, read_images, stack_resized
 from .masks.protocol import MaskSpec
 from .masks.resolve import masks_for_items
@@ -51,7 +51,7 @@ def invert(
     progress: bool | None = None,
     align: bool = False,
     landmarks: str | LandmarkProvider = "mediapipe",
-    feather: float = DEFAULT_FEATHER,
+    feather_fraction: float = DEFAULT_FEATHER_FRACTION,
 ) -> InversionResult:
     """Invert images into the model's W+ space.
 
@@ -73,7 +73,7 @@ def invert(
             (:func:`interestyle.align.align_photos`), invert the crops, and paste the reconstructions back
             into the photos (``InversionResult.photos``). ``mask`` then applies to the aligned crops.
         landmarks: the landmark provider (or its registered name) used with ``align=True``.
-        feather: the blend band of the paste-back, as a fraction of the crop (with ``align=True``).
+        feather_fraction: the blend band of the paste-back, as a fraction of the crop (with ``align=True``).
 
     Returns:
         An :class:`InversionResult`.
@@ -94,7 +94,9 @@ def invert(
             model, face_batch(photos), mask=mask, iterations=iterations, batch_size=batch_size, progress=progress
         )
         result.alignment = photos
-        result.photos = paste_photos(photos, result.images.clamp(-1, 1), masks=result.masks, feather=feather)
+        result.photos = paste_photos(
+            photos, result.images.clamp(-1, 1), masks=result.masks, feather_fraction=feather_fraction
+        )
         return result
     items = read_images(images)
     x = stack_resized(items, model.input_size)

@@ -133,7 +133,7 @@ class IntereStylePipeline(DiffusionPipeline):  # type: ignore[misc]  # diffusers
         seed: int = 0,
         iterations: int | None = None,
         paste: bool | None = None,
-        feather: float | None = None,
+        feather_px: float | None = None,
         batch_size: int = 8,
         output_type: OutputType = "pil",
         return_dict: bool = True,
@@ -159,7 +159,7 @@ class IntereStylePipeline(DiffusionPipeline):  # type: ignore[misc]  # diffusers
             iterations: refinement steps of the inversion (default: the model's).
             paste: paste the result into the photo through the feathered mask; default True when ``mask``
                 is given.
-            feather: sigma in pixels of the paste's soft edge (default resolution / 64).
+            feather_px: sigma in pixels of the paste's soft edge (default resolution / 64).
             batch_size: images per forward pass.
             output_type: ``"pil"`` (list of PIL images), ``"np"`` ((N, R, R, 3) float32 in [0, 1]), ``"pt"``
                 ((N, 3, R, R) float in [0, 1]) or ``"latent"`` (the W+ latents, (N, n_latent, style_dim)).
@@ -187,7 +187,7 @@ class IntereStylePipeline(DiffusionPipeline):  # type: ignore[misc]  # diffusers
             images = result.latents
         else:
             pasted = paste if paste is not None else mask is not None
-            images = _format(result.composite(feather=feather) if pasted else result.images, output_type)
+            images = _format(result.composite(feather_px=feather_px) if pasted else result.images, output_type)
         if not return_dict:
             return (images,)
         return ImagePipelineOutput(images=images)

@@ -50,17 +50,17 @@ class LatentResult:
         """The images as RGB PIL images, in output order."""
         return to_pil(self.images)
 
-    def composite(self, *, feather: float | None = None) -> Tensor:
+    def composite(self, *, feather_px: float | None = None) -> Tensor:
         """The images inside the interest mask, the photos outside: (N, 3, R, R) in [-1, 1].
 
         The two are blended across a Gaussian-feathered edge so that no seam shows.
 
         Args:
-            feather: the edge's Gaussian sigma in pixels; default ``R / 64`` (16 px at 1024); 0 for a hard edge.
+            feather_px: the edge's Gaussian sigma in pixels; default ``R / 64`` (16 px at 1024); 0 for a hard edge.
 
         Raises:
             ValueError: no mask (the inversion was run without one), no photos (the latents were edited
-                bare), or a bad ``feather``.
+                bare), or a bad ``feather_px``.
         """
         if self.masks is None:
             raise ValueError(
@@ -72,10 +72,10 @@ class LatentResult:
                 "composite() needs the photos and mask of the inversion, and this result was made from bare "
                 "latents: edit an InversionResult made with invert(..., mask=...) instead"
             )
-        return composite_through_mask(self.images, self.inputs, self.masks, feather=feather)
+        return composite_through_mask(self.images, self.inputs, self.masks, feather_px=feather_px)
 
 
-def composite_through_mask(images: Tensor, photos: Tensor, masks: Tensor, *, feather: float | None = None) -> Tensor:
+def composite_through_mask(images: Tensor, photos: Tensor, masks: Tensor, *, feather_px: float | None = None) -> Tensor:
     """``m * images + (1 - m) * photos`` with ``m`` the feathered mask: (N, 3, R, R) in [-1, 1].
 
     Args:
@@ -83,9 +83,13 @@ def composite_through_mask(images: Tensor, photos: Tensor, masks: Tensor, *, fea
         photos: (B, 3, R, R) in [-1, 1]; B divides N and output ``n`` uses photo ``n % B`` (strength-major
             sweeps of :func:`interestyle.edit`).
         masks: (B, 1, R, R) in [0, 1], one per photo.
-        feather: Gaussian sigma of the blend edge in pixels; default ``R / 64``; 0 for a hard edge.
+        feather_px: Gaussian sigma of the blend edge in pixels; default ``R / 64``; 0 for a hard edge.
     """
-    sigma = images.shape[-1] / 64 if feather is None else check_non_negative_number(feather, "feather", note="pixels")
+    sigma = (
+        images.shape[-1] / 64
+        if feather_px is None
+        else check_non_negative_number(feather_px, "feather_px", note="pixels")
+    )
     # feather_mask takes its sigma in pixels of a 256-wide mask
     soft = feather_mask(masks, sigma * 256 / masks.shape[-1]) if sigma > 0 else masks
     index = torch.arange(images.shape[0], device=images.device) % photos.shape[0]

@@ -23,10 +23,10 @@ from .landmarks import (
     get_landmark_provider,
     register_landmark_provider,
 )
-from .paste import DEFAULT_FEATHER, face_region_mask, paste_back, paste_weight, unalign
+from .paste import DEFAULT_FEATHER_FRACTION, face_region_mask, paste_back, paste_weight, unalign
 
 __all__ = [
-    "DEFAULT_FEATHER",
+    "DEFAULT_FEATHER_FRACTION",
     "ENTRY_POINT_GROUP",
     "AlignedFace",
     "AlignmentTransform",

@@ -16,7 +16,7 @@ from ..errors import NoFaceError
 from ..images import ImageInput, read_images
 from .ffhq import AlignedFace, _check_size, crop_face, ffhq_quad, read_photo
 from .landmarks import LandmarkProvider, detect_landmarks, get_landmark_provider
-from .paste import DEFAULT_FEATHER, paste_back
+from .paste import DEFAULT_FEATHER_FRACTION, paste_back
 
 __all__ = ["PhotoFaces", "align_faces", "align_photos", "face_batch", "paste_photos"]
 
@@ -154,7 +154,7 @@ def paste_photos(
     results: Tensor,
     *,
     masks: Tensor | None = None,
-    feather: float = DEFAULT_FEATHER,
+    feather_fraction: float = DEFAULT_FEATHER_FRACTION,
 ) -> list[Tensor]:
     """Put processed faces back into their photos (:func:`~interestyle.align.paste_back` per photo).
 
@@ -162,7 +162,7 @@ def paste_photos(
         photos: from :func:`align_photos`.
         results: (N, 3, n, n) in [-1, 1], rows in :func:`face_batch` order (e.g. ``InversionResult.images``).
         masks: None or (N, 1, n, n) interest masks in aligned coordinates (e.g. ``InversionResult.masks``).
-        feather: as in :func:`~interestyle.align.unalign`.
+        feather_fraction: as in :func:`~interestyle.align.unalign`.
 
     Returns:
         One (1, 3, H, W) float32 photo in [-1, 1] per entry of ``photos``; photos without a face unchanged.
@@ -185,7 +185,11 @@ def paste_photos(
         transforms = [face.transform for face in photo.faces]
         out.append(
             paste_back(
-                photo.photo, results[rows], transforms, masks=None if masks is None else masks[rows], feather=feather
+                photo.photo,
+                results[rows],
+                transforms,
+                masks=None if masks is None else masks[rows],
+                feather_fraction=feather_fraction,
             )
         )
     return out

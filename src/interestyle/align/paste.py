@@ -20,9 +20,9 @@ from ..validation import check_number, check_positive_int
 from .blur import scipy_style_blur
 from .ffhq import AlignmentTransform, read_photo
 
-__all__ = ["DEFAULT_FEATHER", "face_region_mask", "paste_back", "paste_weight", "unalign"]
+__all__ = ["DEFAULT_FEATHER_FRACTION", "face_region_mask", "paste_back", "paste_weight", "unalign"]
 
-DEFAULT_FEATHER = 0.05
+DEFAULT_FEATHER_FRACTION = 0.05
 """Width of the paste-back blend band, as a fraction of the crop side (Gaussian sigma of the weight)."""
 # The face of an FFHQ crop (eyes at y = 0.475, mouth at y = 0.725, eyes 0.25 apart): brow to chin, cheek to cheek.
 _FACE_CENTRE, _FACE_RADII = (0.5, 0.55), (0.30, 0.37)
@@ -43,16 +43,18 @@ def face_region_mask(size: int) -> Tensor:
     return edge.float()[None, None]
 
 
-def _check_feather(feather: object) -> float:
-    return check_number(feather, "feather", minimum=0, maximum=0.5, note="a fraction of the crop side")
+def _check_feather_fraction(feather_fraction: object) -> float:
+    return check_number(
+        feather_fraction, "feather_fraction", minimum=0, maximum=0.5, note="a fraction of the crop side"
+    )
 
 
-def _aligned_weight(mask: Tensor, feather: float) -> Tensor:
+def _aligned_weight(mask: Tensor, feather_fraction: float) -> Tensor:
     """(1, 1, n, n) mask in aligned space -> the feathered blend weight, 0 on the crop's outermost pixels."""
     n = mask.shape[-1]
-    if feather == 0:
+    if feather_fraction == 0:
         return mask
-    band = feather * n
+    band = feather_fraction * n
     weight = scipy_style_blur(mask, band / 4).clamp(0, 1)
     centre = torch.arange(n, dtype=torch.float64) + 0.5
     ramp = ((torch.minimum(centre, n - centre) - 0.5) / band).clamp(0, 1).float()
@@ -86,7 +88,7 @@ def _to_photo(
 
 
 def _prepare(
-    result: Tensor, mask: Tensor | None, transform: AlignmentTransform, feather: float
+    result: Tensor, mask: Tensor | None, transform: AlignmentTransform, feather_fraction: float
 ) -> tuple[Tensor, Tensor]:
     """Bring a (1, 3, n, n) result to about the crop's size in the photo (antialiased) and build its weight."""
     n = result.shape[-1]
@@ -100,7 +102,7 @@ def _prepare(
         if mask is None
         else F.interpolate(mask, size=(side, side), mode="bilinear", antialias=True, align_corners=False)
     )
-    return result, _aligned_weight(region.clamp(0, 1), feather)
+    return result, _aligned_weight(region.clamp(0, 1), feather_fraction)
 
 
 def _square_results(result: ImageInput, what: str) -> Tensor:
@@ -124,8 +126,10 @@ def _check_photo(photo: Tensor, transform: AlignmentTransform, what: str) -> Non
         )
 
 
-def _paste(photo: Tensor, result: Tensor, transform: AlignmentTransform, mask: Tensor | None, feather: float) -> Tensor:
-    result, weight = _prepare(result, mask, transform, feather)
+def _paste(
+    photo: Tensor, result: Tensor, transform: AlignmentTransform, mask: Tensor | None, feather_fraction: float
+) -> Tensor:
+    result, weight = _prepare(result, mask, transform, feather_fraction)
     warped = _to_photo(result, weight, transform)
     if warped is None:
         return photo
@@ -138,7 +142,11 @@ def _paste(photo: Tensor, result: Tensor, transform: AlignmentTransform, mask: T
 
 @torch.no_grad()
 def paste_weight(
-    transform: AlignmentTransform, *, mask: MaskInput | None = None, feather: float = DEFAULT_FEATHER, size: int = 256
+    transform: AlignmentTransform,
+    *,
+    mask: MaskInput | None = None,
+    feather_fraction: float = DEFAULT_FEATHER_FRACTION,
+    size: int = 256,
 ) -> Tensor:
     """The blend weight :func:`unalign` uses, in the photo's pixels: (1, 1, H, W) in [0, 1].
 
@@ -146,14 +154,14 @@ def paste_weight(
         transform: the crop's :class:`AlignmentTransform`.
         mask: the interest mask in aligned coordinates (any square size; PIL / numpy / tensor / path), or None
             for :func:`face_region_mask`.
-        feather: width of the blend band, as a fraction of the crop side (0: a hard edge).
+        feather_fraction: width of the blend band, as a fraction of the crop side (0: a hard edge).
         size: side of the aligned result the weight is made for (:func:`unalign` uses the result's side).
     """
-    feather = _check_feather(feather)
+    feather_fraction = _check_feather_fraction(feather_fraction)
     h, w = transform.original_size
     blank = torch.zeros(1, 3, size, size)
     masks = None if mask is None else load_masks(mask, size, sizes=[(size, size)])
-    _, weight = _prepare(blank, masks, transform, feather)
+    _, weight = _prepare(blank, masks, transform, feather_fraction)
     warped = _to_photo(weight.expand(1, 3, -1, -1), weight, transform)
     out = torch.zeros(1, 1, h, w)
     if warped is not None:
@@ -169,7 +177,7 @@ def unalign(
     original: ImageInput,
     *,
     mask: MaskInput | None = None,
-    feather: float = DEFAULT_FEATHER,
+    feather_fraction: float = DEFAULT_FEATHER_FRACTION,
 ) -> Tensor:
     """Warp an aligned face (inverted, edited) back into the photo it was cropped from.
 
@@ -180,7 +188,7 @@ def unalign(
         original: the photo the face was aligned from, of the size the transform records.
         mask: the interest mask in aligned coordinates (e.g. ``InversionResult.masks[i]``), any square size;
             None blends the :func:`face_region_mask` ellipse.
-        feather: width of the blend band as a fraction of the crop side (0 for a hard edge).
+        feather_fraction: width of the blend band as a fraction of the crop side (0 for a hard edge).
 
     Returns:
         The photo with the face replaced: (1, 3, H, W) float32 in [-1, 1]. Pixels where the blend weight
@@ -188,10 +196,10 @@ def unalign(
 
     Raises:
         ValueError: a result that is not square or not one image, a photo of another size than the
-            transform's, a bad mask or feather.
+            transform's, a bad mask or feather_fraction.
         TypeError: a transform that is not an :class:`AlignmentTransform`, inputs of the wrong type.
     """
-    feather = _check_feather(feather)
+    feather_fraction = _check_feather_fraction(feather_fraction)
     photo = read_photo(original, "original")
     _check_photo(photo, transform, "original")
     res = _square_results(result, "result")
@@ -199,7 +207,7 @@ def unalign(
         raise ValueError(f"result holds {res.shape[0]} images; unalign pastes one face (use paste_back for several)")
     n = res.shape[-1]
     masks = None if mask is None else load_masks(mask, n, sizes=[(n, n)])
-    return _paste(photo, res, transform, masks, feather)
+    return _paste(photo, res, transform, masks, feather_fraction)
 
 
 @torch.no_grad()
@@ -209,7 +217,7 @@ def paste_back(
     transforms: Sequence[AlignmentTransform],
     *,
     masks: MaskInput | None = None,
-    feather: float = DEFAULT_FEATHER,
+    feather_fraction: float = DEFAULT_FEATHER_FRACTION,
 ) -> Tensor:
     """Paste several faces of one photo back, one after the other (see :func:`unalign`).
 
@@ -220,12 +228,12 @@ def paste_back(
         transforms: the F transforms, in the same order (``[face.transform for face in faces]``).
         masks: None, or F masks in aligned coordinates ((F, 1, n, n), e.g. ``InversionResult.masks``), or
             one for all.
-        feather: as in :func:`unalign`.
+        feather_fraction: as in :func:`unalign`.
 
     Returns:
         (1, 3, H, W) float32 in [-1, 1].
     """
-    feather = _check_feather(feather)
+    feather_fraction = _check_feather_fraction(feather_fraction)
     photo = read_photo(original, "original")
     transforms = list(transforms)
     res = _square_results(results, "results")
@@ -237,5 +245,5 @@ def paste_back(
     loaded = None if masks is None else load_masks(masks, n, sizes=[(n, n)] * len(transforms))
     for i, transform in enumerate(transforms):
         mask = None if loaded is None else loaded[i : i + 1]
-        photo = _paste(photo, res[i : i + 1], transform, mask, feather)
+        photo = _paste(photo, res[i : i + 1], transform, mask, feather_fraction)
     return photo

@@ -58,7 +58,9 @@ def add_parser(subparsers: Any) -> None:
         "--strength", "-s", nargs="+", type=float, default=[1.0], metavar="S", help="one or more strengths (default 1)"
     )
     group.add_argument("--layers", help="style vectors to edit: coarse, middle, fine, all, START:STOP or i,j,k")
-    group.add_argument("--feather", type=float, help="soft edge of the paste, in pixels (default resolution/64)")
+    group.add_argument(
+        "--feather-px", type=float, help="sigma of the paste's soft edge, in output pixels (default resolution/64)"
+    )
     group.add_argument("--iterations", type=positive_int, help="refinement steps (default: the model's)")
     add_model_options(parser)
     parser.set_defaults(func=run)
@@ -88,13 +90,13 @@ def _write(
     direction: Direction,
     model_spec: str,
     paste: bool,
-    feather: float | None,
+    feather_px: float | None,
     grid: Grid,
 ) -> None:
     assert result.strengths is not None
     strengths = result.strengths.tolist()
     b = len(items)
-    pixels = result.composite(feather=feather) if paste else result.images
+    pixels = result.composite(feather_px=feather_px) if paste else result.images
     images = to_pil(pixels)
     for i, (path, name, photo) in enumerate(items):
         row = [images[s * b + i] for s in range(len(strengths))]
@@ -141,7 +143,7 @@ def run(args: argparse.Namespace) -> int:
                 )
                 result = edit(model, inversion, direction, strengths, **common)
                 items = [(p, n, to_pil(inversion.inputs[i])[0]) for i, (p, n, _) in enumerate(batch)]
-                _write(out, result, items, direction, args.model, paste, args.feather, grid)
+                _write(out, result, items, direction, args.model, paste, args.feather_px, grid)
                 written += len(batch)
             bar.update(len(chunk))
         for path, name in zip(latent_paths, names[len(image_paths) :], strict=True):

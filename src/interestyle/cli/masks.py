@@ -41,8 +41,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--out", required=True, type=Path, help="output folder (created)")
     parser.add_argument("--size", type=int, default=512, help="side of the square the provider works at (default 512)")
-    parser.add_argument("--dilate", type=float, default=0.0, help="grow masks by this many pixels at 256x256")
-    parser.add_argument("--feather", type=float, default=0.0, help="soften mask edges, sigma in pixels at 256x256")
+    parser.add_argument(
+        "--dilate-px256", type=float, default=0.0, help="grow masks by this many pixels at 256x256 (scaled to the size)"
+    )
+    parser.add_argument(
+        "--feather-px256", type=float, default=0.0, help="soften mask edges: Gaussian sigma in pixels at 256x256"
+    )
     parser.add_argument("--invert", action="store_true", help="swap interest and uninterest")
     parser.add_argument("--batch-size", type=int, default=8, help="images per provider call (default 8)")
     parser.add_argument("--thumb", type=int, default=128, help="side of each overlay-grid cell (default 128)")
@@ -111,12 +115,14 @@ def _save_png(image: Image.Image, path: Path) -> None:
     atomic_write(path, lambda tmp: image.save(tmp, format="PNG"))
 
 
-def build_provider(name: str, options: dict[str, Any], *, dilate: float, feather: float, invert: bool) -> MaskProvider:
+def build_provider(
+    name: str, options: dict[str, Any], *, dilate_px256: float, feather_px256: float, invert: bool
+) -> MaskProvider:
     provider: MaskProvider = get_mask_provider(name, **options)
-    if dilate:
-        provider = Dilate(provider, dilate)
-    if feather:
-        provider = Feather(provider, feather)
+    if dilate_px256:
+        provider = Dilate(provider, dilate_px256)
+    if feather_px256:
+        provider = Feather(provider, feather_px256)
     if invert:
         provider = Invert(provider)
     return provider
@@ -127,7 +133,11 @@ def run(args: argparse.Namespace) -> int:
         _positive(getattr(args, flag), "--" + flag.replace("_", "-"))
     paths = expand_images(args.images)
     provider = build_provider(
-        args.provider, parse_options(args.option), dilate=args.dilate, feather=args.feather, invert=args.invert
+        args.provider,
+        parse_options(args.option),
+        dilate_px256=args.dilate_px256,
+        feather_px256=args.feather_px256,
+        invert=args.invert,
     )
     size = provider_resolution(provider) or args.size
     out: Path = args.out

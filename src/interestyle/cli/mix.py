@@ -57,7 +57,9 @@ def add_parser(subparsers: Any) -> None:
     group.add_argument("--layers", default="coarse", help="style vectors taken from the style (default coarse)")
     group.add_argument("--seed", type=int, default=0, help="seed of the random styles (default 0)")
     group.add_argument("--truncation", type=float, default=0.7, help="psi of the random styles (default 0.7)")
-    group.add_argument("--feather", type=float, help="soft edge of the paste, in pixels (default resolution/64)")
+    group.add_argument(
+        "--feather-px", type=float, help="sigma of the paste's soft edge, in output pixels (default resolution/64)"
+    )
     group.add_argument("--iterations", type=positive_int, help="refinement steps (default: the model's)")
     add_model_options(parser)
     parser.set_defaults(func=run)
@@ -151,7 +153,7 @@ def run(args: argparse.Namespace) -> int:
                 style_images = to_pil(torch.stack([style[style_of(i)][1] for i in pairs]))
             result = style_mix(model, latents, styles, layers=layers, batch_size=args.batch_size, progress=False)
             result = replace(result, inputs=photos, masks=photo_masks)
-            mixed = to_pil(result.composite(feather=args.feather) if photo_masks is not None else result.images)
+            mixed = to_pil(result.composite(feather_px=args.feather_px) if photo_masks is not None else result.images)
             for k, i in enumerate(pairs):
                 name = f"{content_names[content_of(i)]}_{style_names[style_of(i)]}"
                 save_png(mixed[k], out / f"{name}.png")

@@ -1,9 +1,9 @@
 """Small providers that wrap others: morphology, feathering, set operations and a cache.
 
 Sizes (dilation radius, feathering sigma) are in pixels of a 256 x 256 mask, the resolution IntereStyle
-computes its losses at, and scale with the mask's width: ``Dilate(p, 4)`` grows a 1024-pixel mask by 16
-pixels (see :mod:`interestyle.masks.morphology`). Every wrapper accepts a provider or a registered
-provider name.
+computes its losses at, hence the ``_px256`` in their names, and scale with the mask's width:
+``Dilate(p, radius_px256=4)`` grows a 1024-pixel mask by 16 pixels (see :mod:`interestyle.masks.morphology`).
+Every wrapper accepts a provider or a registered provider name.
 """
 
 from __future__ import annotations
@@ -63,42 +63,42 @@ class _Unary:
 
 
 class Dilate(_Unary):
-    """Grow the interest region by ``radius`` pixels (at 256 x 256) of the wrapped provider's mask."""
+    """Grow the interest region by ``radius_px256`` pixels (at 256 x 256) of the wrapped provider's mask."""
 
     op = "dilate"
 
-    def __init__(self, provider: ProviderLike, radius: float) -> None:
+    def __init__(self, provider: ProviderLike, radius_px256: float) -> None:
         super().__init__(provider)
-        self.radius = check_size(radius, "radius")
+        self.radius_px256 = check_size(radius_px256, "radius_px256")
 
     def apply(self, masks: Tensor) -> Tensor:
-        return dilate_mask(masks, self.radius)
+        return dilate_mask(masks, self.radius_px256)
 
 
 class Erode(_Unary):
-    """Shrink the interest region by ``radius`` pixels (at 256 x 256) of the wrapped provider's mask."""
+    """Shrink the interest region by ``radius_px256`` pixels (at 256 x 256) of the wrapped provider's mask."""
 
     op = "erode"
 
-    def __init__(self, provider: ProviderLike, radius: float) -> None:
+    def __init__(self, provider: ProviderLike, radius_px256: float) -> None:
         super().__init__(provider)
-        self.radius = check_size(radius, "radius")
+        self.radius_px256 = check_size(radius_px256, "radius_px256")
 
     def apply(self, masks: Tensor) -> Tensor:
-        return erode_mask(masks, self.radius)
+        return erode_mask(masks, self.radius_px256)
 
 
 class Feather(_Unary):
-    """Soften the wrapped provider's mask edges with a Gaussian of ``sigma`` pixels (at 256 x 256)."""
+    """Soften the wrapped provider's mask edges with a Gaussian of ``sigma_px256`` pixels (at 256 x 256)."""
 
     op = "feather"
 
-    def __init__(self, provider: ProviderLike, sigma: float) -> None:
+    def __init__(self, provider: ProviderLike, sigma_px256: float) -> None:
         super().__init__(provider)
-        self.sigma = check_size(sigma, "sigma")
+        self.sigma_px256 = check_size(sigma_px256, "sigma_px256")
 
     def apply(self, masks: Tensor) -> Tensor:
-        return feather_mask(masks, self.sigma)
+        return feather_mask(masks, self.sigma_px256)
 
 
 class Invert(_Unary):

@@ -163,8 +163,8 @@ class FaceParser(nn.Module):
         interest_classes: labels counted as interest (indices or :data:`LABELS` names); default face + hair.
         soft: True: the summed probability of the interest classes; False: 1 where the most likely
             label is an interest class, else 0 (kept binary when resized, unless feathered).
-        dilate: grow the mask by this many pixels at 256 x 256 (0: no dilation).
-        feather: Gaussian edge softening, sigma in pixels at 256 x 256 (0: none).
+        dilate_px256: grow the mask by this many pixels at 256 x 256 (0: no dilation).
+        feather_px256: Gaussian edge softening, sigma in pixels at 256 x 256 (0: none).
         input_size: the side the network sees (512, the training size of the public weights; smaller is
             faster and coarser).
     """
@@ -179,8 +179,8 @@ class FaceParser(nn.Module):
         *,
         interest_classes: Iterable[int | str] = DEFAULT_INTEREST,
         soft: bool = True,
-        dilate: float = 0.0,
-        feather: float = 0.0,
+        dilate_px256: float = 0.0,
+        feather_px256: float = 0.0,
         input_size: int = INPUT_SIZE,
     ) -> None:
         super().__init__()
@@ -190,8 +190,8 @@ class FaceParser(nn.Module):
         self.net = net.eval()
         self.interest_classes = interest_indices(interest_classes, n_classes=net.n_classes)
         self.soft = bool(soft)
-        self.dilate = check_size(dilate, "dilate")
-        self.feather = check_size(feather, "feather")
+        self.dilate_px256 = check_size(dilate_px256, "dilate_px256")
+        self.feather_px256 = check_size(feather_px256, "feather_px256")
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
 
@@ -234,10 +234,10 @@ class FaceParser(nn.Module):
             masks = interest_from_probabilities(logits.softmax(dim=1), self.interest_classes)
         else:
             masks = interest_from_labels(logits.argmax(dim=1), self.interest_classes, n_classes=self.net.n_classes)
-        masks = dilate_mask(masks, self.dilate) if self.dilate else masks
-        masks = feather_mask(masks, self.feather) if self.feather else masks
+        masks = dilate_mask(masks, self.dilate_px256) if self.dilate_px256 else masks
+        masks = feather_mask(masks, self.feather_px256) if self.feather_px256 else masks
         if masks.shape[-2:] != images.shape[-2:]:
-            if self.soft or self.feather:
+            if self.soft or self.feather_px256:
                 masks = F.interpolate(masks, images.shape[-2:], mode="bilinear", antialias=True, align_corners=False)
             else:  # a hard mask stays hard
                 masks = F.interpolate(masks, images.shape[-2:], mode="nearest")
@@ -265,8 +265,8 @@ class FaceParser(nn.Module):
         *,
         interest_classes: Iterable[int | str] = DEFAULT_INTEREST,
         soft: bool = True,
-        dilate: float = 0.0,
-        feather: float = 0.0,
+        dilate_px256: float = 0.0,
+        feather_px256: float = 0.0,
         device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
         revision: str | None = None,
@@ -281,7 +281,7 @@ class FaceParser(nn.Module):
 
         Args:
             repo_id_or_path: a local folder or a Hub repo id.
-            interest_classes, soft, dilate, feather: as in :class:`FaceParser`.
+            interest_classes, soft, dilate_px256, feather_px256: as in :class:`FaceParser`.
             device, dtype: where to put the network, and the floating dtype of its weights.
             revision, cache_dir, local_files_only, token: how to fetch a Hub repository, see
                 :class:`~interestyle.locate.HubOptions`.
@@ -313,12 +313,17 @@ class FaceParser(nn.Module):
         if device is not None or dtype is not None:
             net.to(device=device, dtype=dtype)
         parser = cls(
-            net, interest_classes=interest_classes, soft=soft, dilate=dilate, feather=feather, input_size=input_size
+            net,
+            interest_classes=interest_classes,
+            soft=soft,
+            dilate_px256=dilate_px256,
+            feather_px256=feather_px256,
+            input_size=input_size,
         )
         return parser.to(parser.device)
 
     def extra_repr(self) -> str:
-        options = f"soft={self.soft}, dilate={self.dilate}, feather={self.feather}"
+        options = f"soft={self.soft}, dilate_px256={self.dilate_px256}, feather_px256={self.feather_px256}"
         return f"interest_classes={self.interest_classes}, {options}"
 
 
@@ -335,8 +340,8 @@ def face_parsing_provider(
     *,
     interest_classes: Iterable[int | str] = DEFAULT_INTEREST,
     soft: bool = True,
-    dilate: float = 0.0,
-    feather: float = 0.0,
+    dilate_px256: float = 0.0,
+    feather_px256: float = 0.0,
     device: torch.device | str | None = None,
     dtype: torch.dtype | None = None,
     revision: str | None = None,
@@ -351,8 +356,8 @@ def face_parsing_provider(
             ``INTERESTYLE_FACE_PARSING``.
         interest_classes: labels counted as interest (see :class:`FaceParser`).
         soft: summed probabilities (True) or argmax (False).
-        dilate: growth in pixels at 256 x 256.
-        feather: edge sigma in pixels at 256 x 256.
+        dilate_px256: growth in pixels at 256 x 256.
+        feather_px256: edge sigma in pixels at 256 x 256.
         device: where to put the network.
         dtype: floating dtype of the weights.
         revision, cache_dir, local_files_only, token: how to fetch a Hub repository, see
@@ -374,8 +379,8 @@ def face_parsing_provider(
         resolve_model_folder(source, hub),
         interest_classes=interest_classes,
         soft=soft,
-        dilate=dilate,
-        feather=feather,
+        dilate_px256=dilate_px256,
+        feather_px256=feather_px256,
         device=device,
         dtype=dtype,
     )

@@ -1,9 +1,9 @@
 """Mask morphology: dilation, erosion and feathering of (B, 1, H, W) masks, sized at 256 x 256.
 
-Radii and sigmas are in pixels of a 256-wide mask and scale linearly with the actual width, so one value
-means the same share of the face at every resolution. A leaf: it imports no other module of ``masks``, so
-the providers (:mod:`~interestyle.masks.compose`, :mod:`~interestyle.masks.face_parsing`) and the
-inversion's compositing all build on it.
+Radii and sigmas are in pixels of a 256-wide mask (``radius_px256``, ``sigma_px256``) and scale linearly
+with the actual width, so one value means the same share of the face at every resolution. A leaf: it
+imports no other module of ``masks``, so the providers (:mod:`~interestyle.masks.compose`,
+:mod:`~interestyle.masks.face_parsing`) and the inversion's compositing all build on it.
 """
 
 from __future__ import annotations
@@ -42,21 +42,21 @@ def _check_mask(masks: Tensor, what: str) -> None:
         raise ValueError(f"{what} expects masks of shape (B, 1, H, W), got {shape}")
 
 
-def dilate_mask(masks: Tensor, radius: float) -> Tensor:
-    """Grey-level dilation (a max filter) over a near-disc of ``radius`` pixels of a 256-wide mask.
+def dilate_mask(masks: Tensor, radius_px256: float) -> Tensor:
+    """Grey-level dilation (a max filter) over a near-disc of ``radius_px256`` pixels of a 256-wide mask.
 
     The disc is an octagon: alternating 3x3 square and plus-shaped max filters, one pixel per pass.
     Pixels outside the image do not count.
 
     Args:
         masks: (B, 1, H, W) in [0, 1].
-        radius: in pixels at 256 x 256; scaled by W / 256 and rounded.
+        radius_px256: in pixels at 256 x 256; scaled by W / 256 and rounded.
 
     Returns:
         (B, 1, H, W) in [0, 1], >= ``masks`` everywhere.
     """
     _check_mask(masks, "dilate_mask")
-    steps = round(_scaled(check_size(radius, "radius"), masks.shape[-1]))
+    steps = round(_scaled(check_size(radius_px256, "radius_px256"), masks.shape[-1]))
     out = masks
     for step in range(steps):
         if step % 2 == 0:
@@ -68,24 +68,24 @@ def dilate_mask(masks: Tensor, radius: float) -> Tensor:
     return out
 
 
-def erode_mask(masks: Tensor, radius: float) -> Tensor:
+def erode_mask(masks: Tensor, radius_px256: float) -> Tensor:
     """Grey-level erosion, the dual of :func:`dilate_mask`: ``1 - dilate(1 - m)``; (B, 1, H, W) in [0, 1]."""
     _check_mask(masks, "erode_mask")
-    return 1.0 - dilate_mask(1.0 - masks, radius)
+    return 1.0 - dilate_mask(1.0 - masks, radius_px256)
 
 
-def feather_mask(masks: Tensor, sigma: float) -> Tensor:
-    """Gaussian blur of standard deviation ``sigma`` pixels of a 256-wide mask (edges replicated).
+def feather_mask(masks: Tensor, sigma_px256: float) -> Tensor:
+    """Gaussian blur of standard deviation ``sigma_px256`` pixels of a 256-wide mask (edges replicated).
 
     Args:
         masks: (B, 1, H, W) in [0, 1].
-        sigma: in pixels at 256 x 256; scaled by W / 256.
+        sigma_px256: in pixels at 256 x 256; scaled by W / 256.
 
     Returns:
         (B, 1, H, W) in [0, 1]; constant regions stay constant.
     """
     _check_mask(masks, "feather_mask")
-    s = _scaled(check_size(sigma, "sigma"), masks.shape[-1])
+    s = _scaled(check_size(sigma_px256, "sigma_px256"), masks.shape[-1])
     if s < 1e-3:
         return masks
     half = min(max(1, math.ceil(3 * s)), max(masks.shape[-2:]) - 1)

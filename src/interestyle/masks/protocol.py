@@ -34,11 +34,11 @@ __all__ = [
     "MaskProviderError",
     "MaskSpec",
     "PreparedProvider",
+    "bilinear_resize",
     "prepare_provider",
     "provider_device",
     "provider_name",
     "provider_resolution",
-    "resize_images",
     "resize_masks",
     "run_provider",
 ]
@@ -121,7 +121,7 @@ def provider_device(provider: object) -> torch.device | None:
         ) from None
 
 
-def resize_images(images: Tensor, size: int) -> Tensor:
+def bilinear_resize(images: Tensor, size: int) -> Tensor:
     """(B, C, H, W) -> (B, C, size, size), antialiased bilinear (a no-op at that size already)."""
     if images.shape[-2:] == (size, size):
         return images
@@ -191,7 +191,7 @@ class PreparedProvider:
             MaskProviderError: an invalid output (see :func:`validate_mask_output`).
         """
         size = (int(images.shape[-2]), int(images.shape[-1]))
-        x = images if self.resolution is None else resize_images(images, self.resolution)
+        x = images if self.resolution is None else bilinear_resize(images, self.resolution)
         if self.device is not None:
             x = x.to(self.device)
         with torch.no_grad():

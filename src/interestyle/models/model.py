@@ -24,7 +24,7 @@ from ..serialization import read_model_folder, read_state_dict, save_model_folde
 from .encoders import build_encoder, use_channels_last
 from .generator import GENERATOR_CLASS_NAME, Generator, NoiseMode
 
-__all__ = ["IntereStyleModel", "resize_images"]
+__all__ = ["IntereStyleModel", "avg_pool_resize"]
 
 
 class _ShapesOnly(TorchFunctionMode):
@@ -47,7 +47,7 @@ class _ShapesOnly(TorchFunctionMode):
         return func(*args, **kwargs)
 
 
-def resize_images(images: Tensor, size: int) -> Tensor:
+def avg_pool_resize(images: Tensor, size: int) -> Tensor:
     """Square-resize (B, C, H, W) to (B, C, size, size).
 
     Downsampling by an integer factor is an average pool (ReStyle's ``face_pool``); anything else is
@@ -118,7 +118,7 @@ class IntereStyleModel(nn.Module):
 
     def to_encoder_size(self, images: Tensor) -> Tensor:
         """(B, C, H, W) -> (B, C, S, S) with S the encoder's input size."""
-        return resize_images(images, self.input_size)
+        return avg_pool_resize(images, self.input_size)
 
     def initial_latents(self, batch: int) -> Tensor:
         """``latent_avg`` repeated: (batch, n_latent, style_dim)."""

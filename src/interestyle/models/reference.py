@@ -36,7 +36,7 @@ from ..nn.modulated import ModulatedConv2d, modulated_conv2d_reference
 from ..nn.resample import upfirdn2d
 from .encoders import BackboneEncoder, Encoder4Editing, GradualStyleBlock, GradualStyleEncoder, as_offsets
 from .generator import Generator, StyledConv, ToRGB
-from .model import IntereStyleModel, resize_images
+from .model import IntereStyleModel, avg_pool_resize
 
 __all__ = [
     "community_layout",
@@ -187,7 +187,7 @@ def reference_invert(
         feedback = None
         if model.config.iterative:
             average = reference_synthesis(model.decoder, model.latent_avg[None], noise_seed=noise_seed)
-            feedback = resize_images(average, model.input_size).expand(b, -1, -1, -1)
+            feedback = avg_pool_resize(average, model.input_size).expand(b, -1, -1, -1)
         per_step = []
         for _ in range(iterations):
             inputs = x if feedback is None else torch.cat([x, feedback], dim=1)
@@ -195,7 +195,7 @@ def reference_invert(
             latents = codes if latents is None else codes + latents
             image = reference_synthesis(model.decoder, latents, noise_seed=noise_seed)
             per_step.append(latents)
-            feedback = resize_images(image, model.input_size)
+            feedback = avg_pool_resize(image, model.input_size)
         steps.append(torch.stack(per_step))
         recons.append(image)
     return torch.cat(steps, dim=1), torch.cat(recons)

@@ -18,7 +18,7 @@ from .config import (
 )
 from .data import MaskProviderFn
 from .filters import UninterestFilter, step_radii
-from .losses import ReconstructionLoss, masked_mse, ssim, w_norm
+from .losses import ReconstructionLoss, masked_l2_loss, ssim, w_norm
 from .objective import Objective, training_step
 from .trainer import Trainer, TrainingResult, train
 
@@ -39,7 +39,7 @@ __all__ = [
     "build_model",
     "build_objective",
     "load_training_config",
-    "masked_mse",
+    "masked_l2_loss",
     "ssim",
     "step_radii",
     "train",

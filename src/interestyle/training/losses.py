@@ -16,16 +16,21 @@ from ..lossnets.arcface import IdentityLoss
 from ..lossnets.lpips import LPIPS
 from ..metrics import ssim
 
-__all__ = ["LossTerms", "ReconstructionLoss", "masked_mse", "ssim", "w_norm"]
+__all__ = ["LossTerms", "ReconstructionLoss", "masked_l2_loss", "ssim", "w_norm"]
 
 
 def _apply_mask(images: Tensor, mask: Tensor | None) -> Tensor:
     return images if mask is None else images * mask.to(images.dtype)
 
 
-def masked_mse(prediction: Tensor, target: Tensor, mask: Tensor | None = None) -> Tensor:
-    """``mean((m * prediction - m * target) ** 2)`` over every pixel (upstream's ``F.mse_loss`` of the
-    masked images, so the value scales with the mask's area). Images (B, C, H, W), mask (B, 1, H, W)."""
+def masked_l2_loss(prediction: Tensor, target: Tensor, mask: Tensor | None = None) -> Tensor:
+    """The objective's ``l2`` term: ``mean((m * prediction - m * target) ** 2)`` over every pixel of the
+    batch, a scalar (upstream's ``F.mse_loss`` of the masked images).
+
+    The value scales with the mask's area, so it is a training signal, not a figure to compare across
+    masks: for that, :func:`interestyle.metrics.masked_mse` gives the MSE per image over the mask's pixels.
+    Images (B, C, H, W), mask (B, 1, H, W) in [0, 1] or None (every pixel).
+    """
     return F.mse_loss(_apply_mask(prediction, mask), _apply_mask(target, mask))
 
 
@@ -110,7 +115,7 @@ class ReconstructionLoss(nn.Module):
         terms: dict[str, Tensor] = {}
         w = self.weights
         if w["l2"] > 0:
-            value = F.mse_loss(pred, tgt)
+            value = masked_l2_loss(pred, tgt)  # pred and tgt are masked already
             total = total + w["l2"] * value
             terms["l2"] = value.detach()
         if w["lpips"] > 0 and self.lpips_net is not None:

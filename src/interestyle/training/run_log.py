@@ -21,8 +21,8 @@ CSV_FIELDS = (
     "id",
     "w_norm",
     "ind",
-    "val_mse",
-    "val_masked_mse",
+    "val_full_mse",
+    "val_interest_mse",
     "seconds",
 )
 

@@ -20,6 +20,7 @@ from tqdm.auto import tqdm
 
 from ..errors import ConfigError
 from ..images import to_pil
+from ..metrics import masked_mse
 from ..serialization import atomic_write
 from ..validation import check_positive_int
 from .builders import build_data, build_model, build_objective, build_optimizer
@@ -34,7 +35,6 @@ from .checkpoints import (
 )
 from .config import TrainingConfig, load_training_config
 from .data import Batch, ItemDataset, MaskProviderFn, StepSampler, collate, derive_seed, resolve_mask_provider
-from .losses import masked_mse
 from .objective import training_step
 from .run_log import RunLog
 
@@ -50,7 +50,7 @@ class TrainingResult:
         checkpoint: the newest checkpoint folder (a model folder ``load_encoder`` reads), or None.
         log_dir: the run folder.
         history: one dict of floats per step run in this call (``step``, ``loss``, ``loss_last``, terms).
-        validation: the last validation's figures (``val_mse``, ``val_masked_mse``), or empty.
+        validation: the last validation's figures (``val_full_mse``, ``val_interest_mse``), or empty.
     """
 
     step: int
@@ -160,28 +160,34 @@ class Trainer:
             model.encoder.train()
 
     def validate(self) -> dict[str, float]:
-        """Full-image and interest-region MSE of the final reconstruction on the held-out images."""
+        """The benchmark's figures for the final reconstruction of the held-out images, against the input.
+
+        ``val_full_mse`` and ``val_interest_mse`` (runs with masks) are means over images of
+        :func:`interestyle.metrics.masked_mse`, the per-image MSE over all pixels and over the interest
+        mask's pixels (``full_mse`` / ``interest_mse`` of ``benchmarks/occlusion.py``); an image with an
+        empty mask is left out of the interest mean.
+        """
         if not self.val_indices:
             return {}
         dev = self.accelerator.device
         bs = self.config.optim.batch_size
         indices = self.val_indices[: self.config.log.val_images]
-        full, masked, n = 0.0, 0.0, 0
+        full: list[Tensor] = []
+        interest: list[Tensor] = []
         has_masks = True
         for start in range(0, len(indices), bs):
             chunk = indices[start : start + bs]
             batch = self._masks_for(collate([(*self.source.load(i), i, False) for i in chunk]))
             x = batch.images.to(dev)
             y = self._reconstruct(x)[-1]
-            full += float(((y - x) ** 2).mean()) * len(chunk)
+            full.append(masked_mse(y, x))
             if batch.masks is None:
                 has_masks = False
             else:
-                masked += float(masked_mse(y, x, batch.masks.to(dev))) * len(chunk)
-            n += len(chunk)
-        out = {"val_mse": full / n}
+                interest.append(masked_mse(y, x, batch.masks.to(dev)))
+        out = {"val_full_mse": float(torch.cat(full).mean())}
         if has_masks:
-            out["val_masked_mse"] = masked / n
+            out["val_interest_mse"] = float(torch.cat(interest).nanmean())
         return out
 
     def save_samples(self, step: int) -> Path:
