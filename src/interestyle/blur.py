@@ -48,15 +48,19 @@ def symmetric_indices(n: int, before: int, after: int) -> Tensor:
     return torch.where(idx < n, idx, 2 * n - 1 - idx)
 
 
+def _check_padding(padding: object) -> None:
+    if padding not in PADDINGS:
+        raise ValueError(f"padding={padding!r} is invalid: expected one of {list(PADDINGS)}")
+
+
 def padding_indices(n: int, before: int, after: int, padding: Padding) -> Tensor:
     """Indices into a row of ``n`` pixels that pad it by ``before`` and ``after`` under ``padding``."""
+    _check_padding(padding)
     if padding == "reflect":
         return reflect_indices(n, before, after)
     if padding == "symmetric":
         return symmetric_indices(n, before, after)
-    if padding == "replicate":
-        return torch.arange(-before, n + after).clamp(0, n - 1)
-    raise ValueError(f"padding={padding!r} is invalid: expected one of {list(PADDINGS)}")
+    return torch.arange(-before, n + after).clamp(0, n - 1)
 
 
 def gaussian_kernel(sigma: float, radius: int) -> Tensor:
@@ -85,8 +89,7 @@ def gaussian_blur(images: Tensor, sigma: float, *, radius: int | None = None, pa
     """
     sigma = check_non_negative_number(sigma, "sigma", note="pixels")
     radius = math.ceil(3 * sigma) if radius is None else check_non_negative_int(radius, "radius")
-    if padding not in PADDINGS:
-        raise ValueError(f"padding={padding!r} is invalid: expected one of {list(PADDINGS)}")
+    _check_padding(padding)
     if images.ndim != 4:
         raise ValueError(f"gaussian_blur expects images of shape (B, C, H, W), got {tuple(images.shape)}")
     if sigma == 0 or radius == 0:
