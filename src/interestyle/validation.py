@@ -75,13 +75,17 @@ def check_non_negative_int(value: object, name: str, *, note: str = "", error: t
     return check_int(value, name, minimum=0, note=note, error=error)
 
 
-def _interval(minimum: float | None, maximum: float | None, open_minimum: bool, open_maximum: bool) -> str:
+def _interval(
+    minimum: float | None, maximum: float | None, open_minimum: bool, open_maximum: bool, finite: bool
+) -> str:
+    # "finite" is said where the bounds do not say it already, or when the value was inf or nan
+    number = "a finite number" if finite else "a number"
     if minimum is not None and maximum is not None:
         return f"a number in {'(' if open_minimum else '['}{minimum:g}, {maximum:g}{')' if open_maximum else ']'}"
     if minimum is not None:
-        return f"a finite number {'>' if open_minimum else '>='} {minimum:g}"
+        return f"{number} {'>' if open_minimum else '>='} {minimum:g}"
     if maximum is not None:
-        return f"a finite number {'<' if open_maximum else '<='} {maximum:g}"
+        return f"{number} {'<' if open_maximum else '<='} {maximum:g}"
     return "a finite number"
 
 
@@ -109,12 +113,12 @@ def check_number(
     Raises:
         error: not a real number, a bool, NaN or infinite, or out of bounds.
     """
-    accepted = _interval(minimum, maximum, open_minimum, open_maximum)
+    accepted = _interval(minimum, maximum, open_minimum, open_maximum, finite=False)
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise _fail(name, value, accepted, note, error)
     number = float(value)
     if not math.isfinite(number):
-        raise _fail(name, value, accepted, note, error)
+        raise _fail(name, value, _interval(minimum, maximum, open_minimum, open_maximum, finite=True), note, error)
     if minimum is not None and (number < minimum or (open_minimum and number == minimum)):
         raise _fail(name, value, accepted, note, error)
     if maximum is not None and (number > maximum or (open_maximum and number == maximum)):
