@@ -31,8 +31,10 @@ def load_encoder(
         repo_id_or_path: a local folder, a Hub repo id such as ``"org/name"``, or the name of a model
             embedded in the package: ``"demo"`` (the default; IntereStyle trained on the synthetic face
             domain of :mod:`interestyle.synthetic`) or ``"demo-baseline"`` (its no-mask baseline).
-        revision, cache_dir, local_files_only, token: how to fetch a Hub repository, see
-            :class:`~interestyle.locate.HubOptions`.
+        revision: Hub branch, tag or commit (these four: see :class:`~interestyle.locate.HubOptions`).
+        cache_dir: Hugging Face cache folder.
+        local_files_only: use the cache only, never the network.
+        token: Hub token for private or gated repositories.
         device: where to put the model (default: CPU).
         dtype: floating dtype of the weights (default: as stored; the embedded models are stored in
             float16 to keep the package small and load as float32).

@@ -42,7 +42,8 @@ def check_int(
     Args:
         value: what the caller passed.
         name: how the caller calls it (``"batch_size"``, ``"GeneratorConfig.n_mlp"``), for the message.
-        minimum, maximum: inclusive bounds; None for no bound.
+        minimum: inclusive lower bound; None for none.
+        maximum: inclusive upper bound; None for none.
         note: appended to the message in parentheses (a unit, the usual value).
         error: the exception class to raise.
 
@@ -105,8 +106,10 @@ def check_number(
     Args:
         value: what the caller passed.
         name: how the caller calls it, for the message.
-        minimum, maximum: bounds; None for no bound.
-        open_minimum, open_maximum: exclude the bound itself (``> minimum`` instead of ``>= minimum``).
+        minimum: lower bound; None for none.
+        maximum: upper bound; None for none.
+        open_minimum: exclude ``minimum`` itself (``> minimum`` instead of ``>= minimum``).
+        open_maximum: exclude ``maximum`` itself.
         note: appended to the message in parentheses (a unit, the usual value).
         error: the exception class to raise.
 

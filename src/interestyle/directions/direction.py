@@ -353,8 +353,10 @@ class DirectionSet(Mapping[str, Direction]):
 
         Args:
             repo_id_or_path: a folder, a ``.safetensors`` file or a Hub repo id.
-            revision, cache_dir, local_files_only, token: how to fetch a Hub repository, see
-                :class:`~interestyle.locate.HubOptions`.
+            revision: Hub branch, tag or commit (these four: see :class:`~interestyle.locate.HubOptions`).
+            cache_dir: Hugging Face cache folder.
+            local_files_only: use the cache only, never the network.
+            token: Hub token for private or gated repositories.
 
         Raises:
             FileNotFoundError: no such folder or file, or the folder has no ``directions.safetensors``.

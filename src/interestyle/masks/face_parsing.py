@@ -281,10 +281,16 @@ class FaceParser(nn.Module):
 
         Args:
             repo_id_or_path: a local folder or a Hub repo id.
-            interest_classes, soft, dilate_px256, feather_px256: as in :class:`FaceParser`.
-            device, dtype: where to put the network, and the floating dtype of its weights.
-            revision, cache_dir, local_files_only, token: how to fetch a Hub repository, see
-                :class:`~interestyle.locate.HubOptions`.
+            interest_classes: labels counted as interest (see :class:`FaceParser`).
+            soft: summed probabilities (True) or argmax (False).
+            dilate_px256: growth in pixels at 256 x 256.
+            feather_px256: edge sigma in pixels at 256 x 256.
+            device: where to put the network.
+            dtype: floating dtype of the weights.
+            revision: Hub branch, tag or commit (these four: see :class:`~interestyle.locate.HubOptions`).
+            cache_dir: Hugging Face cache folder.
+            local_files_only: use the cache only, never the network.
+            token: Hub token for private or gated repositories.
 
         Raises:
             FileNotFoundError: no such folder, or it lacks ``config.json`` or weights.
@@ -360,8 +366,10 @@ def face_parsing_provider(
         feather_px256: edge sigma in pixels at 256 x 256.
         device: where to put the network.
         dtype: floating dtype of the weights.
-        revision, cache_dir, local_files_only, token: how to fetch a Hub repository, see
-            :class:`~interestyle.locate.HubOptions`.
+        revision: Hub branch, tag or commit (these four: see :class:`~interestyle.locate.HubOptions`).
+        cache_dir: Hugging Face cache folder.
+        local_files_only: use the cache only, never the network.
+        token: Hub token for private or gated repositories.
 
     Raises:
         FileNotFoundError: no weights given and the environment variable is unset.
