@@ -23,7 +23,8 @@ from .ffhq import AlignmentTransform, read_photo
 __all__ = ["DEFAULT_FEATHER_FRACTION", "face_region_mask", "paste_back", "paste_weight", "unalign"]
 
 DEFAULT_FEATHER_FRACTION = 0.05
-"""Width of the paste-back blend band, as a fraction of the crop side (Gaussian sigma of the weight)."""
+"""Width of the paste-back blend band, as a fraction of the crop side (the blend's Gaussian sigma is a quarter
+of it)."""
 # The face of an FFHQ crop (eyes at y = 0.475, mouth at y = 0.725, eyes 0.25 apart): brow to chin, cheek to cheek.
 _FACE_CENTRE, _FACE_RADII = (0.5, 0.55), (0.30, 0.37)
 

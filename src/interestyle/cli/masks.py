@@ -96,10 +96,6 @@ def parse_options(items: list[str]) -> dict[str, Any]:
     return options
 
 
-def _positive(value: int, flag: str) -> int:
-    return check_positive_int(value, flag)
-
-
 def _output_names(paths: list[Path]) -> list[str]:
     names, seen = [], set()
     for path in paths:
@@ -130,7 +126,7 @@ def build_provider(
 
 def run(args: argparse.Namespace) -> int:
     for flag in ("size", "batch_size", "thumb", "columns", "grid_max"):
-        _positive(getattr(args, flag), "--" + flag.replace("_", "-"))
+        check_positive_int(getattr(args, flag), "--" + flag.replace("_", "-"))
     paths = expand_images(args.images)
     provider = build_provider(
         args.provider,

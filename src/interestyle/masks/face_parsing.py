@@ -278,19 +278,12 @@ class FaceParser(nn.Module):
 
         Such a folder is written by :meth:`save_pretrained`; the public ``79999_iter.pth`` is converted to one
         with :func:`~interestyle.masks.bisenet.bisenet_state_dict_from_checkpoint`. Nothing is unpickled.
+        ``interest_classes``, ``soft``, ``dilate_px256`` and ``feather_px256`` are :class:`FaceParser`'s;
+        ``device`` and ``dtype`` place the network; ``revision``, ``cache_dir``, ``local_files_only`` and
+        ``token`` say how to fetch a Hub repository (:class:`~interestyle.locate.HubOptions`).
 
         Args:
             repo_id_or_path: a local folder or a Hub repo id.
-            interest_classes: labels counted as interest (see :class:`FaceParser`).
-            soft: summed probabilities (True) or argmax (False).
-            dilate_px256: growth in pixels at 256 x 256.
-            feather_px256: edge sigma in pixels at 256 x 256.
-            device: where to put the network.
-            dtype: floating dtype of the weights.
-            revision: Hub branch, tag or commit (these four: see :class:`~interestyle.locate.HubOptions`).
-            cache_dir: Hugging Face cache folder.
-            local_files_only: use the cache only, never the network.
-            token: Hub token for private or gated repositories.
 
         Raises:
             FileNotFoundError: no such folder, or it lacks ``config.json`` or weights.
