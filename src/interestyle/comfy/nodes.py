@@ -1,0 +1,441 @@
+"""The IntereStyle nodes: ComfyUI's classic node classes over the public API, nothing of ComfyUI imported.
+
+Each class declares what ComfyUI reads (``INPUT_TYPES``, ``RETURN_TYPES``, ``RETURN_NAMES``, ``FUNCTION``,
+``CATEGORY``, ``DESCRIPTION``) and its function calls :func:`interestyle.invert`, :func:`interestyle.edit`,
+:func:`interestyle.style_mix` or the alignment functions, without gradients. A bad input raises
+:class:`NodeInputError`, whose one-line message ComfyUI shows on the node.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import torch
+from torch import Tensor
+
+from ..align import DEFAULT_FEATHER, align_photos, available_landmark_providers, face_batch, paste_photos
+from ..directions import Direction, DirectionSet
+from ..editing import LAYER_PRESETS, edit, style_mix
+from ..errors import InterestyleError
+from ..images import load_masks
+from ..inversion import invert
+from ..masks import available_mask_providers, run_provider
+from ..results import LatentResult
+from .cache import DEVICES, DTYPES, cached_mask_provider, cached_model, folder_stamp
+from .tensors import images_from_comfy, images_to_comfy, interest_masks_from_comfy, masks_to_comfy
+from .values import ALIGNMENT, LATENTS, MODEL, ComfyModel, FaceAlignment
+
+__all__ = [
+    "CATEGORY",
+    "InterestyleAlign",
+    "InterestyleEdit",
+    "InterestyleInvert",
+    "InterestyleLoadModel",
+    "InterestyleMask",
+    "InterestylePasteBack",
+    "InterestyleStyleMix",
+    "NodeInputError",
+]
+
+CATEGORY = "IntereStyle"
+"""The node library folder the nodes are listed in."""
+MASK_BATCH = 8
+"""Images per mask-provider call."""
+
+F = TypeVar("F", bound=Callable[..., Any])
+InputTypes = dict[str, dict[str, tuple[Any, ...]]]
+# What a user can fix from the graph; anything else (a bug, out of memory) reaches ComfyUI as it was raised.
+_USER_ERRORS = (InterestyleError, ValueError, TypeError, OSError, ImportError)
+
+
+class NodeInputError(InterestyleError, ValueError):
+    """A node cannot use its inputs; the message, one line naming the problem, is what ComfyUI shows."""
+
+
+def node_function(method: F) -> F:
+    """Run a node's function without gradients, turning the errors a user can fix into one-line
+    :class:`NodeInputError` (the original is kept as ``__cause__``)."""
+
+    @functools.wraps(method)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            with torch.no_grad():
+                return method(*args, **kwargs)
+        except NodeInputError:
+            raise
+        except _USER_ERRORS as exc:
+            raise NodeInputError(" ".join(str(exc).split()) or type(exc).__name__) from exc
+
+    return run  # type: ignore[return-value]
+
+
+def _model(value: object) -> ComfyModel:
+    if not isinstance(value, ComfyModel):
+        raise TypeError(f"model must come from an InterestyleLoadModel node, got {type(value).__name__}")
+    return value
+
+
+def _latents(value: object, what: str) -> LatentResult:
+    if not isinstance(value, LatentResult):
+        raise TypeError(f"{what} must come from an InterestyleInvert, Edit or StyleMix node, got {type(value).__name__}")
+    return value
+
+
+def _composite(result: LatentResult) -> Tensor:
+    """The images inside the interest mask and the photos outside; the images alone without a mask."""
+    return result.composite() if result.masks is not None and result.inputs is not None else result.images
+
+
+def _choice(names: list[str], preferred: str) -> tuple[list[str], dict[str, Any]]:
+    return names, {"default": preferred if preferred in names else names[0]} if names else {}
+
+
+class InterestyleLoadModel:
+    """Load an IntereStyle model once: an embedded name, a model folder or a Hugging Face Hub repo id."""
+
+    CATEGORY = CATEGORY
+    DESCRIPTION = "Loads an IntereStyle model (cached: the same model in two nodes is loaded once)."
+    RETURN_TYPES = (MODEL,)
+    RETURN_NAMES = ("model",)
+    OUTPUT_TOOLTIPS = ("the encoder, its generator and the directions it ships",)
+    FUNCTION = "load"
+
+    @classmethod
+    def INPUT_TYPES(cls) -> InputTypes:
+        return {
+            "required": {
+                "model": (
+                    "STRING",
+                    {
+                        "default": "demo",
+                        "tooltip": "demo (embedded, 64 px synthetic faces), a model folder, or a Hub repo id",
+                    },
+                ),
+            },
+            "optional": {
+                "device": (list(DEVICES), {"default": "auto", "tooltip": "auto: the device ComfyUI runs on"}),
+                "dtype": (list(DTYPES), {"default": "auto", "tooltip": "auto: as stored (float32 for demo)"}),
+            },
+        }
+
+    @classmethod
+    def IS_CHANGED(cls, model: str, device: str = "auto", dtype: str = "auto") -> str:
+        # ComfyUI re-runs the node when this changes: a model folder written again is loaded again
+        return repr((model, device, dtype, folder_stamp(model)))
+
+    @node_function
+    def load(self, model: str, device: str = "auto", dtype: str = "auto") -> tuple[ComfyModel]:
+        return (cached_model(model, device, dtype),)
+
+
+class InterestyleMask:
+    """The interest mask (face + hair) of each image, from a registered mask provider."""
+
+    CATEGORY = CATEGORY
+    DESCRIPTION = "Interest masks (1 = face and hair) from a mask provider, at each image's size."
+    RETURN_TYPES = ("MASK",)
+    RETURN_NAMES = ("mask",)
+    OUTPUT_TOOLTIPS = ("one mask per image, 1 = interest region",)
+    FUNCTION = "mask"
+
+    @classmethod
+    def INPUT_TYPES(cls) -> InputTypes:
+        names, default = _choice(available_mask_providers(), "aligned-face")
+        return {
+            "required": {
+                "image": ("IMAGE", {"tooltip": "aligned faces (the providers expect FFHQ-style crops)"}),
+                "provider": (names, {**default, "tooltip": "built-ins and installed entry points"}),
+            },
+            "optional": {
+                "options": (
+                    "STRING",
+                    {"default": "", "tooltip": 'the provider\'s options as JSON, e.g. {"weights": "/models/bisenet"}'},
+                ),
+            },
+        }
+
+    @node_function
+    def mask(self, image: Tensor, provider: str, options: str = "") -> tuple[Tensor]:
+        images = images_from_comfy(image)
+        made = cached_mask_provider(provider, options)
+        masks = [run_provider(made, images[i : i + MASK_BATCH], name=provider) for i in range(0, len(images), MASK_BATCH)]
+        return (masks_to_comfy(torch.cat(masks)),)
+
+
+class InterestyleInvert:
+    """Images to W+ latents; the reconstruction, and the reconstruction pasted into the image through the mask."""
+
+    CATEGORY = CATEGORY
+    DESCRIPTION = (
+        "Inverts images into the model's W+ space (resized as invert does). composite: the reconstruction inside "
+        "the mask, the input outside."
+    )
+    RETURN_TYPES = ("IMAGE", "IMAGE", LATENTS)
+    RETURN_NAMES = ("reconstruction", "composite", "latents")
+    OUTPUT_TOOLTIPS = (
+        "G(latents), at the generator's resolution",
+        "the reconstruction inside the mask, the input outside (the reconstruction without a mask)",
+        "the latents, with the images and masks for Edit and StyleMix",
+    )
+    FUNCTION = "invert"
+
+    @classmethod
+    def INPUT_TYPES(cls) -> InputTypes:
+        return {
+            "required": {
+                "model": (MODEL, {}),
+                "image": ("IMAGE", {"tooltip": "any size; aligned faces work best"}),
+            },
+            "optional": {
+                "mask": ("MASK", {"tooltip": "interest masks: one for all images or one per image"}),
+                "iterations": ("INT", {"default": 0, "min": 0, "max": 100, "tooltip": "0: the model's own"}),
+                "batch_size": ("INT", {"default": 8, "min": 1, "max": 256, "tooltip": "images per forward pass"}),
+            },
+        }
+
+    @node_function
+    def invert(
+        self, model: ComfyModel, image: Tensor, mask: Tensor | None = None, iterations: int = 0, batch_size: int = 8
+    ) -> tuple[Tensor, Tensor, LatentResult]:
+        loaded = _model(model)
+        masks = None if mask is None else interest_masks_from_comfy(mask)
+        result = invert(
+            loaded.model,
+            images_from_comfy(image),
+            mask=masks,
+            iterations=iterations or None,
+            batch_size=batch_size,
+            progress=False,
+        )
+        return images_to_comfy(result.images), images_to_comfy(_composite(result)), result
+
+
+def find_direction(model: ComfyModel, direction: str, directions: str = "") -> Direction:
+    """The Edit node's ``direction``: a file, a folder holding one direction, or a name.
+
+    Args:
+        model: the loaded model.
+        direction: a ``.npy`` / ``.safetensors`` file, a directions folder that holds one direction, or the
+            name of a direction in ``directions``.
+        directions: where names are looked up: a directions folder or Hub repo; empty for the directions the
+            model ships.
+
+    Raises:
+        ValueError: an empty ``direction``, or a folder of several directions.
+        UnknownDirectionError: a name that is not there (the message lists the names that are).
+        FileNotFoundError: a name, and nowhere to look it up.
+    """
+    spec, where = direction.strip(), directions.strip()
+    path = Path(spec)
+    if spec and path.is_file():
+        return Direction.load(path)
+    if spec and path.is_dir():
+        found = DirectionSet.from_pretrained(path)
+        if len(found) > 1:
+            raise ValueError(
+                f"direction folder {spec} holds {len(found)} directions ({', '.join(found)}): write the folder "
+                "in `directions` and one name in `direction`"
+            )
+        return next(iter(found.values()))
+    named = DirectionSet.from_pretrained(where) if where else model.directions
+    if named is None:
+        what = f"direction {spec!r} is not a file or folder, and" if spec else "direction is empty, and"
+        raise FileNotFoundError(
+            f"{what} model {model.source!r} ships no directions to look a name up in; give a .npy / .safetensors "
+            "file, a directions folder, or a folder or Hub repo in `directions`"
+        )
+    if not spec:
+        raise ValueError(f"direction is empty; give one of {', '.join(named)}")
+    return named[spec]
+
+
+class InterestyleEdit:
+    """Move latents along a direction (``w + strength * d`` on the chosen style vectors) and decode them."""
+
+    CATEGORY = CATEGORY
+    DESCRIPTION = "Edits latents along a direction the model ships (or a direction file) and decodes them."
+    RETURN_TYPES = ("IMAGE", LATENTS, "IMAGE")
+    RETURN_NAMES = ("image", "latents", "composite")
+    OUTPUT_TOOLTIPS = (
+        "the edited images, at the generator's resolution",
+        "the edited latents, to edit further or mix",
+        "the edit inside the inversion's mask, the input outside (the image without a mask)",
+    )
+    FUNCTION = "edit"
+
+    @classmethod
+    def INPUT_TYPES(cls) -> InputTypes:
+        return {
+            "required": {
+                "model": (MODEL, {}),
+                "latents": (LATENTS, {}),
+                "direction": ("STRING", {"default": "", "tooltip": "a name the model ships, a direction file or folder"}),
+                "strength": (
+                    "FLOAT",
+                    {"default": 1.0, "min": -100.0, "max": 100.0, "step": 0.1, "tooltip": "how far, in units of W"},
+                ),
+            },
+            "optional": {
+                "layers": ("STRING", {"default": "all", "tooltip": "all, coarse, middle, fine, START:STOP or i,j,k"}),
+                "directions": (
+                    "STRING",
+                    {"default": "", "tooltip": "where names are looked up (folder or Hub repo); empty: the model's"},
+                ),
+            },
+        }
+
+    @node_function
+    def edit(
+        self,
+        model: ComfyModel,
+        latents: LatentResult,
+        direction: str,
+        strength: float,
+        layers: str = "all",
+        directions: str = "",
+    ) -> tuple[Tensor, LatentResult, Tensor]:
+        loaded = _model(model)
+        source = _latents(latents, "latents")
+        found = find_direction(loaded, direction, directions)
+        result = edit(loaded.model, source, found, strength, layers=layers.strip() or None, progress=False)
+        return images_to_comfy(result.images), result, images_to_comfy(_composite(result))
+
+
+class InterestyleStyleMix:
+    """The chosen style vectors of ``content`` replaced by those of ``style``, decoded."""
+
+    CATEGORY = CATEGORY
+    DESCRIPTION = "Mixes styles: coarse layers carry pose and shape, middle ones features, fine ones colour."
+    RETURN_TYPES = ("IMAGE", LATENTS, "IMAGE")
+    RETURN_NAMES = ("image", "latents", "composite")
+    OUTPUT_TOOLTIPS = (
+        "the mixed images, at the generator's resolution",
+        "the mixed latents",
+        "the mix inside the content's mask, the content's input outside (the image without a mask)",
+    )
+    FUNCTION = "mix"
+
+    @classmethod
+    def INPUT_TYPES(cls) -> InputTypes:
+        return {
+            "required": {
+                "model": (MODEL, {}),
+                "content": (LATENTS, {"tooltip": "the latents whose other layers are kept"}),
+                "style": (LATENTS, {"tooltip": "equal batches pair up, a batch of one is shared"}),
+                "layers": (list(LAYER_PRESETS), {"default": "coarse", "tooltip": "the layers taken from style"}),
+            },
+        }
+
+    @node_function
+    def mix(
+        self, model: ComfyModel, content: LatentResult, style: LatentResult, layers: str = "coarse"
+    ) -> tuple[Tensor, LatentResult, Tensor]:
+        loaded = _model(model)
+        result = style_mix(
+            loaded.model, _latents(content, "content"), _latents(style, "style"), layers=layers, progress=False
+        )
+        return images_to_comfy(result.images), result, images_to_comfy(_composite(result))
+
+
+class InterestyleAlign:
+    """Every face of every photo, aligned the FFHQ way, with the transforms to paste them back."""
+
+    CATEGORY = CATEGORY
+    DESCRIPTION = "Finds every face of each photo, left to right, and crops it the way the models were trained."
+    RETURN_TYPES = ("IMAGE", ALIGNMENT)
+    RETURN_NAMES = ("faces", "alignment")
+    OUTPUT_TOOLTIPS = (
+        "the aligned faces, photo by photo and left to right",
+        "the photos and each face's transform, for PasteBack",
+    )
+    FUNCTION = "align"
+
+    @classmethod
+    def INPUT_TYPES(cls) -> InputTypes:
+        names, default = _choice(available_landmark_providers(), "mediapipe")
+        return {
+            "required": {
+                "image": ("IMAGE", {"tooltip": "photos of any size"}),
+                "landmarks": (names, {**default, "tooltip": "mediapipe: pip install 'interestyle[mediapipe]'"}),
+                "size": ("INT", {"default": 1024, "min": 8, "max": 4096, "tooltip": "side of the crops, pixels"}),
+            },
+        }
+
+    @node_function
+    def align(self, image: Tensor, landmarks: str, size: int = 1024) -> tuple[Tensor, FaceAlignment]:
+        photos = align_photos(images_from_comfy(image), landmarks, size=size, progress=False)
+        return images_to_comfy(face_batch(photos)), FaceAlignment(tuple(photos), size)
+
+
+class InterestylePasteBack:
+    """Processed face crops warped back into their photos, blended through a mask."""
+
+    CATEGORY = CATEGORY
+    DESCRIPTION = (
+        "Pastes edited face crops back into the photos they were aligned from; outside the faces the photos are "
+        "unchanged."
+    )
+    RETURN_TYPES = ("IMAGE",)
+    RETURN_NAMES = ("image",)
+    OUTPUT_TOOLTIPS = ("the photos, one per photo and group of faces",)
+    FUNCTION = "paste"
+
+    @classmethod
+    def INPUT_TYPES(cls) -> InputTypes:
+        return {
+            "required": {
+                "alignment": (ALIGNMENT, {}),
+                "faces": ("IMAGE", {"tooltip": "one crop per face, in Align's order (or several such groups)"}),
+            },
+            "optional": {
+                "mask": ("MASK", {"tooltip": "interest masks of the crops; default: the face region"}),
+                "feather_fraction": (
+                    "FLOAT",
+                    {
+                        "default": DEFAULT_FEATHER,
+                        "min": 0.0,
+                        "max": 0.5,
+                        "step": 0.01,
+                        "tooltip": "the blend band, as a fraction of the crop side",
+                    },
+                ),
+            },
+        }
+
+    @node_function
+    def paste(
+        self,
+        alignment: FaceAlignment,
+        faces: Tensor,
+        mask: Tensor | None = None,
+        feather_fraction: float = DEFAULT_FEATHER,
+    ) -> tuple[Tensor]:
+        if not isinstance(alignment, FaceAlignment):
+            raise TypeError(f"alignment must come from an InterestyleAlign node, got {type(alignment).__name__}")
+        crops = images_from_comfy(faces, what="faces")
+        count, total = alignment.face_count, crops.shape[0]
+        if count == 0 or total % count:
+            raise ValueError(
+                f"faces holds {total} image(s) for the {count} face(s) of the alignment; give one per face, in "
+                "Align's order (or whole groups of them)"
+            )
+        masks = None
+        if mask is not None:
+            given = interest_masks_from_comfy(mask)
+            if given.shape[0] == count and total > count:
+                given = given.repeat(total // count, 1, 1)
+            side = crops.shape[-1]
+            masks = load_masks(given, side, sizes=[tuple(crops.shape[-2:])] * total, what="mask")
+        photos: list[Tensor] = []
+        for start in range(0, total, count):
+            group = slice(start, start + count)
+            photos += paste_photos(
+                list(alignment.photos),
+                crops[group],
+                masks=None if masks is None else masks[group],
+                feather=feather_fraction,
+            )
+        return (images_to_comfy(torch.cat(photos)),)
