@@ -30,6 +30,17 @@ from interestyle.comfy import NODE_CLASS_MAPPINGS, NODE_DISPLAY_NAME_MAPPINGS
 from interestyle.comfy.shim import SHIM_NAME, install
 
 COMFYUI = os.environ.get("INTERESTYLE_COMFYUI")
+CHROMIUM = os.environ.get("INTERESTYLE_CHROMIUM", "/usr/bin/chromium")
+SCREENSHOT = os.environ.get("INTERESTYLE_COMFYUI_SCREENSHOT")  # where to save a picture of the graph, if set
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 PYTHON = os.environ.get("INTERESTYLE_COMFYUI_PYTHON", sys.executable)
 pytestmark = pytest.mark.skipif(
     not COMFYUI, reason="set INTERESTYLE_COMFYUI to a ComfyUI checkout (and INTERESTYLE_COMFYUI_PYTHON)"
@@ -69,13 +80,14 @@ class Server:
         with urllib.request.urlopen(self.url + path, timeout=30) as response:
             return json.loads(response.read())
 
-    def post(self, path: str, body: dict[str, Any]) -> tuple[int, Any]:
+    def post(self, path: str, body: Any) -> tuple[int, Any]:
         request = urllib.request.Request(
             self.url + path, data=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
         )
         try:
             with urllib.request.urlopen(request, timeout=30) as response:
-                return response.status, json.loads(response.read())
+                text = response.read()
+                return response.status, json.loads(text) if text else None
         except urllib.error.HTTPError as exc:
             return exc.code, json.loads(exc.read())
 
@@ -127,7 +139,9 @@ def server(tmp_path_factory):
                 break
             except OSError:
                 if time.perf_counter() - start > STARTUP_S:
-                    raise AssertionError(f"ComfyUI did not answer in {STARTUP_S} s:\n{log.read_text()[-3000:]}")
+                    raise AssertionError(
+                        f"ComfyUI did not answer in {STARTUP_S} s:\n{log.read_text()[-3000:]}"
+                    ) from None
                 time.sleep(0.5)
         started = Server(url, base, log, time.perf_counter() - start)
         print(f"\nComfyUI {started.get('/system_stats')['system']['comfyui_version']} up in {started.startup_s:.1f} s")
@@ -217,3 +231,39 @@ def test_a_bad_input_is_one_line_on_its_node(server):
     assert error["exception_type"].endswith("NodeInputError")
     first = error["exception_message"].strip()
     assert first == "unknown direction 'smile'; known directions: grey_hair, blond_hair, skin_tone", first
+
+
+def test_comfyuis_page_turns_the_ui_workflow_into_the_api_workflow_and_runs_it(server):
+    """The UI-format file in ComfyUI's own page: loaded, converted to a prompt (graphToPrompt), queued."""
+    sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package drives the page")
+    if shutil.which(CHROMIUM) is None:
+        pytest.skip(f"no Chromium at {CHROMIUM}")
+    ui = json.loads((EXAMPLES / "interestyle-edit.json").read_text(encoding="utf-8"))
+    # a returning user's settings: no templates dialog, no minimap over the graph
+    assert server.post("/settings", {"Comfy.TutorialCompleted": True, "Comfy.Minimap.Visible": False})[0] == 200
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        try:
+            page = browser.new_page(viewport={"width": 1800, "height": 1000})
+            page.goto(server.url, wait_until="networkidle", timeout=120_000)
+            page.wait_for_function("() => window.app && window.app.graph", timeout=120_000)
+            page.evaluate("async (ui) => { await window.app.loadGraphData(ui); }", ui)
+            prompt = page.evaluate("async () => (await window.app.graphToPrompt()).output")
+            expected = workflow("interestyle-edit")
+            assert {k: (v["class_type"], v["inputs"]) for k, v in prompt.items()} == {
+                k: (v["class_type"], v["inputs"]) for k, v in expected.items()
+            }
+            start = time.perf_counter()
+            page.evaluate("async () => { await window.app.queuePrompt(0, 1); }")
+            saves = [k for k, v in expected.items() if v["class_type"] == "SaveImage"]
+            page.wait_for_function(
+                "(ids) => ids.every((id) => window.app.nodeOutputs && id in window.app.nodeOutputs)",
+                arg=saves,
+                timeout=RUN_S * 1000,
+            )
+            print(f"the page ran the UI workflow in {time.perf_counter() - start:.2f} s")
+            if SCREENSHOT:
+                time.sleep(2)  # let the previews draw
+                page.screenshot(path=SCREENSHOT)
+        finally:
+            browser.close()

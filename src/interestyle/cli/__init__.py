@@ -22,7 +22,15 @@ COMMANDS: tuple[str, ...] = ("demo", "invert", "edit", "mix", "masks", "convert"
 """The subcommands, each a module ``interestyle.cli.<name>`` with ``add_parser`` and ``run``."""
 
 # What a user can fix from the command line: one line on stderr and exit code 2, never a traceback.
-USER_ERRORS = (InterestyleError, ValueError, TypeError, FileNotFoundError, NotADirectoryError, PermissionError)
+USER_ERRORS = (
+    InterestyleError,
+    ValueError,
+    TypeError,
+    FileNotFoundError,
+    FileExistsError,
+    NotADirectoryError,
+    PermissionError,
+)
 
 
 class _Parser(argparse.ArgumentParser):

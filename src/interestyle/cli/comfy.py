@@ -31,7 +31,9 @@ def add_parser(subparsers: Any) -> None:
     )
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     put = actions.add_parser("install", help=f"write custom_nodes/{SHIM_NAME} into a ComfyUI folder")
-    put.add_argument("comfyui", metavar="PATH_TO_COMFYUI", help="the folder holding ComfyUI's main.py and custom_nodes/")
+    put.add_argument(
+        "comfyui", metavar="PATH_TO_COMFYUI", help="the folder holding ComfyUI's main.py and custom_nodes/"
+    )
     put.add_argument("--uninstall", action="store_true", help="remove the shim instead")
     put.set_defaults(func=run)
     shim = actions.add_parser("shim", help="write the shim package into a folder of your choice")

@@ -21,7 +21,16 @@ from ..hub import load_encoder
 from ..masks import MaskProvider, get_mask_provider
 from .values import ComfyModel
 
-__all__ = ["CACHE_SIZE", "DEVICES", "DTYPES", "cached_mask_provider", "cached_model", "clear_caches", "folder_stamp", "pick_device"]
+__all__ = [
+    "CACHE_SIZE",
+    "DEVICES",
+    "DTYPES",
+    "cached_mask_provider",
+    "cached_model",
+    "clear_caches",
+    "folder_stamp",
+    "pick_device",
+]
 
 CACHE_SIZE = 4
 """How many models (and, separately, mask providers) stay loaded."""
@@ -122,9 +131,11 @@ def cached_mask_provider(name: str, options: str = "") -> MaskProvider:
     try:
         parsed: Any = json.loads(text) if text else {}
     except json.JSONDecodeError as exc:
-        raise ValueError(f"options {text!r} are not JSON ({exc.msg}); write an object such as {{\"weights\": \"/path\"}}") from None
+        raise ValueError(
+            f'options {text!r} are not JSON ({exc.msg}); write an object such as {{"weights": "/path"}}'
+        ) from None
     if not isinstance(parsed, dict):
-        raise ValueError(f"options {text!r} are not a JSON object; write one such as {{\"weights\": \"/path\"}}")
+        raise ValueError(f'options {text!r} are not a JSON object; write one such as {{"weights": "/path"}}')
     key = (name, json.dumps(parsed, sort_keys=True))
     return _cached(_PROVIDERS, key, lambda: get_mask_provider(name, **parsed))
 

@@ -80,7 +80,9 @@ def _model(value: object) -> ComfyModel:
 
 def _latents(value: object, what: str) -> LatentResult:
     if not isinstance(value, LatentResult):
-        raise TypeError(f"{what} must come from an InterestyleInvert, Edit or StyleMix node, got {type(value).__name__}")
+        raise TypeError(
+            f"{what} must come from an InterestyleInvert, Edit or StyleMix node, got {type(value).__name__}"
+        )
     return value
 
 
@@ -161,7 +163,9 @@ class InterestyleMask:
     def mask(self, image: Tensor, provider: str, options: str = "") -> tuple[Tensor]:
         images = images_from_comfy(image)
         made = cached_mask_provider(provider, options)
-        masks = [run_provider(made, images[i : i + MASK_BATCH], name=provider) for i in range(0, len(images), MASK_BATCH)]
+        masks = [
+            run_provider(made, images[i : i + MASK_BATCH], name=provider) for i in range(0, len(images), MASK_BATCH)
+        ]
         return (masks_to_comfy(torch.cat(masks)),)
 
 
@@ -272,7 +276,10 @@ class InterestyleEdit:
             "required": {
                 "model": (MODEL, {}),
                 "latents": (LATENTS, {}),
-                "direction": ("STRING", {"default": "", "tooltip": "a name the model ships, a direction file or folder"}),
+                "direction": (
+                    "STRING",
+                    {"default": "", "tooltip": "a name the model ships, a direction file or folder"},
+                ),
                 "strength": (
                     "FLOAT",
                     {"default": 1.0, "min": -100.0, "max": 100.0, "step": 0.1, "tooltip": "how far, in units of W"},
@@ -428,7 +435,7 @@ class InterestylePasteBack:
             if given.shape[0] == count and total > count:
                 given = given.repeat(total // count, 1, 1)
             side = crops.shape[-1]
-            masks = load_masks(given, side, sizes=[tuple(crops.shape[-2:])] * total, what="mask")
+            masks = load_masks(given, side, sizes=[(crops.shape[-2], side)] * total, what="mask")
         photos: list[Tensor] = []
         for start in range(0, total, count):
             group = slice(start, start + count)

@@ -48,12 +48,12 @@ except ModuleNotFoundError as exc:
 __all__ = ["NODE_CLASS_MAPPINGS", "NODE_DISPLAY_NAME_MAPPINGS"]
 '''
 
-_PYPROJECT = """# The IntereStyle nodes' Comfy Registry metadata, written by `interestyle comfy install` (interestyle {version}).
+_PYPROJECT = """# The IntereStyle nodes' Comfy Registry metadata, written by interestyle {version}.
 # To publish: set PublisherId to your Comfy Registry publisher, add [project.urls] Repository, then run
 # `comfy node publish` in this folder. ComfyUI reads this file too when it loads the nodes.
 [project]
 name = "{name}"
-description = "IntereStyle: StyleGAN2 inversion that encodes the face and hair and ignores the rest: interest mask, invert, edit, style mix, align and paste back"
+description = "StyleGAN2 inversion of the face and hair (IntereStyle): mask, invert, edit, style mix, align, paste back"
 version = "{release}"
 license = {{ text = "MIT" }}
 dependencies = ["interestyle>={version}"]
@@ -135,6 +135,10 @@ def _check_ours(folder: Path) -> list[str]:
     return files
 
 
+def _write_text(path: Path, text: str) -> None:
+    atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
 def write_shim(folder: str | os.PathLike[str]) -> InstallReport:
     """Write the shim package into ``folder`` (created), e.g. a ``custom_nodes`` folder listed in an
     extra-model-paths YAML, or a folder to publish to the Comfy Registry from.
@@ -153,14 +157,14 @@ def write_shim(folder: str | os.PathLike[str]) -> InstallReport:
     for name, text in files.items():
         path = target / name
         if not path.is_file() or path.read_text(encoding="utf-8") != text:
-            atomic_write(path, lambda tmp, text=text: tmp.write_text(text, encoding="utf-8"))
+            _write_text(path, text)
             changed = True
     for name in set(previous) - set(files):
         (target / name).unlink(missing_ok=True)
         changed = True
     marker = json.dumps({"written_by": f"interestyle {__version__}", "files": sorted(files)}, indent=2) + "\n"
     if changed or _written_files(target) != sorted(files):
-        atomic_write(target / MARKER, lambda tmp: tmp.write_text(marker, encoding="utf-8"))
+        _write_text(target / MARKER, marker)
         changed = True
     return InstallReport(target, changed)
 

@@ -24,6 +24,7 @@ LATENTS = "INTERESTYLE_LATENTS"
 ALIGNMENT = "INTERESTYLE_ALIGNMENT"
 """The type of a photo batch's aligned faces and their transforms (a :class:`FaceAlignment`)."""
 
+
 @dataclass
 class ComfyModel:
     """An INTERESTYLE_MODEL value: the model and where it came from, to find the directions it ships.
