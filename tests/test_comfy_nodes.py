@@ -32,7 +32,7 @@ from interestyle.comfy import (
 )
 from interestyle.comfy import cache as cache_module
 from interestyle.comfy.cache import pick_device
-from interestyle.comfy.nodes import node_function
+from interestyle.comfy.running import node_function
 from interestyle.comfy.tensors import images_to_comfy
 from interestyle.directions import DirectionSet, shipped_directions
 from interestyle.synthetic import make_batch

@@ -17,17 +17,9 @@ Types on the wires: ComfyUI's IMAGE (B, H, W, 3) and MASK (B, H, W) in [0, 1] (s
 from __future__ import annotations
 
 from .cache import clear_caches
-from .nodes import (
-    CATEGORY,
-    InterestyleAlign,
-    InterestyleEdit,
-    InterestyleInvert,
-    InterestyleLoadModel,
-    InterestyleMask,
-    InterestylePasteBack,
-    InterestyleStyleMix,
-    NodeInputError,
-)
+from .nodes import InterestyleEdit, InterestyleInvert, InterestyleLoadModel, InterestyleMask, InterestyleStyleMix
+from .photos import InterestyleAlign, InterestylePasteBack
+from .running import CATEGORY, NodeInputError
 from .values import ALIGNMENT, LATENTS, MODEL, ComfyModel, FaceAlignment
 
 __all__ = [

@@ -1,75 +1,41 @@
-"""The IntereStyle nodes: ComfyUI's classic node classes over the public API, nothing of ComfyUI imported.
+"""The latent nodes: load a model, interest masks, invert, edit and style mix; classic ComfyUI node classes
+over the public API, nothing of ComfyUI imported.
 
 Each class declares what ComfyUI reads (``INPUT_TYPES``, ``RETURN_TYPES``, ``RETURN_NAMES``, ``FUNCTION``,
-``CATEGORY``, ``DESCRIPTION``) and its function calls :func:`interestyle.invert`, :func:`interestyle.edit`,
-:func:`interestyle.style_mix` or the alignment functions, without gradients. A bad input raises
-:class:`NodeInputError`, whose one-line message ComfyUI shows on the node.
+``CATEGORY``, ``DESCRIPTION``) and its function calls :func:`interestyle.invert`, :func:`interestyle.edit`
+or :func:`interestyle.style_mix` (see :mod:`interestyle.comfy.running` for how it runs and fails). The
+photo nodes, Align and PasteBack, are in :mod:`interestyle.comfy.photos`.
 """
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
 
 import torch
 from torch import Tensor
 
-from ..align import DEFAULT_FEATHER, align_photos, available_landmark_providers, face_batch, paste_photos
 from ..directions import Direction, DirectionSet
 from ..editing import LAYER_PRESETS, edit, style_mix
-from ..errors import InterestyleError
-from ..images import load_masks
 from ..inversion import invert
 from ..masks import available_mask_providers, run_provider
 from ..results import LatentResult
 from .cache import DEVICES, DTYPES, cached_mask_provider, cached_model, folder_stamp
+from .running import CATEGORY, InputTypes, choice, node_function
 from .tensors import images_from_comfy, images_to_comfy, interest_masks_from_comfy, masks_to_comfy
-from .values import ALIGNMENT, LATENTS, MODEL, ComfyModel, FaceAlignment
+from .values import LATENTS, MODEL, ComfyModel
 
 __all__ = [
-    "CATEGORY",
-    "InterestyleAlign",
+    "MASK_BATCH",
     "InterestyleEdit",
     "InterestyleInvert",
     "InterestyleLoadModel",
     "InterestyleMask",
-    "InterestylePasteBack",
     "InterestyleStyleMix",
-    "NodeInputError",
+    "find_direction",
 ]
 
-CATEGORY = "IntereStyle"
-"""The node library folder the nodes are listed in."""
 MASK_BATCH = 8
 """Images per mask-provider call."""
-
-F = TypeVar("F", bound=Callable[..., Any])
-InputTypes = dict[str, dict[str, tuple[Any, ...]]]
-# What a user can fix from the graph; anything else (a bug, out of memory) reaches ComfyUI as it was raised.
-_USER_ERRORS = (InterestyleError, ValueError, TypeError, OSError, ImportError)
-
-
-class NodeInputError(InterestyleError, ValueError):
-    """A node cannot use its inputs; the message, one line naming the problem, is what ComfyUI shows."""
-
-
-def node_function(method: F) -> F:
-    """Run a node's function without gradients, turning the errors a user can fix into one-line
-    :class:`NodeInputError` (the original is kept as ``__cause__``)."""
-
-    @functools.wraps(method)
-    def run(*args: Any, **kwargs: Any) -> Any:
-        try:
-            with torch.no_grad():
-                return method(*args, **kwargs)
-        except NodeInputError:
-            raise
-        except _USER_ERRORS as exc:
-            raise NodeInputError(" ".join(str(exc).split()) or type(exc).__name__) from exc
-
-    return run  # type: ignore[return-value]
 
 
 def _model(value: object) -> ComfyModel:
@@ -89,10 +55,6 @@ def _latents(value: object, what: str) -> LatentResult:
 def _composite(result: LatentResult) -> Tensor:
     """The images inside the interest mask and the photos outside; the images alone without a mask."""
     return result.composite() if result.masks is not None and result.inputs is not None else result.images
-
-
-def _choice(names: list[str], preferred: str) -> tuple[list[str], dict[str, Any]]:
-    return names, {"default": preferred if preferred in names else names[0]} if names else {}
 
 
 class InterestyleLoadModel:
@@ -145,7 +107,7 @@ class InterestyleMask:
 
     @classmethod
     def INPUT_TYPES(cls) -> InputTypes:
-        names, default = _choice(available_mask_providers(), "aligned-face")
+        names, default = choice(available_mask_providers(), "aligned-face")
         return {
             "required": {
                 "image": ("IMAGE", {"tooltip": "aligned faces (the providers expect FFHQ-style crops)"}),
@@ -345,104 +307,3 @@ class InterestyleStyleMix:
             loaded.model, _latents(content, "content"), _latents(style, "style"), layers=layers, progress=False
         )
         return images_to_comfy(result.images), result, images_to_comfy(_composite(result))
-
-
-class InterestyleAlign:
-    """Every face of every photo, aligned the FFHQ way, with the transforms to paste them back."""
-
-    CATEGORY = CATEGORY
-    DESCRIPTION = "Finds every face of each photo, left to right, and crops it the way the models were trained."
-    RETURN_TYPES = ("IMAGE", ALIGNMENT)
-    RETURN_NAMES = ("faces", "alignment")
-    OUTPUT_TOOLTIPS = (
-        "the aligned faces, photo by photo and left to right",
-        "the photos and each face's transform, for PasteBack",
-    )
-    FUNCTION = "align"
-
-    @classmethod
-    def INPUT_TYPES(cls) -> InputTypes:
-        names, default = _choice(available_landmark_providers(), "mediapipe")
-        return {
-            "required": {
-                "image": ("IMAGE", {"tooltip": "photos of any size"}),
-                "landmarks": (names, {**default, "tooltip": "mediapipe: pip install 'interestyle[mediapipe]'"}),
-                "size": ("INT", {"default": 1024, "min": 8, "max": 4096, "tooltip": "side of the crops, pixels"}),
-            },
-        }
-
-    @node_function
-    def align(self, image: Tensor, landmarks: str, size: int = 1024) -> tuple[Tensor, FaceAlignment]:
-        photos = align_photos(images_from_comfy(image), landmarks, size=size, progress=False)
-        return images_to_comfy(face_batch(photos)), FaceAlignment(tuple(photos), size)
-
-
-class InterestylePasteBack:
-    """Processed face crops warped back into their photos, blended through a mask."""
-
-    CATEGORY = CATEGORY
-    DESCRIPTION = (
-        "Pastes edited face crops back into the photos they were aligned from; outside the faces the photos are "
-        "unchanged."
-    )
-    RETURN_TYPES = ("IMAGE",)
-    RETURN_NAMES = ("image",)
-    OUTPUT_TOOLTIPS = ("the photos, one per photo and group of faces",)
-    FUNCTION = "paste"
-
-    @classmethod
-    def INPUT_TYPES(cls) -> InputTypes:
-        return {
-            "required": {
-                "alignment": (ALIGNMENT, {}),
-                "faces": ("IMAGE", {"tooltip": "one crop per face, in Align's order (or several such groups)"}),
-            },
-            "optional": {
-                "mask": ("MASK", {"tooltip": "interest masks of the crops; default: the face region"}),
-                "feather_fraction": (
-                    "FLOAT",
-                    {
-                        "default": DEFAULT_FEATHER,
-                        "min": 0.0,
-                        "max": 0.5,
-                        "step": 0.01,
-                        "tooltip": "the blend band, as a fraction of the crop side",
-                    },
-                ),
-            },
-        }
-
-    @node_function
-    def paste(
-        self,
-        alignment: FaceAlignment,
-        faces: Tensor,
-        mask: Tensor | None = None,
-        feather_fraction: float = DEFAULT_FEATHER,
-    ) -> tuple[Tensor]:
-        if not isinstance(alignment, FaceAlignment):
-            raise TypeError(f"alignment must come from an InterestyleAlign node, got {type(alignment).__name__}")
-        crops = images_from_comfy(faces, what="faces")
-        count, total = alignment.face_count, crops.shape[0]
-        if count == 0 or total % count:
-            raise ValueError(
-                f"faces holds {total} image(s) for the {count} face(s) of the alignment; give one per face, in "
-                "Align's order (or whole groups of them)"
-            )
-        masks = None
-        if mask is not None:
-            given = interest_masks_from_comfy(mask)
-            if given.shape[0] == count and total > count:
-                given = given.repeat(total // count, 1, 1)
-            side = crops.shape[-1]
-            masks = load_masks(given, side, sizes=[(crops.shape[-2], side)] * total, what="mask")
-        photos: list[Tensor] = []
-        for start in range(0, total, count):
-            group = slice(start, start + count)
-            photos += paste_photos(
-                list(alignment.photos),
-                crops[group],
-                masks=None if masks is None else masks[group],
-                feather=feather_fraction,
-            )
-        return (images_to_comfy(torch.cat(photos)),)
