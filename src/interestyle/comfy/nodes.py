@@ -52,9 +52,11 @@ def _latents(value: object, what: str) -> LatentResult:
     return value
 
 
-def _composite(result: LatentResult) -> Tensor:
-    """The images inside the interest mask and the photos outside; the images alone without a mask."""
-    return result.composite() if result.masks is not None and result.inputs is not None else result.images
+def _latent_outputs(result: LatentResult) -> tuple[Tensor, LatentResult, Tensor]:
+    """(images, the result, composite) for the outputs of Edit and StyleMix; the composite is the images
+    inside the interest mask and the photos outside, or the images alone without a mask."""
+    pasted = result.composite() if result.masks is not None and result.inputs is not None else result.images
+    return images_to_comfy(result.images), result, images_to_comfy(pasted)
 
 
 class InterestyleLoadModel:
@@ -176,7 +178,8 @@ class InterestyleInvert:
             batch_size=batch_size,
             progress=False,
         )
-        return images_to_comfy(result.images), images_to_comfy(_composite(result)), result
+        images, _, composite = _latent_outputs(result)
+        return images, composite, result
 
 
 def find_direction(model: ComfyModel, direction: str, directions: str = "") -> Direction:
@@ -270,7 +273,7 @@ class InterestyleEdit:
         source = _latents(latents, "latents")
         found = find_direction(loaded, direction, directions)
         result = edit(loaded.model, source, found, strength, layers=layers.strip() or None, progress=False)
-        return images_to_comfy(result.images), result, images_to_comfy(_composite(result))
+        return _latent_outputs(result)
 
 
 class InterestyleStyleMix:
@@ -306,4 +309,4 @@ class InterestyleStyleMix:
         result = style_mix(
             loaded.model, _latents(content, "content"), _latents(style, "style"), layers=layers, progress=False
         )
-        return images_to_comfy(result.images), result, images_to_comfy(_composite(result))
+        return _latent_outputs(result)
