@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from ..align import DEFAULT_FEATHER, align_photos, available_landmark_providers, face_batch, paste_photos
+from ..align import DEFAULT_FEATHER_FRACTION, align_photos, available_landmark_providers, face_batch, paste_photos
 from ..images import load_masks
 from .running import CATEGORY, InputTypes, choice, node_function
 from .tensors import images_from_comfy, images_to_comfy, interest_masks_from_comfy
@@ -69,7 +69,7 @@ class InterestylePasteBack:
                 "feather_fraction": (
                     "FLOAT",
                     {
-                        "default": DEFAULT_FEATHER,
+                        "default": DEFAULT_FEATHER_FRACTION,
                         "min": 0.0,
                         "max": 0.5,
                         "step": 0.01,
@@ -85,7 +85,7 @@ class InterestylePasteBack:
         alignment: FaceAlignment,
         faces: Tensor,
         mask: Tensor | None = None,
-        feather_fraction: float = DEFAULT_FEATHER,
+        feather_fraction: float = DEFAULT_FEATHER_FRACTION,
     ) -> tuple[Tensor]:
         if not isinstance(alignment, FaceAlignment):
             raise TypeError(f"alignment must come from an InterestyleAlign node, got {type(alignment).__name__}")
@@ -110,6 +110,6 @@ class InterestylePasteBack:
                 list(alignment.photos),
                 crops[group],
                 masks=None if masks is None else masks[group],
-                feather=feather_fraction,
+                feather_fraction=feather_fraction,
             )
         return (images_to_comfy(torch.cat(photos)),)
