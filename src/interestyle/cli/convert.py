@@ -18,14 +18,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
     parser = subparsers.add_parser(
         "convert",
-        help="convert an official .pt checkpoint into a hub-ready safetensors model folder",
+        help="convert an official .pt / .pkl checkpoint into a hub-ready safetensors model folder",
         description=(
-            "Convert a StyleGAN2 (rosinality), pSp, e4e, ReStyle or IntereStyle checkpoint into config.json + "
-            "model.safetensors + a README.md model card. The file is read with torch.load(weights_only=True) only; "
-            "the config comes from the tensor shapes."
+            "Convert a StyleGAN2 (rosinality .pt or NVlabs .pkl), pSp, e4e, ReStyle or IntereStyle checkpoint into "
+            "config.json + model.safetensors + a README.md model card. A .pt is read with "
+            "torch.load(weights_only=True) only, an NVlabs .pkl with a reader that runs none of its code; the "
+            "config comes from the tensor shapes."
         ),
     )
-    parser.add_argument("source", metavar="SRC", help="the .pt / .pth checkpoint")
+    parser.add_argument("source", metavar="SRC", help="the .pt / .pth checkpoint or NVlabs .pkl network")
     parser.add_argument("--out", required=True, metavar="DIR", help="output folder (new or empty)")
     parser.add_argument(
         "--kind", default="auto", choices=("auto", *kind_names()), help="checkpoint kind (default: detect it)"
@@ -33,7 +34,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--generator",
         metavar="STYLEGAN_PT",
-        help="StyleGAN2 .pt (with g_ema) or converted generator folder, for checkpoints without decoder weights",
+        help="StyleGAN2 .pt (with g_ema), NVlabs .pkl or converted generator folder, for checkpoints without "
+        "decoder weights",
     )
     parser.add_argument(
         "--backbone", metavar="PT", help="a second checkpoint some kinds need: torchvision's AlexNet for --kind lpips"

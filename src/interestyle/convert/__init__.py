@@ -13,10 +13,12 @@ from __future__ import annotations
 
 from .checkpoint import ALLOWED_GLOBALS, Checkpoint, load_checkpoint
 from .converter import ConversionResult, convert_checkpoint
+from .nvlabs_pickle import NVLABS_GLOBALS, load_network_pickle
 from .registry import Conversion, ConvertOptions, Kind, detect_kind, get_kind, kind_names, kinds
 
 __all__ = [
     "ALLOWED_GLOBALS",
+    "NVLABS_GLOBALS",
     "Checkpoint",
     "Conversion",
     "ConversionResult",
@@ -28,4 +30,5 @@ __all__ = [
     "kind_names",
     "kinds",
     "load_checkpoint",
+    "load_network_pickle",
 ]

@@ -10,9 +10,9 @@ from typing import Any
 
 from ..validation import check_positive_int, check_positive_number
 from .card import CardFacts, check_license, model_card
-from .checkpoint import load_checkpoint
 from .output import check_output_folder, push_folder, write_folder
 from .registry import ConvertOptions, detect_kind, get_kind
+from .sources import open_source
 
 __all__ = ["ConversionResult", "convert_checkpoint"]
 
@@ -88,18 +88,20 @@ def convert_checkpoint(
 ) -> ConversionResult:
     """Convert an official PyTorch checkpoint into a safetensors model folder, and optionally publish it.
 
-    The checkpoint is opened with ``torch.load(weights_only=True)`` only (see
-    :func:`~interestyle.convert.checkpoint.load_checkpoint`); the configuration is read from the tensor
-    shapes; every source tensor ends up in the model or is dropped on purpose and reported.
+    A ``torch.save`` file is opened with ``torch.load(weights_only=True)`` only (see
+    :func:`~interestyle.convert.checkpoint.load_checkpoint`), an NVlabs network pickle with a reader that
+    runs none of its code (:func:`~interestyle.convert.nvlabs_pickle.load_network_pickle`); the
+    configuration is read from the tensor shapes; every source tensor ends up in the model or is dropped on
+    purpose and reported.
 
     Args:
-        source: the ``.pt``/``.pth`` file.
+        source: the ``.pt``/``.pth`` file, or an NVlabs ``.pkl``.
         out: the folder to write; it must not exist or be empty, unless ``overwrite``.
         kind: ``"auto"`` (detect from the keys; see :func:`~interestyle.convert.registry.detect_kind`) or
-            one of ``stylegan2``, ``psp``, ``e4e``, ``restyle-psp``, ``restyle-e4e``, ``interestyle``,
-            ``face-parsing``, ``arcface``, ``lpips``.
-        generator: a StyleGAN2 checkpoint or a converted generator folder, for an encoder checkpoint saved
-            without its ``decoder.*`` weights.
+            one of ``stylegan2``, ``stylegan2-ada``, ``psp``, ``e4e``, ``restyle-psp``, ``restyle-e4e``,
+            ``interestyle``, ``face-parsing``, ``arcface``, ``lpips``.
+        generator: a StyleGAN2 checkpoint (rosinality ``.pt`` or NVlabs ``.pkl``) or a converted generator
+            folder, for an encoder checkpoint saved without its ``decoder.*`` weights.
         backbone: a second checkpoint some kinds need: torchvision's AlexNet for ``lpips``.
         encoder_units: IR-SE units per stage, needed only when the tensors cannot show the stage boundaries.
         iterations: default refinement steps stored in the config (5 for ReStyle/IntereStyle, else 1).
@@ -140,7 +142,7 @@ def convert_checkpoint(
         raise TypeError(f"kind must be a string, got {type(kind).__name__}")
     chosen = None if kind == "auto" else get_kind(kind)
 
-    checkpoint = load_checkpoint(source, progress=progress)
+    checkpoint = open_source(source, progress=progress)
     if chosen is None:
         chosen, how = detect_kind(checkpoint)
     else:

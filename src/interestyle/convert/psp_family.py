@@ -23,9 +23,10 @@ from .checkpoint import Checkpoint
 from .encoder_shapes import EncoderShape, infer_encoder_shape
 from .entries import drop_entries
 from .generator_shapes import check_kernels, infer_generator_config
+from .generator_source import generator_weights
 from .matching import expected_shapes, match_tensors
 from .registry import Conversion, ConvertOptions, Kind, kinds
-from .stylegan2 import MEAN_LATENT_SAMPLES, generator_weights, latent_avg_vector, lr_mlp_note, mean_latent
+from .stylegan2 import MEAN_LATENT_SAMPLES, latent_avg_vector, lr_mlp_note, mean_latent
 
 __all__ = ["ITERATIVE_STEPS", "Variant", "make_kind", "opts_encoder_type"]
 
@@ -111,8 +112,8 @@ def _generator_tensors(
     if options.generator is None:
         raise ValueError(
             f"{checkpoint.path} has no generator weights (no decoder.* in its state_dict): pass --generator "
-            "STYLEGAN2.pt (the rosinality checkpoint with g_ema it was trained with) or a folder converted with "
-            "--kind stylegan2"
+            "STYLEGAN2.pt (the rosinality checkpoint with g_ema it was trained with), an NVlabs .pkl, or a folder "
+            "converted with --kind stylegan2 or stylegan2-ada"
         )
     tensors, latent_avg, label = generator_weights(options.generator, progress=options.progress)
     return tensors, latent_avg, f"{label}/"

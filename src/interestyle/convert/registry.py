@@ -32,6 +32,7 @@ __all__ = [
 
 KIND_MODULES: tuple[str, ...] = (
     "stylegan2",
+    "stylegan2_ada",
     "psp",
     "e4e",
     "restyle_psp",

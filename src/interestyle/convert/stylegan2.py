@@ -7,20 +7,26 @@ an encoder checkpoint saved without its decoder.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import torch
 from torch import Tensor
 
 from ..errors import WeightsError
-from ..models.generator import GENERATOR_CLASS_NAME, Generator, load_generator
-from .checkpoint import Checkpoint, load_checkpoint
+from ..models.generator import GENERATOR_CLASS_NAME, Generator
+from .checkpoint import Checkpoint
 from .entries import drop_entries
 from .generator_shapes import check_kernels, infer_generator_config
 from .matching import expected_shapes, match_tensors
 from .registry import Conversion, ConvertOptions, Kind
 
-__all__ = ["KIND", "MEAN_LATENT_SAMPLES", "generator_weights", "latent_avg_vector", "lr_mlp_note", "mean_latent"]
+__all__ = [
+    "KIND",
+    "MEAN_LATENT_SAMPLES",
+    "USAGE",
+    "latent_avg_vector",
+    "lr_mlp_note",
+    "mean_latent",
+    "rosinality_reason",
+]
 
 MEAN_LATENT_SAMPLES = 4096
 
@@ -41,7 +47,8 @@ generator, latent_avg = load_generator("MODEL")
 image = generator(latent_avg[None], input_space="w")  # (1, 3, R, R) in [-1, 1]"""
 
 
-def _why_not(checkpoint: Checkpoint) -> str | None:
+def rosinality_reason(checkpoint: Checkpoint) -> str | None:
+    """None when ``checkpoint`` is a rosinality training checkpoint (a ``g_ema`` state dict), else why not."""
     if "g_ema" not in checkpoint.entries:
         return "no 'g_ema' entry"
     if checkpoint.tensors("g_ema") is None:
@@ -50,7 +57,7 @@ def _why_not(checkpoint: Checkpoint) -> str | None:
 
 
 def _evidence(checkpoint: Checkpoint) -> str | None:
-    return "it holds 'g_ema'" if _why_not(checkpoint) is None else None
+    return "it holds 'g_ema'" if rosinality_reason(checkpoint) is None else None
 
 
 def latent_avg_vector(value: object, style_dim: int, where: str) -> Tensor:
@@ -99,33 +106,10 @@ def _convert(checkpoint: Checkpoint, options: ConvertOptions) -> Conversion:
     )
 
 
-def generator_weights(path: Path, *, progress: bool = False) -> tuple[dict[str, Tensor], Tensor | None, str]:
-    """The generator tensors (rosinality names), ``latent_avg`` (or None) and a label, from a StyleGAN2
-    checkpoint or a generator folder converted with ``--kind stylegan2``.
-
-    Raises:
-        WeightsError: the file is not a StyleGAN2 checkpoint.
-    """
-    if path.is_dir():
-        generator, latent_avg = load_generator(path)
-        return dict(generator.state_dict()), latent_avg, f"{path.name} (generator folder)"
-    checkpoint = load_checkpoint(path, progress=progress)
-    reason = _why_not(checkpoint)
-    if reason is not None:
-        raise WeightsError(
-            f"--generator {path} is not a StyleGAN2 checkpoint ({reason}; it holds {checkpoint.describe_keys()}); "
-            "pass a rosinality .pt with 'g_ema' or a folder converted with --kind stylegan2"
-        )
-    tensors = checkpoint.tensors("g_ema")
-    assert tensors is not None
-    value = checkpoint.entries.get("latent_avg")
-    return tensors, value if isinstance(value, Tensor) else None, f"{path.name}/g_ema"
-
-
 KIND = Kind(
     name="stylegan2",
     summary="rosinality/stylegan2-pytorch generator (.pt with g_ema): a generator-only folder",
-    why_not=_why_not,
+    why_not=rosinality_reason,
     evidence=_evidence,
     convert=_convert,
 )
