@@ -296,7 +296,9 @@ def edit(
     align: bool = False,
     feather_fraction: float = DEFAULT_FEATHER_FRACTION,
 ) -> EditResult:
-    """Move latents along a direction and decode them: ``w' = w + strength * d`` on the chosen style vectors.
+    """Move latents along a direction and decode them: ``w' = w + strength * unit * d`` on the chosen style
+    vectors, or, for a direction with an origin (e4e's GANSpace edits), set the latents' coordinate along
+    ``d`` to ``strength`` (see :meth:`~interestyle.Direction.offsets`).
 
     Args:
         model: the model the latents belong to; its device and dtype are used.
@@ -306,9 +308,12 @@ def edit(
         direction: a :class:`~interestyle.Direction` (e.g. ``DirectionSet.from_pretrained(folder)["smile"]``),
             a tensor or array (style_dim,) / (n_latent, style_dim), or a ``.npy`` / ``.safetensors`` file;
             normalised to unit length.
-        strength: how far to move, in units of W (a number), or a sequence of numbers for a sweep: one
-            output per value, ordered strength-major (see :class:`EditResult`). 0 returns the source.
-        layers: which style vectors to edit (see :func:`resolve_layers`); default all.
+        strength: how far to move, in the direction's ``unit`` (W distance unless the direction says
+            otherwise; GANSpace's: standard deviations), or the coordinate to set for a direction with an
+            origin; a sequence of numbers gives a sweep: one output per value, ordered strength-major (see
+            :class:`EditResult`). 0 returns the source for an offset direction.
+        layers: which style vectors to edit (see :func:`resolve_layers`); default the direction's own
+            ``layers``, else all.
         batch_size: latents per generator pass.
         progress: show a progress bar; by default only when there is more than one batch.
         align: paste every output back into its photo (``EditResult.photos``); the source must come from
@@ -326,14 +331,11 @@ def edit(
     _check_model(model)
     latents, inputs, masks = _source(model, source, "source")
     strengths = resolve_strengths(strength)
-    offset = as_direction(direction).for_model(model.n_latent, model.style_dim)
-    chosen = resolve_layers(layers, model.n_latent)
-    keep = torch.zeros(model.n_latent, 1)
-    keep[chosen] = 1.0
-    offset = (offset * keep).to(model.device, model.dtype)
-    steps = rearrange(strengths.to(model.device, model.dtype), "s -> s 1 1 1")
+    d = as_direction(direction)
+    d.for_model(model.n_latent, model.style_dim)  # a size mismatch fails before the layers are read
+    chosen = None if layers is None else resolve_layers(layers, model.n_latent)
     # strength-major: output s * B + b is source b at strengths[s]
-    edited = rearrange(latents[None] + steps * offset, "s b n d -> (s b) n d")
+    edited = rearrange(latents[None] + d.offsets(latents, strengths, chosen), "s b n d -> (s b) n d")
     result = EditResult(
         latents=edited,
         images=_decode(model, edited, batch_size, progress, "edit"),

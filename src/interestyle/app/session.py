@@ -187,7 +187,8 @@ class Editor:
         return Inversion(result=results["IntereStyle"], baseline=results.get("baseline"), errors=errors)
 
     def edit(self, inversion: Inversion, strengths: Mapping[str, float]) -> InversionResult | EditResult:
-        """Apply the sliders: the sum of ``strength * direction`` over the named directions, one decode.
+        """Apply the sliders: the sum of each named direction's offset at its strength, as :func:`edit` applies
+        it (from the inversion's latents), one decode.
 
         With every strength at zero the inversion itself is returned (there is nothing to edit).
 
@@ -195,9 +196,12 @@ class Editor:
             UnknownDirectionError: a name the model does not ship.
         """
         model = self.model
+        latents = inversion.result.latents[:1].detach().cpu().float()
         total = torch.zeros(model.n_latent, model.style_dim)
         for name, strength in strengths.items():
-            total += float(strength) * self.directions[name].for_model(model.n_latent, model.style_dim)
+            direction = self.directions[name]
+            if strength:  # a slider at zero is no edit, also for a direction whose strength is a coordinate
+                total += direction.offsets(latents, torch.tensor([float(strength)]))[0, 0]
         longest = float(total.norm(dim=-1).max())
         if longest == 0.0:
             return inversion.result

@@ -26,7 +26,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
             "config comes from the tensor shapes."
         ),
     )
-    parser.add_argument("source", metavar="SRC", help="the .pt / .pth checkpoint or NVlabs .pkl network")
+    parser.add_argument(
+        "source",
+        metavar="SRC",
+        nargs="+",
+        help="the .pt / .pth checkpoint or NVlabs .pkl network; or direction files (InterFaceGAN .pt / .npy, "
+        "GANSpace .pt / .npz), several of which merge into one directions folder",
+    )
     parser.add_argument("--out", required=True, metavar="DIR", help="output folder (new or empty)")
     parser.add_argument(
         "--kind", default="auto", choices=("auto", *kind_names()), help="checkpoint kind (default: detect it)"
@@ -64,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     from ..convert import convert_checkpoint
 
     result = convert_checkpoint(
-        args.source,
+        args.source[0] if len(args.source) == 1 else args.source,
         args.out,
         kind=args.kind,
         generator=args.generator,

@@ -57,7 +57,11 @@ def add_parser(subparsers: Any) -> None:
     group.add_argument(
         "--strength", "-s", nargs="+", type=float, default=[1.0], metavar="S", help="one or more strengths (default 1)"
     )
-    group.add_argument("--layers", help="style vectors to edit: coarse, middle, fine, all, START:STOP or i,j,k")
+    group.add_argument(
+        "--layers",
+        help="style vectors to edit: coarse, middle, fine, all, START:STOP or i,j,k (default: the direction's own "
+        "range, else all)",
+    )
     group.add_argument(
         "--feather-px", type=float, help="sigma of the paste's soft edge, in output pixels (default resolution/64)"
     )
@@ -119,7 +123,7 @@ def run(args: argparse.Namespace) -> int:
     direction = find_direction(args.direction, args.directions or args.model)
     model = load_model(args)
     direction.for_model(model.n_latent, model.style_dim)  # a size mismatch fails before any work
-    layers = resolve_layers(args.layers, model.n_latent)
+    layers = None if args.layers is None else resolve_layers(args.layers, model.n_latent)
     out = output_folder(args.out)
     names = unique_names([*image_paths, *latent_paths])
     reader = Reader("edit", masks)

@@ -20,6 +20,9 @@ _UPSTREAM = {
     "restyle-psp": "https://github.com/yuval-alaluf/restyle-encoder",
     "restyle-e4e": "https://github.com/yuval-alaluf/restyle-encoder",
     "interestyle": "https://github.com/seungjun-moon/interestyle",
+    "stylegan2-ada": "https://github.com/NVlabs/stylegan2-ada-pytorch",
+    "interfacegan": "https://github.com/genforce/interfacegan",
+    "ganspace": "https://github.com/harskish/ganspace",
 }
 
 
@@ -33,6 +36,7 @@ class CardFacts:
     how_chosen: str
     license: str | None = None
     location: str = "MODEL"  # what the usage example loads: the Hub repo id or the local folder
+    also: tuple[tuple[str, str], ...] = ()  # further source files merged into the folder: (name, sha256)
 
 
 def check_license(license: str | None) -> str | None:
@@ -57,6 +61,16 @@ def model_card(facts: CardFacts, conversion: Conversion) -> str:
     upstream = _UPSTREAM.get(facts.kind)
     config = json.dumps(conversion.config, indent=2)
     n_params = sum(t.numel() for t in conversion.tensors.values())
+    if conversion.directions is None:
+        files, config_title = (
+            "the model is `config.json` + `model.safetensors`",
+            "Configuration (inferred from the tensor shapes)",
+        )
+    else:
+        files, config_title = "the directions are `directions.safetensors` + `directions.json`", "directions.json"
+    sources = [f"- file: `{facts.source_name}`", f"- sha256: `{facts.sha256}`"]
+    for name, sha256 in facts.also:
+        sources += [f"- file: `{name}`", f"- sha256: `{sha256}`"]
     lines = [
         *front,
         "",
@@ -64,13 +78,12 @@ def model_card(facts: CardFacts, conversion: Conversion) -> str:
         "",
         f"Weights of the `{facts.kind}` checkpoint `{facts.source_name}`"
         + (f" (from [{upstream}]({upstream}))" if upstream else "")
-        + f", converted by `interestyle convert` (interestyle {__version__}). Nothing here is pickled: the "
-        "model is `config.json` + `model.safetensors`.",
+        + f", converted by `interestyle convert` (interestyle {__version__}). Nothing here is pickled: "
+        f"{files}.",
         "",
         "## Source",
         "",
-        f"- file: `{facts.source_name}`",
-        f"- sha256: `{facts.sha256}`",
+        *sources,
         f"- kind: `{facts.kind}` ({facts.how_chosen})",
         f"- license: {facts.license or 'not stated: set it to the license of the original weights'}",
         "",
@@ -80,7 +93,7 @@ def model_card(facts: CardFacts, conversion: Conversion) -> str:
         conversion.usage.replace('"MODEL"', json.dumps(facts.location)),
         "```",
         "",
-        "## Configuration (inferred from the tensor shapes)",
+        f"## {config_title}",
         "",
         "```json",
         config,

@@ -8,10 +8,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..directions import Direction, DirectionSet
 from ..validation import check_positive_int, check_positive_number
 from .card import CardFacts, check_license, model_card
+from .checkpoint import Checkpoint
 from .output import check_output_folder, push_folder, write_folder
-from .registry import ConvertOptions, detect_kind, get_kind
+from .registry import Conversion, ConvertOptions, Kind, detect_kind, get_kind
 from .sources import open_source
 
 __all__ = ["ConversionResult", "convert_checkpoint"]
@@ -31,6 +33,7 @@ class ConversionResult:
         dropped: entries of the source left out on purpose, one line each.
         notes: what the user should know (values not in the tensors, warnings).
         repo_url: the Hub repository pushed to, or None.
+        n_directions: for direction files, the directions written (the folder is a DirectionSet); else None.
     """
 
     folder: Path
@@ -42,10 +45,12 @@ class ConversionResult:
     dropped: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     repo_url: str | None = None
+    n_directions: int | None = None
 
     def summary(self) -> str:
         """A few lines for the terminal."""
-        lines = [f"kind: {self.kind} ({self.how_chosen})", f"wrote {self.n_tensors} tensors to {self.folder}"]
+        wrote = f"{self.n_tensors} tensors" if self.n_directions is None else f"{self.n_directions} directions"
+        lines = [f"kind: {self.kind} ({self.how_chosen})", f"wrote {wrote} to {self.folder}"]
         lines += [f"dropped {line}" for line in self.dropped]
         lines += [f"note: {line}" for line in self.notes]
         if self.repo_url:
@@ -69,8 +74,59 @@ def _lr_mlp(value: float | None) -> float | None:
     return check_positive_number(value, "lr_mlp", note="upstream uses 0.01")
 
 
+def _source_paths(source: object) -> list[Path]:
+    if isinstance(source, (str, os.PathLike)):
+        return [Path(source)]
+    if isinstance(source, Sequence) and source and all(isinstance(p, (str, os.PathLike)) for p in source):
+        return [Path(p) for p in source]
+    raise TypeError(f"source must be a path or a non-empty list of paths, got {source!r}")
+
+
+def _convert_one(
+    checkpoint: Checkpoint, chosen: Kind | None, options: ConvertOptions
+) -> tuple[Checkpoint, Kind, str, Conversion]:
+    """The checkpoint, its kind (``chosen``, or detected when None), how it was chosen, and its conversion."""
+    if chosen is None:
+        chosen, how = detect_kind(checkpoint)
+    else:
+        reason = chosen.why_not(checkpoint)
+        if reason is not None:
+            raise ValueError(
+                f"{checkpoint.path} is not a {chosen.name} checkpoint: {reason}. It holds "
+                f"{checkpoint.describe_keys()}; try --kind auto"
+            )
+        how = "given with --kind"
+    return checkpoint, chosen, how, chosen.convert(checkpoint, options)
+
+
+def _merged_directions(converted: list[tuple[Checkpoint, Kind, str, Conversion]]) -> Conversion:
+    """Several direction files' conversions as one folder's (each file's names must be distinct)."""
+    merged: dict[str, Direction] = {}
+    for checkpoint, kind, _, conversion in converted:
+        if conversion.directions is None:
+            raise ValueError(
+                f"{checkpoint.path} is a {kind.name} checkpoint: only direction files merge into one folder; "
+                "convert it on its own"
+            )
+        for name, direction in conversion.directions.items():
+            if name in merged:
+                raise ValueError(f"two sources hold a direction named {name!r}; rename one of the files")
+            merged[name] = direction
+    directions = DirectionSet(merged)
+    first = converted[0][3]
+    return Conversion(
+        config=directions.metadata(),
+        tensors=directions.tensors(),
+        dropped=[line for *_, c in converted for line in c.dropped],
+        notes=[line for *_, c in converted for line in c.notes],
+        usage=first.usage,
+        sources={k: v for *_, c in converted for k, v in c.sources.items()},
+        directions=directions,
+    )
+
+
 def convert_checkpoint(
-    source: str | os.PathLike[str],
+    source: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
     out: str | os.PathLike[str],
     *,
     kind: str = "auto",
@@ -95,11 +151,13 @@ def convert_checkpoint(
     purpose and reported.
 
     Args:
-        source: the ``.pt``/``.pth`` file, or an NVlabs ``.pkl``.
+        source: the ``.pt``/``.pth`` file, an NVlabs ``.pkl``, or a direction file (InterFaceGAN ``.pt`` /
+            ``.npy``, GANSpace ``.pt`` / ``.npz``: the folder then holds a :class:`~interestyle.DirectionSet`);
+            a list of direction files merges their directions into one folder.
         out: the folder to write; it must not exist or be empty, unless ``overwrite``.
         kind: ``"auto"`` (detect from the keys; see :func:`~interestyle.convert.registry.detect_kind`) or
             one of ``stylegan2``, ``stylegan2-ada``, ``psp``, ``e4e``, ``restyle-psp``, ``restyle-e4e``,
-            ``interestyle``, ``face-parsing``, ``arcface``, ``lpips``.
+            ``interestyle``, ``face-parsing``, ``arcface``, ``lpips``, ``interfacegan``, ``ganspace``.
         generator: a StyleGAN2 checkpoint (rosinality ``.pt`` or NVlabs ``.pkl``) or a converted generator
             folder, for an encoder checkpoint saved without its ``decoder.*`` weights.
         backbone: a second checkpoint some kinds need: torchvision's AlexNet for ``lpips``.
@@ -121,7 +179,8 @@ def convert_checkpoint(
         FileNotFoundError: ``source``, ``generator`` or ``backbone`` does not exist.
         WeightsError: not a checkpoint, truncated, a disallowed pickled type, an unknown kind, or tensors
             missing / left over / of the wrong shape (named).
-        ValueError: a bad option, an ambiguous kind, a missing ``generator``, or a non-empty ``out``.
+        ValueError: a bad option, an ambiguous kind, a missing ``generator``, a non-empty ``out``, or several
+            sources that are not all direction files (or whose direction names collide).
         HubError: the push failed (the local folder is kept).
     """
     folder = Path(out)
@@ -142,18 +201,10 @@ def convert_checkpoint(
         raise TypeError(f"kind must be a string, got {type(kind).__name__}")
     chosen = None if kind == "auto" else get_kind(kind)
 
-    checkpoint = open_source(source, progress=progress)
-    if chosen is None:
-        chosen, how = detect_kind(checkpoint)
-    else:
-        reason = chosen.why_not(checkpoint)
-        if reason is not None:
-            raise ValueError(
-                f"{checkpoint.path} is not a {chosen.name} checkpoint: {reason}. It holds "
-                f"{checkpoint.describe_keys()}; try --kind auto"
-            )
-        how = "given with --kind"
-    conversion = chosen.convert(checkpoint, options)
+    converted = [_convert_one(open_source(p, progress=progress), chosen, options) for p in _source_paths(source)]
+    checkpoint, chosen, how, conversion = converted[0]
+    if len(converted) > 1:
+        conversion = _merged_directions(converted)
     facts = CardFacts(
         source_name=checkpoint.path.name,
         sha256=checkpoint.sha256,
@@ -161,6 +212,7 @@ def convert_checkpoint(
         how_chosen=how,
         license=license,
         location=push_to_hub or str(folder),
+        also=tuple((c.path.name, c.sha256) for c, _, _, _ in converted[1:]),
     )
     write_folder(folder, conversion, model_card(facts, conversion))
     result = ConversionResult(
@@ -172,6 +224,7 @@ def convert_checkpoint(
         n_tensors=len(conversion.tensors),
         dropped=conversion.dropped,
         notes=conversion.notes,
+        n_directions=None if conversion.directions is None else len(conversion.directions),
     )
     if push_to_hub is not None:
         result.repo_url = push_folder(folder, push_to_hub, private=private, token=token)

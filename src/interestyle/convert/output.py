@@ -7,6 +7,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from ..directions import DIRECTIONS_METADATA, DIRECTIONS_WEIGHTS
 from ..errors import HubError
 from ..serialization import CONFIG_NAME, DIR_MODE, WEIGHTS_NAME, atomic_write, save_model_folder
 from .registry import Conversion
@@ -14,7 +15,7 @@ from .registry import Conversion
 __all__ = ["CARD_NAME", "OUTPUT_FILES", "check_output_folder", "push_folder", "write_folder"]
 
 CARD_NAME = "README.md"
-OUTPUT_FILES = (CONFIG_NAME, WEIGHTS_NAME, CARD_NAME)
+OUTPUT_FILES = (CONFIG_NAME, WEIGHTS_NAME, DIRECTIONS_WEIGHTS, DIRECTIONS_METADATA, CARD_NAME)
 
 
 def check_output_folder(out: Path, *, overwrite: bool) -> None:
@@ -37,7 +38,8 @@ def check_output_folder(out: Path, *, overwrite: bool) -> None:
 
 
 def write_folder(out: Path, conversion: Conversion, card: str) -> None:
-    """Write ``config.json``, ``model.safetensors`` and ``README.md`` into ``out``.
+    """Write ``config.json`` and ``model.safetensors`` (or, for directions, ``directions.safetensors`` and
+    ``directions.json``) and ``README.md`` into ``out``.
 
     A new folder is filled under a temporary name and renamed, so a failure leaves nothing behind; in an
     existing folder each file is replaced atomically, and other files are left alone.
@@ -57,7 +59,10 @@ def write_folder(out: Path, conversion: Conversion, card: str) -> None:
 
 
 def _fill(folder: Path, conversion: Conversion, card: str) -> None:
-    save_model_folder(conversion.config, conversion.tensors, folder)
+    if conversion.directions is not None:
+        conversion.directions.save_pretrained(folder)
+    else:
+        save_model_folder(conversion.config, conversion.tensors, folder)
     atomic_write(folder / CARD_NAME, lambda tmp: tmp.write_text(card, encoding="utf-8"))
 
 
@@ -79,7 +84,7 @@ def push_folder(
             repo_id=repo_id,
             repo_type="model",
             folder_path=str(out),
-            allow_patterns=list(OUTPUT_FILES),
+            allow_patterns=[name for name in OUTPUT_FILES if (out / name).is_file()],
             commit_message=message or "Add model converted by interestyle convert",
         )
     except Exception as exc:  # huggingface_hub raises HTTP, connection, offline and validation errors

@@ -12,12 +12,15 @@ import importlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from torch import Tensor
 
 from ..errors import WeightsError
 from .checkpoint import Checkpoint
+
+if TYPE_CHECKING:
+    from ..directions import DirectionSet
 
 __all__ = [
     "KIND_MODULES",
@@ -41,6 +44,8 @@ KIND_MODULES: tuple[str, ...] = (
     "face_parsing",
     "arcface",
     "lpips",
+    "interfacegan",
+    "ganspace",
 )
 
 
@@ -79,6 +84,8 @@ class Conversion:
         notes: anything the user should know (values not in the tensors, defaults taken, warnings).
         usage: Python lines that load the result.
         sources: for each output tensor, where it came from (``"state_dict/decoder.style.1.weight"``).
+        directions: for a direction file, the directions: the folder then holds ``directions.safetensors``
+            and ``directions.json`` (``config`` and ``tensors`` are their content) instead of a model.
     """
 
     config: dict[str, Any]
@@ -87,6 +94,7 @@ class Conversion:
     notes: list[str] = field(default_factory=list)
     usage: str = ""
     sources: dict[str, str] = field(default_factory=dict)
+    directions: DirectionSet | None = None
 
 
 @dataclass(frozen=True)

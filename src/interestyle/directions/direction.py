@@ -3,17 +3,22 @@ format, and the directions a model ships (:func:`shipped_directions`).
 
 A direction is a vector ``(style_dim,)`` applied to every style vector, or a per-layer array
 ``(n_latent, style_dim)``. It is normalised so that its longest style vector has unit length: an edit of
-strength ``s`` moves each style vector by at most ``s`` in W.
+strength ``s`` moves each style vector by at most ``s * unit`` in W (``unit`` is 1 unless the direction's
+source measures strengths otherwise, as GANSpace does in standard deviations). A direction may also carry
+the style vectors it applies to by default (``layers``, GANSpace's layer range) and an ``origin``: then
+its strength is not an offset but the coordinate to set, e4e's GANSpace edits (see :meth:`Direction.offsets`).
 
-A folder of named directions holds ``directions.safetensors`` (one tensor per name) and
-``directions.json`` (format, names, descriptions). The JSON is also embedded in the safetensors header,
-because a Hub snapshot fetched by :func:`interestyle.hub.resolve_model_folder` brings ``*.safetensors``
-files only.
+A folder of named directions holds ``directions.safetensors`` (one tensor per name, plus
+``NAME/origin`` for a direction with an origin) and ``directions.json`` (format, names, descriptions, and
+``unit`` / ``layers`` / ``origin`` where they are not the defaults). The JSON is also embedded in the
+safetensors header, because a Hub snapshot fetched by :func:`interestyle.hub.resolve_model_folder` brings
+``*.safetensors`` files only.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 from collections.abc import Iterable, Iterator, Mapping
@@ -46,6 +51,7 @@ DIRECTIONS_WEIGHTS = "directions.safetensors"
 DIRECTIONS_METADATA = "directions.json"
 _FORMAT = "interestyle-directions"
 _HEADER_KEY = "interestyle.directions"
+_ORIGIN = "/origin"  # key suffix of a direction's origin ("/" is never part of a direction's name)
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}$")
 
 
@@ -82,7 +88,7 @@ def _as_tensor(vector: Any, what: str) -> Tensor:
 
 
 class Direction:
-    """A unit editing direction in W (or W+), kept as float32 on the CPU.
+    """A unit editing direction in W (or W+), kept as float32 on the CPU, with how its strength is measured.
 
     Args:
         vector: ``(style_dim,)`` (also ``(1, style_dim)``, InterFaceGAN's boundary files) for one direction
@@ -90,16 +96,31 @@ class Direction:
             nested list. It is rescaled so that its longest row has unit length.
         name: a short name (letters, digits, ``_ . + -``), used in file names.
         description: free text kept in a :class:`DirectionSet`'s metadata.
+        unit: the W distance of one unit of strength (a positive number; 1: strengths are W distances).
+            GANSpace measures strengths in standard deviations of W along the component: its ``std``.
+        origin: None (the strength is an offset), or a ``(style_dim,)`` point of W: the strength is then
+            the coordinate along the direction, measured from ``origin`` in units of ``unit``, that an edit
+            sets (e4e's GANSpace edits; needs a ``(style_dim,)`` vector).
+        layers: the style vectors ``(start, stop)`` (stop excluded) an edit changes when it is not told
+            which; None: all of them.
 
     Raises:
-        ValueError: a wrong rank, an empty or zero vector, NaN or infinite values, an invalid name.
+        ValueError: a wrong rank, an empty or zero vector, NaN or infinite values, an invalid name, a unit
+            that is not a positive number, an origin of another size, an empty or negative layer range.
         TypeError: an unsupported type or dtype.
     """
 
-    __slots__ = ("description", "name", "vector")
+    __slots__ = ("description", "layers", "name", "origin", "unit", "vector")
 
     def __init__(
-        self, vector: Tensor | np.ndarray | list[Any], *, name: str = "direction", description: str = ""
+        self,
+        vector: Tensor | np.ndarray | list[Any],
+        *,
+        name: str = "direction",
+        description: str = "",
+        unit: float = 1.0,
+        origin: Tensor | np.ndarray | None = None,
+        layers: tuple[int, int] | None = None,
     ) -> None:
         what = f"direction {name!r}"
         t = _as_tensor(vector, what)
@@ -117,6 +138,11 @@ class Direction:
         self.vector: Tensor = (t / longest).float()
         self.name: str = _check_name(name)
         self.description: str = str(description)
+        if isinstance(unit, bool) or not isinstance(unit, (int, float)) or not 0 < unit < math.inf:
+            raise ValueError(f"{what}: unit={unit!r} is invalid: expected a positive number (W distance per strength)")
+        self.unit: float = float(unit)
+        self.origin: Tensor | None = None if origin is None else _origin(origin, self.vector, what)
+        self.layers: tuple[int, int] | None = None if layers is None else _layer_range(layers, what)
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -131,14 +157,33 @@ class Direction:
         return f"Direction(name={self.name!r}, shape={self.shape})"
 
     def __neg__(self) -> Direction:
-        return Direction(-self.vector, name=self.name, description=self.description)
+        negated = self.renamed(self.name)
+        negated.vector = -negated.vector
+        return negated
+
+    def renamed(self, name: str) -> Direction:
+        """The same direction under another name."""
+        return Direction(
+            self.vector,
+            name=name,
+            description=self.description,
+            unit=self.unit,
+            origin=self.origin,
+            layers=self.layers,
+        )
 
     def for_model(self, n_latent: int, style_dim: int) -> Tensor:
-        """The direction as a W+ offset per unit of strength: ``(n_latent, style_dim)`` float32.
+        """The unit direction per style vector, ``(n_latent, style_dim)`` float32 (one unit of strength moves
+        a style vector by ``unit`` times its row).
 
         Raises:
-            ValueError: the direction's size does not fit the model.
+            ValueError: the direction's size, or its layer range, does not fit the model.
         """
+        if self.layers is not None and self.layers[1] > n_latent:
+            raise ValueError(
+                f"direction {self.name!r} edits style vectors {self.layers[0]}:{self.layers[1]}, but this model has "
+                f"{n_latent} (0 to {n_latent - 1})"
+            )
         if self.vector.shape == (style_dim,):
             return self.vector[None].expand(n_latent, -1).clone()
         if self.vector.shape == (n_latent, style_dim):
@@ -147,6 +192,36 @@ class Direction:
             f"direction {self.name!r} has shape {self.shape}, which does not fit this model: it accepts "
             f"({style_dim},) (style_dim) or ({n_latent}, {style_dim}) (n_latent, style_dim)"
         )
+
+    def offsets(self, latents: Tensor, strengths: Tensor, layers: Iterable[int] | None = None) -> Tensor:
+        """What an edit adds to W+ latents at each strength: ``(S, B, n_latent, style_dim)``.
+
+        Without an origin (InterFaceGAN, GANSpace's own edits) the strength is an offset: ``s * unit * d``
+        on each chosen style vector. With an origin (e4e's GANSpace edits, ``editings/ganspace.py``) it is
+        the coordinate to set: ``(s * unit - <w_0 - origin, d>) * d``, where ``w_0`` is the latent's first
+        style vector, so that after the edit ``<w_0' - origin, d> = s * unit`` when style vector 0 is edited.
+
+        Args:
+            latents: ``(B, n_latent, style_dim)``; the result has their device and dtype.
+            strengths: ``(S,)``.
+            layers: the style vectors to change; None: the direction's own ``layers``, else all.
+
+        Raises:
+            ValueError: the direction does not fit the latents.
+        """
+        _, n_latent, style_dim = latents.shape
+        rows = self.for_model(n_latent, style_dim).to(latents.device, latents.dtype)
+        chosen = list(range(*self.layers)) if layers is None and self.layers is not None else layers
+        if chosen is not None:
+            keep = torch.zeros(n_latent, 1, device=latents.device, dtype=latents.dtype)
+            keep[list(chosen)] = 1.0
+            rows = rows * keep
+        steps = strengths.to(latents.device, latents.dtype).view(-1, 1, 1, 1) * self.unit
+        if self.origin is None:
+            return (steps * rows[None, None]).expand(-1, latents.shape[0], -1, -1)
+        origin = self.origin.to(latents.device, latents.dtype)
+        coordinate = ((latents[:, 0] - origin) * self.vector.to(latents.device, latents.dtype)).sum(-1)
+        return (steps - coordinate.view(1, -1, 1, 1)) * rows[None, None]
 
     @classmethod
     def load(cls, path: str | os.PathLike[str], *, name: str | None = None) -> Direction:
@@ -190,6 +265,11 @@ class Direction:
         p = Path(path)
         suffix = p.suffix.lower()
         if suffix == ".npy":
+            if self.unit != 1.0 or self.origin is not None or self.layers is not None:
+                raise ValueError(
+                    f"direction {self.name!r} has a unit, origin or layer range, which a .npy cannot hold; save it "
+                    "as .safetensors"
+                )
             array = self.vector.numpy()
 
             def write(tmp: Path) -> None:
@@ -202,6 +282,26 @@ class Direction:
             DirectionSet([self]).save(p)
             return p
         raise ValueError(f"cannot save a direction as {p.name!r}; accepted suffixes: .npy, .safetensors")
+
+
+def _origin(origin: Tensor | np.ndarray, vector: Tensor, what: str) -> Tensor:
+    t = _as_tensor(origin, f"{what}: origin").reshape(-1)
+    if vector.ndim != 1 or t.shape != vector.shape:
+        raise ValueError(
+            f"{what}: an origin of shape {tuple(t.shape)} needs a direction of the same (style_dim,) shape, "
+            f"not {tuple(vector.shape)}"
+        )
+    if not bool(torch.isfinite(t).all()):
+        raise ValueError(f"{what}: the origin contains NaN or infinite values")
+    return t.float()
+
+
+def _layer_range(layers: Any, what: str) -> tuple[int, int]:
+    ok = isinstance(layers, (tuple, list)) and len(layers) == 2
+    ok = ok and all(isinstance(v, int) and not isinstance(v, bool) for v in layers) and 0 <= layers[0] < layers[1]
+    if not ok:
+        raise ValueError(f"{what}: layers={layers!r} is invalid: expected (start, stop) with 0 <= start < stop")
+    return int(layers[0]), int(layers[1])
 
 
 def _stem_name(path: Path) -> str:
@@ -253,9 +353,7 @@ class DirectionSet(Mapping[str, Direction]):
             for key, value in directions.items():
                 _check_name(key)
                 if isinstance(value, Direction):
-                    items[key] = (
-                        value if value.name == key else Direction(value.vector, name=key, description=value.description)
-                    )
+                    items[key] = value if value.name == key else value.renamed(key)
                 else:
                     items[key] = Direction(value, name=key)
         else:
@@ -287,19 +385,24 @@ class DirectionSet(Mapping[str, Direction]):
         return f"DirectionSet({list(self._items)})"
 
     def metadata(self) -> dict[str, Any]:
-        """What ``directions.json`` holds: format, and per name the shape and description."""
+        """What ``directions.json`` holds: format, and per name the shape, the description and, where they are
+        not the defaults, ``unit``, ``layers`` and ``origin: true``."""
         return {
             "format": _FORMAT,
             "version": 1,
-            "directions": {
-                name: {"shape": list(d.shape), "description": d.description} for name, d in self._items.items()
-            },
+            "directions": {name: _entry(d) for name, d in self._items.items()},
         }
+
+    def tensors(self) -> dict[str, Tensor]:
+        """What ``directions.safetensors`` holds: each vector under its name, each origin as ``NAME/origin``."""
+        out = {name: d.vector.contiguous().clone() for name, d in self._items.items()}
+        out.update({f"{n}{_ORIGIN}": d.origin.clone() for n, d in self._items.items() if d.origin is not None})
+        return out
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         """Write all directions into one safetensors file (metadata in its header); returns the path."""
         p = Path(path)
-        tensors = {name: d.vector.contiguous().clone() for name, d in self._items.items()}
+        tensors = self.tensors()
         header = {"format": "pt", _HEADER_KEY: json.dumps(self.metadata())}
         atomic_write(p, lambda tmp: save_file(tensors, str(tmp), metadata=header))
         return p
@@ -379,29 +482,51 @@ class DirectionSet(Mapping[str, Direction]):
                 meta = _parse_metadata(meta_path.read_text(encoding="utf-8"), str(meta_path))
             except UnicodeDecodeError as exc:
                 raise ValueError(f"{meta_path} is not UTF-8 text: {exc}") from None
-            tensors = {name: d.vector for name, d in directions.items()}
-            directions = cls._from_parts(tensors, meta, meta_path)
+            directions = cls._from_parts(directions.tensors(), meta, meta_path)
         return directions
 
     @classmethod
     def _from_parts(cls, tensors: dict[str, Tensor], meta: dict[str, Any] | None, source: Path) -> Self:
-        if not tensors:
+        origins = {k.removesuffix(_ORIGIN): v for k, v in tensors.items() if k.endswith(_ORIGIN)}
+        vectors = {k: v for k, v in tensors.items() if not k.endswith(_ORIGIN)}
+        if not vectors:
             raise ValueError(f"{source} holds no directions")
         described: dict[str, Any] = {}
         if meta is not None:
             described = meta.get("directions", {})
-            if not isinstance(described, dict) or set(described) != set(tensors):
+            if not isinstance(described, dict) or set(described) != set(vectors):
                 names = sorted(described) if isinstance(described, dict) else described
                 raise ValueError(
-                    f"{source} describes directions {names} but the weights hold {sorted(tensors)}; they must match"
+                    f"{source} describes directions {names} but the weights hold {sorted(vectors)}; they must match"
                 )
         out = []
-        for name in described or tensors:  # the metadata keeps the saved order; safetensors sorts its keys
-            tensor = tensors[name]
+        for name in described or vectors:  # the metadata keeps the saved order; safetensors sorts its keys
             entry = described.get(name) or {}
-            description = entry.get("description", "") if isinstance(entry, dict) else ""
-            out.append(Direction(tensor, name=name, description=description))
+            entry = entry if isinstance(entry, dict) else {}
+            layers = entry.get("layers")
+            out.append(
+                Direction(
+                    vectors[name],
+                    name=name,
+                    description=entry.get("description", ""),
+                    unit=entry.get("unit", 1.0),
+                    origin=origins.get(name),
+                    layers=None if layers is None else tuple(layers),
+                )
+            )
         return cls(out)
+
+
+def _entry(direction: Direction) -> dict[str, Any]:
+    """A direction's ``directions.json`` entry: shape and description, and what is not the default."""
+    entry: dict[str, Any] = {"shape": list(direction.shape), "description": direction.description}
+    if direction.unit != 1.0:
+        entry["unit"] = direction.unit
+    if direction.layers is not None:
+        entry["layers"] = list(direction.layers)
+    if direction.origin is not None:
+        entry["origin"] = True
+    return entry
 
 
 def _parse_metadata(text: str | None, where: str) -> dict[str, Any] | None:
