@@ -1,8 +1,12 @@
 """The MediaPipe backend, run in its own environment (``.ci/run`` builds it: mediapipe pins numpy 1.26).
 
-There is no real face photo here and nothing can be downloaded; MediaPipe's face mesh does find the
-procedural faces of :mod:`interestyle.synthetic`, whose eye and mouth positions are known exactly.
+Two kinds of faces: the procedural faces of :mod:`interestyle.synthetic`, whose eye and mouth positions are
+known exactly, and one real photo, the public-domain NASA portrait in ``tests/data`` (see its README),
+checked against the crop stored beside it.
 """
+
+import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -106,3 +110,24 @@ def test_bad_options_and_inputs_are_refused():
         MediaPipeFaceMask(grow=-1)
     with pytest.raises(ValueError, match=r"one \(3, H, W\) image"):
         MediaPipeLandmarks()(torch.zeros(1, 3, 32, 32))
+
+
+DATA = Path(__file__).parent / "data"
+
+
+def test_a_real_portrait_is_aligned_as_stored_with_its_eyes_level():
+    expected = json.loads((DATA / "astronaut-aligned.json").read_text())
+    size = expected["crop_size"]
+    face = align_face(DATA / expected["photo"], "mediapipe", size=size)
+    assert face.image.shape == (1, 3, size, size)
+    quad, stored = np.asarray(face.transform.quad), np.asarray(expected["quad"])
+    side = np.linalg.norm(stored[1] - stored[0])
+    assert np.linalg.norm(quad - stored, axis=1).max() <= 0.01 * side
+    # the crop itself: the eyes, found again in it, are level and either side of its centre line
+    points = get_landmark_provider("mediapipe")(face.image[0])
+    assert points.shape[0] == 1
+    p = points[0].double().numpy()
+    left, right = p[36:42].mean(0), p[42:48].mean(0)
+    assert abs(right[1] - left[1]) <= 0.01 * size
+    assert abs((left[0] + right[0]) / 2 - size / 2) <= 0.02 * size
+    assert np.abs(np.stack([left, right]) - np.asarray(expected["eye_centres_in_crop"])).max() <= 0.01 * size
