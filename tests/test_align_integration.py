@@ -99,6 +99,34 @@ def test_cli_invert_align_writes_photos_crops_and_transforms(tmp_path, model, ph
     )
 
 
+def test_cli_edit_align_pastes_each_strengths_edit_into_the_photo(tmp_path, model, photo):
+    from PIL import Image
+    from safetensors.torch import load_file
+
+    from interestyle.align import register_landmark_provider
+    from interestyle.align.landmarks import _REGISTERED
+    from interestyle.cli import main
+
+    model.save_pretrained(tmp_path / "model")
+    Image.fromarray(photo).save(tmp_path / "group.png")
+    torch.save(torch.randn(1, model.style_dim), tmp_path / "age.pt")
+    assert main(["convert", str(tmp_path / "age.pt"), "--out", str(tmp_path / "directions")]) == 0
+    register_landmark_provider("test-two-faces", TwoFaces)
+    try:
+        argv = ["edit", str(tmp_path / "group.png"), "-m", str(tmp_path / "model"), "-o", str(tmp_path / "out")]
+        argv += ["--directions", str(tmp_path / "directions"), "--direction", "age", "--strength", "0", "3", "--grid"]
+        assert main([*argv, "--align", "--landmarks", "test-two-faces", "-q"]) == 0
+    finally:
+        _REGISTERED.pop("test-two-faces")
+    out = tmp_path / "out"
+    unchanged, edited = (np.asarray(Image.open(out / f"group_age_{s}.png"), dtype=float) for s in ("+0", "+3"))
+    assert unchanged.shape == edited.shape == photo.shape
+    assert np.abs(edited - unchanged).max() > 10  # the faces change with the strength, the corner stays the photo
+    assert np.array_equal(edited[:4, :4], photo[:4, :4]) and np.array_equal(unchanged[:4, :4], photo[:4, :4])
+    assert load_file(str(out / "group_age.safetensors"))["latents"].shape == (2, 2, model.n_latent, model.style_dim)
+    assert (out / "grid.png").is_file()
+
+
 def test_mediapipe_face_hull_is_a_mask_provider_by_name():
     import importlib.util
 
