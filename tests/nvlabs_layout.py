@@ -132,21 +132,21 @@ def fully_connected(
     return Record("FullyConnectedLayer", state, src)
 
 
+def _affine(tensors: dict[str, torch.Tensor], prefix: str, options: dict) -> Record:
+    """The style affine of a layer or ToRGB: our ``conv.modulation``, NVlabs' ``affine`` (bias init 1)."""
+    weight, bias = tensors[f"{prefix}.conv.modulation.weight"], tensors[f"{prefix}.conv.modulation.bias"]
+    return fully_connected(
+        weight, bias, activation="linear", lr=1, src=options["src"], repo=options["repo"], bias_init=1
+    )
+
+
 def _layer(
     tensors: dict[str, torch.Tensor], prefix: str, noise: torch.Tensor, resolution: int, up: int, options: dict
 ) -> Record:
     """A SynthesisLayer from our ``convs.k`` / ``conv1`` (rosinality names)."""
     src, repo = options["src"], options["repo"]
     weight = tensors[f"{prefix}.conv.weight"][0]
-    affine = fully_connected(
-        tensors[f"{prefix}.conv.modulation.weight"],
-        tensors[f"{prefix}.conv.modulation.bias"],
-        activation="linear",
-        lr=1,
-        src=src,
-        repo=repo,
-        bias_init=1,
-    )
+    affine = _affine(tensors, prefix, options)
     extra = {"in_channels": weight.shape[1], "out_channels": weight.shape[0], "w_dim": affine.state["_init_args"][0]}
     state = module_state(
         {
@@ -170,15 +170,7 @@ def _layer(
 
 def _torgb(tensors: dict[str, torch.Tensor], prefix: str, options: dict) -> Record:
     weight = tensors[f"{prefix}.conv.weight"][0]
-    affine = fully_connected(
-        tensors[f"{prefix}.conv.modulation.weight"],
-        tensors[f"{prefix}.conv.modulation.bias"],
-        activation="linear",
-        lr=1,
-        src=options["src"],
-        repo=options["repo"],
-        bias_init=1,
-    )
+    affine = _affine(tensors, prefix, options)
     state = module_state(
         {"weight": weight, "bias": tensors[f"{prefix}.bias"].reshape(-1)},
         modules={"affine": affine},

@@ -319,5 +319,5 @@ def test_unknown_entries_holding_networks_are_not_dropped_silently(tmp_path):
     g, latent_avg = trained_like(CONFIGS["ada-auto"])
     data = nvlabs_snapshot(g, latent_avg)
     data["G_extra"] = Record("Generator", module_state({"w": torch.zeros(2)}), ADA_SOURCE)
-    with pytest.raises(WeightsError, match=r"\['G_extra'\] holding networks or tensors"):
+    with pytest.raises(WeightsError, match=r"\['G_extra'\] holding tensors that a generator has no place for"):
         convert_checkpoint(write_pickle(data, tmp_path / "x.pkl"), tmp_path / "out")

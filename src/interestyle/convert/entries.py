@@ -29,36 +29,48 @@ TRAINING_ENTRIES: dict[str, str] = {
 }
 
 
-def _holds_tensors(value: Any) -> bool:
-    if isinstance(value, Tensor):
+def _holds(value: Any, types: tuple[type, ...] = (Tensor,)) -> bool:
+    """True when ``value``, or anything in its mappings, lists and tuples, is an instance of ``types``."""
+    if isinstance(value, types):
         return True
     if isinstance(value, Mapping):
-        return any(_holds_tensors(v) for v in value.values())
+        return any(_holds(v, types) for v in value.values())
     if isinstance(value, (list, tuple)):
-        return any(_holds_tensors(v) for v in value)
+        return any(_holds(v, types) for v in value)
     return False
 
 
-def drop_entries(checkpoint: Checkpoint, used: Iterable[str], what: str) -> list[str]:
+def drop_entries(
+    checkpoint: Checkpoint,
+    used: Iterable[str],
+    what: str,
+    *,
+    known: Mapping[str, str] = TRAINING_ENTRIES,
+    weights: tuple[type, ...] = (Tensor,),
+) -> list[str]:
     """Lines saying which top-level entries besides ``used`` were dropped, and why.
 
+    Args:
+        known: entries dropped on purpose, and why (default: the training state of the PyTorch coaches).
+        weights: what counts as weights in an unknown entry (default: tensors).
+
     Raises:
-        WeightsError: an unknown entry holds tensors (weights the conversion would silently lose).
+        WeightsError: an unknown entry holds weights (which the conversion would silently lose).
     """
     used = set(used)
     dropped, unknown = [], []
     for key, value in checkpoint.entries.items():
         if key in used:
             continue
-        if key in TRAINING_ENTRIES:
-            dropped.append(f"{key}: {TRAINING_ENTRIES[key]}")
-        elif _holds_tensors(value):
+        if key in known:
+            dropped.append(f"{key}: {known[key]}")
+        elif _holds(value, weights):
             unknown.append(str(key))
         else:
             dropped.append(f"{key}: metadata ({type(value).__name__}), not needed for inference")
     if unknown:
         raise WeightsError(
             f"{checkpoint.path} has top-level entr(ies) {unknown} holding tensors that {what} has no place for; "
-            f"known entries are {sorted(used)} (converted) and {sorted(TRAINING_ENTRIES)} (dropped)"
+            f"known entries are {sorted(used)} (converted) and {sorted(known)} (dropped)"
         )
     return dropped

@@ -22,6 +22,7 @@ from torch import Tensor
 from ..errors import WeightsError
 from ..models.generator import GENERATOR_CLASS_NAME, Generator
 from .checkpoint import Checkpoint
+from .entries import drop_entries
 from .generator_shapes import check_kernels, infer_generator_config
 from .matching import expected_shapes, match_tensors
 from .nvlabs_pickle import PersistentRecord, StoredTensor
@@ -129,24 +130,26 @@ def _mapping_lr(mapping: PersistentRecord, where: str) -> float:
     return float(values.pop())
 
 
-def _layer_names(nv: str, ours: str) -> dict[str, tuple[str, str]]:
-    """Our name -> (NVlabs name, how to reshape) for one SynthesisLayer."""
+def _modulated_names(nv: str, ours: str) -> dict[str, tuple[str, str]]:
+    """Our name -> (NVlabs name, how to reshape) for the modulated convolution of a layer or ToRGB."""
     return {
         f"{ours}.conv.weight": (f"{nv}.weight", "lead"),
         f"{ours}.conv.modulation.weight": (f"{nv}.affine.weight", "same"),
         f"{ours}.conv.modulation.bias": (f"{nv}.affine.bias", "same"),
+    }
+
+
+def _layer_names(nv: str, ours: str) -> dict[str, tuple[str, str]]:
+    """One SynthesisLayer: the convolution, its bias, its noise strength."""
+    return {
+        **_modulated_names(nv, ours),
         f"{ours}.activate.bias": (f"{nv}.bias", "same"),
         f"{ours}.noise.weight": (f"{nv}.noise_strength", "one"),
     }
 
 
 def _torgb_names(nv: str, ours: str) -> dict[str, tuple[str, str]]:
-    return {
-        f"{ours}.conv.weight": (f"{nv}.weight", "lead"),
-        f"{ours}.conv.modulation.weight": (f"{nv}.affine.weight", "same"),
-        f"{ours}.conv.modulation.bias": (f"{nv}.affine.bias", "same"),
-        f"{ours}.bias": (f"{nv}.bias", "rgb_bias"),
-    }
+    return {**_modulated_names(nv, ours), f"{ours}.bias": (f"{nv}.bias", "rgb_bias")}
 
 
 def rosinality_names(nvlabs_keys: Mapping[str, Any], n_mlp: int, resolution: int) -> dict[str, tuple[str, str]]:
@@ -293,33 +296,9 @@ def _precision_notes(synthesis: PersistentRecord) -> list[str]:
     return notes
 
 
-def _holds_weights(value: Any) -> bool:
-    if isinstance(value, (PersistentRecord, StoredTensor, Tensor)):
-        return True
-    if isinstance(value, Mapping):
-        return any(_holds_weights(v) for v in value.values())
-    if isinstance(value, (list, tuple)):
-        return any(_holds_weights(v) for v in value)
-    return False
-
-
 def _dropped(checkpoint: Checkpoint, unused_filters: int) -> list[str]:
-    lines = []
-    unknown = []
-    for key, value in checkpoint.entries.items():
-        if key == "G_ema":
-            continue
-        if key in NVLABS_ENTRIES:
-            lines.append(f"{key}: {NVLABS_ENTRIES[key]}")
-        elif _holds_weights(value):
-            unknown.append(str(key))
-        else:
-            lines.append(f"{key}: metadata ({type(value).__name__}), not needed for inference")
-    if unknown:
-        raise WeightsError(
-            f"{checkpoint.path} has entr(ies) {unknown} holding networks or tensors that a generator has no place "
-            f"for; known entries are G_ema (converted) and {sorted(NVLABS_ENTRIES)} (dropped)"
-        )
+    weights = (PersistentRecord, StoredTensor, Tensor)
+    lines = drop_entries(checkpoint, ("G_ema",), "a generator", known=NVLABS_ENTRIES, weights=weights)
     if unused_filters:
         lines.append(
             f"G_ema: {unused_filters} resample_filter buffer(s) of layers that never resample (b4, each conv1)"
