@@ -247,9 +247,11 @@ def test_a_directions_own_layer_range_applies_unless_layers_are_given(model, lat
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"unit": 0}, "unit=0 is invalid"),
+        ({"unit": 0}, r"unit=0 is invalid: expected a number > 0 \(the W distance"),
         ({"unit": float("inf")}, "unit=inf is invalid"),
-        ({"layers": (3, 3)}, r"layers=\(3, 3\) is invalid"),
+        ({"layers": (3, 3)}, r"layers\[1\]=3 is invalid: expected an integer >= 4"),
+        ({"layers": (-1, 3)}, r"layers\[0\]=-1 is invalid"),
+        ({"layers": 3}, r"layers=3 is invalid: expected \(start, stop\)"),
         ({"origin": torch.zeros(DIM + 1)}, r"an origin of shape \(33,\)"),
     ],
 )

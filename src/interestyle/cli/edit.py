@@ -11,7 +11,7 @@ import torch
 from PIL import Image
 from tqdm.auto import tqdm
 
-from ..align import DEFAULT_FEATHER
+from ..align import DEFAULT_FEATHER_FRACTION
 from ..directions import DIRECTIONS_WEIGHTS, Direction, DirectionSet
 from ..editing import EditResult, edit, resolve_layers, resolve_strengths
 from ..errors import NoFaceError
@@ -224,7 +224,13 @@ def _run_aligned(
             reader.skipped.append(path)
             continue
         result = edit(
-            model, inversion, direction, strengths, align=True, feather=_feather(args, model.resolution), **common
+            model,
+            inversion,
+            direction,
+            strengths,
+            align=True,
+            feather_fraction=_feather_fraction(args, model.resolution),
+            **common,
         )
         assert result.photos is not None and result.strengths is not None
         photos = [to_pil(photo)[0] for photo in result.photos]
@@ -243,6 +249,6 @@ def _run_aligned(
     return reader.exit_code()
 
 
-def _feather(args: argparse.Namespace, resolution: int) -> float:
-    """--feather (pixels of the generator's crop) as paste-back takes it: a fraction of the crop."""
-    return DEFAULT_FEATHER if args.feather is None else args.feather / resolution
+def _feather_fraction(args: argparse.Namespace, resolution: int) -> float:
+    """--feather-px (pixels of the generator's crop) as paste-back takes it: a fraction of the crop's side."""
+    return DEFAULT_FEATHER_FRACTION if args.feather_px is None else args.feather_px / resolution

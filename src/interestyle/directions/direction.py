@@ -18,7 +18,6 @@ safetensors header, because a Hub snapshot fetched by :func:`interestyle.hub.res
 from __future__ import annotations
 
 import json
-import math
 import os
 import re
 from collections.abc import Iterable, Iterator, Mapping
@@ -35,6 +34,7 @@ from typing_extensions import Self
 from ..errors import InterestyleError, WeightsError
 from ..locate import HubOptions, resolve_model_folder
 from ..serialization import PICKLE_SUFFIXES, atomic_write
+from ..validation import check_int, check_non_negative_int, check_positive_number
 
 __all__ = [
     "DIRECTIONS_METADATA",
@@ -138,9 +138,7 @@ class Direction:
         self.vector: Tensor = (t / longest).float()
         self.name: str = _check_name(name)
         self.description: str = str(description)
-        if isinstance(unit, bool) or not isinstance(unit, (int, float)) or not 0 < unit < math.inf:
-            raise ValueError(f"{what}: unit={unit!r} is invalid: expected a positive number (W distance per strength)")
-        self.unit: float = float(unit)
+        self.unit: float = check_positive_number(unit, f"{what}: unit", note="the W distance of one unit of strength")
         self.origin: Tensor | None = None if origin is None else _origin(origin, self.vector, what)
         self.layers: tuple[int, int] | None = None if layers is None else _layer_range(layers, what)
 
@@ -297,11 +295,11 @@ def _origin(origin: Tensor | np.ndarray, vector: Tensor, what: str) -> Tensor:
 
 
 def _layer_range(layers: Any, what: str) -> tuple[int, int]:
-    ok = isinstance(layers, (tuple, list)) and len(layers) == 2
-    ok = ok and all(isinstance(v, int) and not isinstance(v, bool) for v in layers) and 0 <= layers[0] < layers[1]
-    if not ok:
+    if not isinstance(layers, (tuple, list)) or len(layers) != 2:
         raise ValueError(f"{what}: layers={layers!r} is invalid: expected (start, stop) with 0 <= start < stop")
-    return int(layers[0]), int(layers[1])
+    start = check_non_negative_int(layers[0], f"{what}: layers[0]", note="the first style vector edited")
+    stop = check_int(layers[1], f"{what}: layers[1]", minimum=start + 1, note="the style vector after the last")
+    return start, stop
 
 
 def _stem_name(path: Path) -> str:
