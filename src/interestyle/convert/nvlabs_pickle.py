@@ -32,6 +32,7 @@ import torch
 from torch import Tensor
 
 from ..errors import WeightsError
+from ..validation import check_flag
 from .checkpoint import Checkpoint, sha256_file
 
 __all__ = [
@@ -263,8 +264,9 @@ class NumpyArray:
         if self.array is not None or not isinstance(state, tuple) or len(state) != 5:
             raise pickle.UnpicklingError("a numpy array state that numpy does not write")
         _, shape, dtype, fortran, raw = state
-        if not isinstance(dtype, _DtypeName) or not isinstance(raw, bytes) or not isinstance(fortran, bool):
+        if not isinstance(dtype, _DtypeName) or not isinstance(raw, bytes):
             raise pickle.UnpicklingError("a numpy array that is not numeric data (object arrays are refused)")
+        fortran = check_flag(fortran, "a numpy array's fortran_order", error=pickle.UnpicklingError)
         values = np.frombuffer(raw, dtype=dtype.numpy())
         try:
             self.array = values.reshape(_ints(shape, "shape"), order="F" if fortran else "C").copy()
