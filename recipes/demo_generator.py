@@ -22,6 +22,7 @@ import argparse
 import csv
 import json
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -29,9 +30,12 @@ import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 
 import interestyle as its
+from interestyle.editing import layer_groups
+from interestyle.metrics import ssim
 from interestyle.models.generator import Generator, save_generator
 from interestyle.serialization import atomic_write
 from interestyle.synthetic import attributes_from_latent, render
+from interestyle.synthetic.faces_v2 import attributes_v2_from_latent, mix_attributes
 
 HERE = Path(__file__).resolve().parent
 
@@ -39,10 +43,56 @@ HERE = Path(__file__).resolve().parent
 def batch_for_step(
     step: int, batch_size: int, style_dim: int, size: int, seed: int
 ) -> tuple[torch.Tensor, torch.Tensor]:
+    """The first domain's batch: z (B, style_dim) and the renderer's clean faces (B, 3, size, size)."""
     gen = torch.Generator().manual_seed(seed * 1_000_003 + step)
     z = torch.randn(batch_size, style_dim, generator=gen)
     target = render(attributes_from_latent(z), size=size).clean
     return z, target
+
+
+# The six ways to take some but not all of the coarse / middle / fine groups from the second latent.
+_MIX_PATTERNS = torch.tensor([[1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 0], [1, 0, 1], [0, 1, 1]], dtype=torch.bool)
+
+
+@dataclass
+class MixedBatch:
+    """A v2 batch: two latents per face, which layer group comes from the second, and the known target.
+
+    ``z`` and ``z_style`` are (B, style_dim); ``take`` maps ``"coarse"``, ``"middle"``, ``"fine"`` to (B,)
+    bools (all false for an unmixed face); ``target`` (B, 3, size, size) in [-1, 1] and ``face_mask``
+    (B, 1, size, size) are the renderer's image and face+hair mask of the mixed attributes.
+    """
+
+    z: torch.Tensor
+    z_style: torch.Tensor
+    take: dict[str, torch.Tensor]
+    target: torch.Tensor
+    face_mask: torch.Tensor
+
+    def w_plus(self, generator: Generator) -> torch.Tensor:
+        """(B, n_latent, style_dim): each layer's w from ``z``, or from ``z_style`` where its group is taken."""
+        w = generator.mapping(torch.cat([self.z, self.z_style]))
+        w_base, w_style = w.chunk(2)
+        from_style = torch.zeros(len(self.z), generator.n_latent, dtype=torch.bool)
+        for group, layers in layer_groups(generator.n_latent).items():
+            if group in self.take:
+                from_style[:, layers] |= self.take[group][:, None]
+        return torch.where(from_style[..., None], w_style[:, None], w_base[:, None])
+
+
+def mixed_batch_for_step(
+    step: int, batch_size: int, style_dim: int, size: int, seed: int, mix_prob: float
+) -> MixedBatch:
+    """The v2 batch of ``step``: a fraction ``mix_prob`` of the faces mixes groups of two latents."""
+    gen = torch.Generator().manual_seed(seed * 1_000_003 + step)
+    z = torch.randn(batch_size, style_dim, generator=gen)
+    z_style = torch.randn(batch_size, style_dim, generator=gen)
+    mixed = torch.rand(batch_size, generator=gen) < mix_prob
+    pattern = _MIX_PATTERNS[torch.randint(0, len(_MIX_PATTERNS), (batch_size,), generator=gen)]
+    take = {group: pattern[:, i] & mixed for i, group in enumerate(("coarse", "middle", "fine"))}
+    attributes = mix_attributes(attributes_v2_from_latent(z), attributes_v2_from_latent(z_style), take)
+    batch = render(attributes, size=size)
+    return MixedBatch(z, z_style, take, batch.clean, batch.face_mask)
 
 
 def edge_l1(image: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -91,6 +141,7 @@ def main() -> None:
     cfg = json.loads(args.config.read_text())
     torch.set_num_threads(cfg.get("threads", torch.get_num_threads()))
     gcfg = its.GeneratorConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in cfg["generator"].items()})
+    domain = cfg.get("domain", "v1")
     args.run.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(cfg["seed"])
     generator = Generator(gcfg)
@@ -117,12 +168,21 @@ def main() -> None:
         )
         for group in optimizer.param_groups:
             group["lr"] = lr
-        z, target = batch_for_step(step, cfg["batch_size"], gcfg.style_dim, gcfg.resolution, cfg["seed"])
         torch.manual_seed(cfg["seed"] * 1_000_003 + step)  # the generator's random noise, per step
-        image = generator(z, input_space="z", noise_mode="random")
+        if domain == "v2":
+            batch = mixed_batch_for_step(
+                step, cfg["batch_size"], gcfg.style_dim, gcfg.resolution, cfg["seed"], cfg.get("mix_prob", 0.5)
+            )
+            target = batch.target
+            image = generator(batch.w_plus(generator), input_space="w+", noise_mode="random")
+        else:
+            z, target = batch_for_step(step, cfg["batch_size"], gcfg.style_dim, gcfg.resolution, cfg["seed"])
+            image = generator(z, input_space="z", noise_mode="random")
         loss = F.l1_loss(image, target) + F.l1_loss(F.avg_pool2d(image, 2), F.avg_pool2d(target, 2))
         if cfg.get("edge_weight", 0.0):
             loss = loss + cfg["edge_weight"] * edge_l1(image, target)
+        if cfg.get("ssim_weight", 0.0) and domain == "v2":
+            loss = loss + cfg["ssim_weight"] * (1 - ssim(image, target, batch.face_mask)).mean()
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -135,11 +195,14 @@ def main() -> None:
             save_state(state_path, generator, optimizer, step, cpu_seconds + time.process_time() - t0)
         if step % cfg["sample_every"] == 0:
             with torch.no_grad():
-                z, target = batch_for_step(10**9, 8, gcfg.style_dim, gcfg.resolution, cfg["seed"])
-                grid = torch.cat(
-                    [torch.cat(list(target), 2), torch.cat(list(generator(z, input_space="z", noise_mode="const")), 2)],
-                    1,
-                )
+                if domain == "v2":
+                    batch = mixed_batch_for_step(10**9, 8, gcfg.style_dim, gcfg.resolution, cfg["seed"], 0.5)
+                    target, w = batch.target, batch.w_plus(generator)
+                    drawn = generator(w, input_space="w+", noise_mode="const")
+                else:
+                    z, target = batch_for_step(10**9, 8, gcfg.style_dim, gcfg.resolution, cfg["seed"])
+                    drawn = generator(z, input_space="z", noise_mode="const")
+                grid = torch.cat([torch.cat(list(target), 2), torch.cat(list(drawn), 2)], 1)
             its.to_pil(grid)[0].save(args.run / f"samples-{step:06d}.png")
     log.close()
 

@@ -9,6 +9,7 @@ import torch
 from torch import Tensor
 
 from ..validation import check_int, check_positive_int
+from .faces_v2 import render_person_v2, sample_attributes_v2
 from .shapes import box_sdf, capsule_sdf, coverage, ellipse_sdf, grid, over, star_sdf
 
 __all__ = [
@@ -304,7 +305,9 @@ def render(
     """Render faces from their attributes.
 
     Args:
-        attributes: from :func:`sample_attributes`.
+        attributes: from :func:`sample_attributes` (the first domain) or
+            :func:`~interestyle.synthetic.faces_v2.sample_attributes_v2` (the second, told apart by its
+            ``yaw``).
         size: side of the images (any size >= 16; the demo domain is 64).
         clutter: replace the plain background with an out-of-distribution one (a bool, or a (B,) bool tensor).
         occluder: None, one of :data:`OCCLUDERS`, ``"random"``, or a (B,) tensor of indices into
@@ -314,7 +317,8 @@ def render(
     size = check_int(size, "size", minimum=16)
     b = attributes["face_x"].shape[0]
     gen = torch.Generator().manual_seed(seed + 7919)
-    colour, person, face_hair = _person(attributes, size)
+    draw = render_person_v2 if "yaw" in attributes else _person
+    colour, person, face_hair = draw(attributes, size)
     background = _plain_background(attributes, size)
     clutter_mask = torch.as_tensor(clutter, dtype=torch.bool).expand(b)
     if clutter_mask.any():
@@ -352,16 +356,25 @@ def _occluder_kinds(occluder: str | Tensor | None, b: int, gen: torch.Generator)
     return torch.full((b,), OCCLUDERS.index(occluder))
 
 
-def make_batch(n: int, *, size: int = 64, seed: int = 0, condition: str = "clean") -> SyntheticBatch:
+DOMAINS: tuple[str, ...] = ("v1", "v2")
+"""The procedural face domains: ``"v1"`` (:func:`sample_attributes`) and ``"v2"`` (:mod:`~.faces_v2`)."""
+
+
+def make_batch(
+    n: int, *, size: int = 64, seed: int = 0, condition: str = "clean", domain: str = "v1"
+) -> SyntheticBatch:
     """``n`` faces under one condition; the same ``seed`` gives the same faces under every condition.
 
     Conditions: ``"clean"`` (plain background, no occluder), ``"clutter"`` (textured or text background),
     ``"occluded"`` (plain background, one random occluder over the face), ``"mixed"`` (each image draws
-    clutter with probability 1/2 and an occluder with probability 1/2).
+    clutter with probability 1/2 and an occluder with probability 1/2). ``domain`` picks the face domain
+    (:data:`DOMAINS`).
     """
     if condition not in CONDITIONS:
         raise ValueError(f"condition={condition!r} is invalid: expected one of {list(CONDITIONS)}")
-    attributes = sample_attributes(n, seed=seed)
+    if domain not in DOMAINS:
+        raise ValueError(f"domain={domain!r} is invalid: expected one of {list(DOMAINS)}")
+    attributes = sample_attributes(n, seed=seed) if domain == "v1" else sample_attributes_v2(n, seed=seed)
     if condition == "clean":
         return render(attributes, size=size, seed=seed)
     if condition == "clutter":
