@@ -25,6 +25,7 @@ from .shapes import box_sdf, capsule_sdf, coverage, ellipse_sdf, grid, over
 __all__ = [
     "ATTRIBUTES_V2",
     "ATTRIBUTE_GROUPS",
+    "EDIT_ATTRIBUTES",
     "attribute_group",
     "attributes_v2_from_latent",
     "attributes_v2_from_uniform",
@@ -69,6 +70,16 @@ ATTRIBUTE_GROUPS: dict[str, tuple[str, ...]] = {
     group: tuple(name for name, _, _, g in ATTRIBUTES_V2 if g == group) for group in ("coarse", "middle", "fine")
 }
 """Attribute names by StyleGAN layer group (``"coarse"``, ``"middle"``, ``"fine"``)."""
+
+EDIT_ATTRIBUTES: dict[str, tuple[str, float]] = {
+    "smile": ("smile", 1.0),
+    "grey_hair": ("hair_grey", 1.0),
+    "blond_hair": ("hair_lightness", 1.0),
+    "skin_tone": ("skin_tone", 1.0),
+    "hair_length": ("hair_length", 1.0),
+    "yaw": ("yaw", 1.0),
+}
+"""The v2 demo model's edits: name -> (the attribute it moves, +1 or -1: the way a positive strength moves it)."""
 
 _SKIN_LIGHT = torch.tensor([0.96, 0.82, 0.71])
 _SKIN_DARK = torch.tensor([0.33, 0.21, 0.14])

@@ -1,0 +1,79 @@
+"""The v2 edit measurement: attribute read-out, direction fitting and the edit figures, on tiny stand-ins."""
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from interestyle.config import GeneratorConfig
+from interestyle.editing import layer_groups
+from interestyle.models.generator import Generator
+from interestyle.synthetic.faces_v2 import ATTRIBUTES_V2, EDIT_ATTRIBUTES, attribute_group
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+import attribute_readout  # noqa: E402
+import demo_edits  # noqa: E402
+
+
+def load_script(path: Path):
+    spec = importlib.util.spec_from_file_location(path.stem + "_under_test", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def pixel_coded(latents: torch.Tensor) -> torch.Tensor:
+    """A stand-in generator whose image carries the attributes in its first pixels: w[:, 0, k] -> pixel k."""
+    image = torch.zeros(latents.shape[0], 3, 64, 64)
+    image[:, 0, 0, : len(ATTRIBUTES_V2)] = latents[:, 0, : len(ATTRIBUTES_V2)]
+    return image
+
+
+def pixel_readout(image: torch.Tensor) -> torch.Tensor:
+    return image[:, 0, 0, : len(ATTRIBUTES_V2)]
+
+
+def test_edit_figures_count_moves_with_the_room_rule():
+    k = attribute_readout.NAMES.index("smile")
+    latents = torch.full((4, 2, 32), 0.5)
+    latents[:, 0, k] = torch.tensor([0.1, 0.4, 0.8, 0.95])
+    offset = torch.zeros(2, 32)
+    offset[0, k] = 0.3  # every face moves 0.3 (clamped at 1 by the read-out's clamp)
+    offset[0, k + 1] = 0.02  # and one other attribute a little
+    figures = demo_edits.edit_figures(pixel_readout, pixel_coded, latents, offset, "smile", 1.0, 0.5)
+    # needed: min(0.5, 0.9 * room) = 0.5, 0.5, 0.18, 0.045; moved: 0.3, 0.3, 0.2, 0.05
+    assert figures["target_success_rate"] == pytest.approx(0.5)
+    assert figures["target_mean_change"] == pytest.approx((0.3 + 0.3 + 0.2 + 0.05) / 4)
+    others = len(ATTRIBUTES_V2) - 1
+    assert figures["others_mean_abs_change"] == pytest.approx(0.02 / others, rel=1e-4)
+    assert figures["others_worst_attribute"] == pytest.approx(0.02, rel=1e-4)
+    down = demo_edits.edit_figures(pixel_readout, pixel_coded, latents, -offset, "smile", -1.0, 0.5)
+    assert down["target_mean_change"] > 0  # a negative sign counts moves toward the low end
+
+
+def test_readout_learns_and_reports_its_error():
+    torch.manual_seed(0)
+    untrained = attribute_readout.readout_error(attribute_readout.AttributeReadout(), n=16)
+    trained = attribute_readout.readout_error(attribute_readout.train_readout(10, batch_size=8, log_every=0), n=16)
+    assert set(trained) == set(attribute_readout.NAMES)
+    assert sum(trained.values()) < sum(untrained.values())
+
+
+def test_fitted_directions_act_on_their_layer_group_only():
+    recipe = load_script(ROOT / "recipes" / "demo_directions.py")
+    torch.manual_seed(0)
+    generator = Generator(GeneratorConfig(resolution=32, style_dim=32, n_mlp=2, channels=(16, 16, 16, 8))).eval()
+    directions = recipe.fit_attribute_directions(generator, samples=500)
+    assert set(directions) == set(EDIT_ATTRIBUTES)
+    groups = layer_groups(generator.n_latent)
+    for name, direction in directions.items():
+        vector = direction.for_model(generator.n_latent, 32)
+        inside = groups[attribute_group(EDIT_ATTRIBUTES[name][0])]
+        outside = [i for i in range(generator.n_latent) if i not in inside]
+        assert vector[list(inside)].norm(dim=1).min() > 0.99
+        assert vector[outside].abs().max() == 0
+        assert "moves it across its whole range" in direction.description
