@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 import pytest
 
@@ -142,3 +143,14 @@ def test_generator_folder_can_be_saved_anywhere(tmp_path):
         {"model": {"encoder": tiny_config().encoder.to_dict()}, "generator": str(tmp_path / "g")}
     )
     config.check_files()
+
+
+def test_every_recipe_in_the_repository_is_a_valid_training_config():
+    root = Path(__file__).resolve().parents[1] / "recipes"
+    recipes = [p for p in [*root.glob("*.json"), *root.glob("v2/*.json")] if not p.name.startswith("demo_generator")]
+    assert len(recipes) >= 14
+    for path in recipes:
+        config = load_training_config(path)
+        assert config.log.dir.startswith("recipes/runs/"), path
+        if path.parent.name == "v2":
+            assert config.data.domain == "v2" and config.generator.endswith("demo-generator-v2/generator"), path

@@ -1,7 +1,9 @@
 import pytest
 import torch
 
+from interestyle.errors import ConfigError
 from interestyle.masks import MaskProviderError
+from interestyle.synthetic import make_batch
 from interestyle.training.config import DataConfig
 from interestyle.training.data import (
     Batch,
@@ -67,6 +69,18 @@ def test_synthetic_source_gives_images_with_their_interest_masks():
     assert image.shape == (3, 32, 32) and mask.shape == (1, 32, 32)
     assert image.min() >= -1 and image.max() <= 1 and 0 < mask.mean() < 1
     assert torch.equal(source.load(3)[0], image)
+
+
+def test_synthetic_source_draws_the_configured_domain():
+    v2 = build_source(
+        DataConfig(kind="synthetic", count=3, size=32, domain="v2", condition="clean"), 32, needs_masks=True
+    )
+    image, mask = v2.load(1)
+    expected = make_batch(1, size=32, seed=1, condition="clean", domain="v2")
+    assert torch.equal(image, expected.image[0]) and torch.equal(mask, expected.interest_mask[0])
+    assert not torch.equal(image, make_batch(1, size=32, seed=1, condition="clean").image[0])
+    with pytest.raises(ConfigError, match=r"data\.domain"):
+        DataConfig(kind="synthetic", domain="v3")
 
 
 def test_folder_source_reads_masks_by_stem_and_resizes(tmp_path):

@@ -49,6 +49,7 @@ __all__ = [
 
 DATA_KINDS: tuple[str, ...] = ("folder", "provider", "synthetic")
 SYNTHETIC_CONDITIONS: tuple[str, ...] = ("clean", "clutter", "occluded", "mixed")
+SYNTHETIC_DOMAINS: tuple[str, ...] = ("v1", "v2")
 OPTIMIZERS: tuple[str, ...] = ("adam", "adamw")
 SCHEDULERS: tuple[str, ...] = ("constant", "cosine")
 PRECISIONS: tuple[str, ...] = ("no", "fp16", "bf16")
@@ -121,6 +122,7 @@ class DataConfig:
         provider: name of the mask provider (``provider``); a callable may instead be passed to ``train``.
         mask_cache: folder for the provider's masks (default: ``LOG_DIR/mask-cache``).
         condition: synthetic condition, ``"clean"``, ``"clutter"``, ``"occluded"`` or ``"mixed"``.
+        domain: synthetic face domain, ``"v1"`` or ``"v2"`` (:data:`interestyle.synthetic.DOMAINS`).
         count: number of synthetic faces (face ``i`` is rendered from seed ``seed * 1_000_003 + i``).
         size: side the synthetic faces are rendered at (default: the encoder's input size).
         seed: seed of the synthetic faces (independent of the training seed).
@@ -135,6 +137,7 @@ class DataConfig:
     provider: str | None = None
     mask_cache: str | None = None
     condition: Literal["clean", "clutter", "occluded", "mixed"] = "mixed"
+    domain: Literal["v1", "v2"] = "v1"
     count: int = 10_000
     size: int | None = None
     seed: int = 0
@@ -151,6 +154,7 @@ class DataConfig:
         if self.kind == "provider" and self.provider is None:
             raise ConfigError("data.provider is required with data.kind='provider': the name of a mask provider")
         _choice("data.condition", self.condition, SYNTHETIC_CONDITIONS)
+        _choice("data.domain", self.domain, SYNTHETIC_DOMAINS)
         _field(self, "data.count", check_positive_int)
         if self.size is not None:
             _field(self, "data.size", check_int, minimum=16)

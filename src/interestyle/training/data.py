@@ -106,12 +106,20 @@ class FolderImages(ImageSource):
 
 class SyntheticImages(ImageSource):
     """``count`` procedural faces; face ``i`` is ``make_batch(1, seed=seed * 1_000_003 + i)`` under
-    ``condition``, rendered at ``render_size`` and resized to ``size``, with its exact interest mask."""
+    ``condition`` from ``domain``, rendered at ``render_size`` and resized to ``size``, with its exact
+    interest mask."""
 
     def __init__(
-        self, count: int, size: int, *, render_size: int | None = None, seed: int = 0, condition: str = "mixed"
+        self,
+        count: int,
+        size: int,
+        *,
+        render_size: int | None = None,
+        seed: int = 0,
+        condition: str = "mixed",
+        domain: str = "v1",
     ) -> None:
-        self.count, self.size, self.seed, self.condition = count, size, seed, condition
+        self.count, self.size, self.seed, self.condition, self.domain = count, size, seed, condition, domain
         self.render_size = render_size or size
 
     def __len__(self) -> int:
@@ -120,7 +128,8 @@ class SyntheticImages(ImageSource):
     def load(self, index: int) -> tuple[Tensor, Tensor | None]:
         from ..synthetic import make_batch
 
-        batch = make_batch(1, size=self.render_size, seed=self.seed * 1_000_003 + index, condition=self.condition)
+        seed = self.seed * 1_000_003 + index
+        batch = make_batch(1, size=self.render_size, seed=seed, condition=self.condition, domain=self.domain)
         image, mask = batch.image, batch.interest_mask
         if self.render_size != self.size:
             image = stack_resized([image], self.size).clamp(-1, 1)
@@ -131,7 +140,9 @@ class SyntheticImages(ImageSource):
 def build_source(data: DataConfig, size: int, *, needs_masks: bool) -> ImageSource:
     """The :class:`ImageSource` a :class:`DataConfig` describes, at the encoder's input ``size``."""
     if data.kind == "synthetic":
-        return SyntheticImages(data.count, size, render_size=data.size, seed=data.seed, condition=data.condition)
+        return SyntheticImages(
+            data.count, size, render_size=data.size, seed=data.seed, condition=data.condition, domain=data.domain
+        )
     assert data.images is not None
     masks = data.masks if data.kind == "folder" and (needs_masks or data.masks is not None) else None
     return FolderImages(data.images, masks, size)
