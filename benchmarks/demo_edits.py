@@ -66,7 +66,13 @@ def main(argv: list[str] | None = None) -> int:
     source.add_argument("--model", help="an IntereStyle model folder or embedded name (inverts held-out faces)")
     source.add_argument("--generator", type=Path, help="a generator folder (its own latents stand in for inversions)")
     parser.add_argument("--directions", type=Path, help="a DirectionSet folder (default: the model's shipped one)")
-    parser.add_argument("--strength", action="append", default=[], metavar="NAME=W", help="strength in W units")
+    parser.add_argument(
+        "--strength",
+        action="append",
+        default=[],
+        metavar="NAME=W",
+        help="strength in W units (default: the direction's recommended strength, else 1)",
+    )
     parser.add_argument("--amount", type=float, default=0.5, help="target move, fraction of range (default 0.5)")
     parser.add_argument("-n", type=int, default=200, help="held-out faces (default 200)")
     parser.add_argument("--readout", type=Path, default=DEFAULT_WEIGHTS)
@@ -111,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         if name not in EDIT_ATTRIBUTES:
             continue
         target, sign = EDIT_ATTRIBUTES[name]
-        strength = strengths.get(name, 1.0)
+        strength = strengths.get(name, direction.strength or 1.0)
         offset = strength * direction.for_model(n_latent, generator.config.style_dim)
         figures = edit_figures(readout, decode, latents, offset, target, sign, args.amount)
         results[name] = {"strength": strength, "target": target, **figures}

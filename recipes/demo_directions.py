@@ -5,7 +5,8 @@ squares fit of w on the normalised attributes, ``w ~ mean + B a``: row ``B[k]`` 
 range of attribute k with the others held fixed. Each direction acts only on the style vectors of its
 attribute's layer group (``faces_v2.ATTRIBUTE_GROUPS``; a smile on the middle layers, hair colour on the
 fine ones), so an edit cannot move the attributes of the other groups. Its description records the
-strength, in W units, that moves the attribute across its whole range.
+strength, in W units, that moves the attribute across its whole range, and its recommended strength
+(``Direction.strength``, what ``edit`` uses by default) is :data:`EDIT_FRACTION` of that.
 
     python recipes/demo_directions.py GENERATOR_DIR --out DIR
 """
@@ -23,6 +24,7 @@ from interestyle.models.generator import Generator, load_generator
 from interestyle.synthetic.faces_v2 import ATTRIBUTES_V2, EDIT_ATTRIBUTES, attribute_group, attributes_v2_from_latent
 
 NAMES = tuple(a[0] for a in ATTRIBUTES_V2)
+EDIT_FRACTION = 0.6  # the recommended strength moves an attribute by this share of its range (linear fit)
 
 
 @torch.no_grad()
@@ -50,7 +52,8 @@ def fit_attribute_directions(generator: Generator, samples: int = 20_000, seed: 
             f"{row.norm().item():.2f} (W units) moves it across its whole range; least squares of w on the "
             f"attributes over {samples} latents, unexplained variance of w {residual.item():.1%}"
         )
-        directions.append(Direction(vector, name=name, description=description))
+        strength = EDIT_FRACTION * row.norm().item()
+        directions.append(Direction(vector, name=name, description=description, strength=strength))
     return DirectionSet(directions)
 
 

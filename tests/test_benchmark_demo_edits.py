@@ -77,3 +77,5 @@ def test_fitted_directions_act_on_their_layer_group_only():
         assert vector[list(inside)].norm(dim=1).min() > 0.99
         assert vector[outside].abs().max() == 0
         assert "moves it across its whole range" in direction.description
+        full_range = float(direction.description.split("strength ")[1].split(" ")[0])
+        assert direction.strength == pytest.approx(recipe.EDIT_FRACTION * full_range, rel=0.01)

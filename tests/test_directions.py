@@ -92,6 +92,23 @@ def test_a_folder_of_named_directions_round_trips(tmp_path):
     assert DirectionSet.from_pretrained(tmp_path)["smile"].description == "more smile"
 
 
+def test_a_recommended_strength_round_trips_and_survives_renaming_and_negation(tmp_path):
+    smile = Direction(torch.randn(32), name="smile", strength=2.5)
+    directions = DirectionSet({"smile": smile, "grin": smile, "age": Direction(torch.randn(32), name="age")})
+    assert directions["grin"].strength == 2.5 and (-smile).strength == 2.5
+    directions.save_pretrained(tmp_path)
+    meta = json.loads((tmp_path / DIRECTIONS_METADATA).read_text())
+    assert meta["directions"]["smile"]["strength"] == 2.5 and "strength" not in meta["directions"]["age"]
+    for loaded in (DirectionSet.from_pretrained(tmp_path), DirectionSet.load(tmp_path / DIRECTIONS_WEIGHTS)):
+        assert loaded["smile"].strength == 2.5 and loaded["age"].strength is None
+
+
+@pytest.mark.parametrize("strength", [0, -1.0, float("nan"), float("inf"), True, "2"])
+def test_a_bad_recommended_strength_is_refused(strength):
+    with pytest.raises(ValueError, match=r"strength=.* is invalid: expected a finite number > 0"):
+        Direction(torch.randn(8), name="smile", strength=strength)
+
+
 def test_metadata_that_disagrees_with_the_weights_is_an_error(tmp_path):
     DirectionSet({"smile": torch.randn(4)}).save_pretrained(tmp_path)
     meta = json.loads((tmp_path / DIRECTIONS_METADATA).read_text())
