@@ -156,7 +156,11 @@ def main() -> None:
         save_generator(generator, generator.mean_latent(10_000)[0], args.export)
         print(f"wrote the generator of step {step} to {args.export}")
         return
-    log = (args.run / "log.csv").open("a", newline="")
+    log_path = args.run / "log.csv"
+    if log_path.exists():  # rows past the resumed step were logged by a run that stopped before its checkpoint
+        rows = [r for r in log_path.read_text().splitlines() if r and int(r.split(",", 1)[0]) <= step]
+        atomic_write(log_path, lambda tmp: tmp.write_text("".join(f"{r}\n" for r in rows)))
+    log = log_path.open("a", newline="")
     writer = csv.writer(log)
     end = cfg["steps"] if args.max_steps is None else min(cfg["steps"], step + args.max_steps)
     t0 = time.process_time()

@@ -44,3 +44,15 @@ def test_recipe_resumes_bit_exactly_and_exports(tmp_path):
     run("--config", str(config), "--run", str(tmp_path / "straight"), "--export", str(tmp_path / "generator"))
     generator, latent_avg = load_generator(tmp_path / "generator")
     assert generator.config.resolution == 16 and latent_avg.shape == (32,)
+
+
+def test_a_resumed_run_logs_each_step_once(tmp_path):
+    config = tmp_path / "tiny.json"
+    config.write_text(json.dumps(TINY))
+    run_dir = tmp_path / "run"
+    run("--config", str(config), "--run", str(run_dir), "--max-steps", "2")
+    with (run_dir / "log.csv").open("a") as log:  # steps a stopped run logged after its last checkpoint
+        log.write("3,0.5,0.001\n")
+    run("--config", str(config), "--run", str(run_dir))
+    steps = [int(line.split(",")[0]) for line in (run_dir / "log.csv").read_text().splitlines()]
+    assert steps == [1, 2, 3, 4]
