@@ -3,10 +3,14 @@
 import subprocess
 import sys
 
+import pytest
+import torch
 from PIL import Image
 
 from conftest import tiny_model
-from interestyle.demo import COLUMNS, run_demo
+from interestyle import Direction, to_pil
+from interestyle.demo import COLUMNS, HELD_OUT_SEED, run_demo
+from interestyle.synthetic import make_batch
 
 
 def test_run_demo_grid_and_errors():
@@ -52,3 +56,33 @@ def test_an_edit_named_for_a_model_without_directions_is_refused(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "interestyle", *cmd], capture_output=True, text=True, cwd=tmp_path)
     assert proc.returncode == 2 and "ships no directions" in proc.stderr
     assert not (tmp_path / "x.png").exists()
+
+
+def test_the_edit_uses_the_direction_s_recommended_strength_and_the_summary_says_what_each_error_means():
+    model = tiny_model(seed=0)
+    smile = Direction(torch.randn(model.n_latent, model.style_dim), name="smile", strength=1.5)
+    report = run_demo(model, None, n=2, cell=32, direction=smile)
+    assert report.edit == "smile, strength 1.50 (W units)"
+    lines = report.summary().splitlines()
+    assert lines[0].startswith("interest MSE (error inside the visible face and hair")
+    assert lines[1].startswith("leak MSE (error where the occluder covers the face")
+    unrated = run_demo(model, None, n=1, cell=32, direction=Direction(torch.randn(model.style_dim), name="d"))
+    assert unrated.edit.startswith("d, strength ") and "W units" in unrated.edit
+
+
+def test_the_style_source_column_is_the_next_row_s_input_and_the_domain_is_honoured():
+    model = tiny_model(seed=0)
+    cell, n = 32, 3
+    report = run_demo(model, None, n=n, cell=cell, domain="v2")
+    batch = make_batch(n, size=model.resolution, seed=HELD_OUT_SEED, condition="occluded", domain="v2")
+
+    def cell_at(row: int, column: int) -> Image.Image:
+        x, y = 2 + column * (cell + 2), 16 + 2 + row * (cell + 2)
+        return report.grid.crop((x, y, x + cell, y + cell))
+
+    source = COLUMNS.index("style source")
+    for row in range(n):
+        expected = to_pil(batch.image[(row + 1) % n : (row + 1) % n + 1])[0].resize((cell, cell))
+        assert cell_at(row, source).tobytes() == expected.tobytes()
+    with pytest.raises(ValueError, match="domain"):
+        run_demo(model, None, n=1, domain="v7")

@@ -9,6 +9,7 @@ from typing import Any
 from ..demo import COLUMNS, run_demo
 from ..directions import Direction, shipped_directions
 from ..hub import load_encoder
+from ..synthetic import DEMO_DOMAIN, DOMAINS
 from .options import positive_int
 from .outputs import save_png
 
@@ -32,7 +33,22 @@ def add_parser(subparsers: Any) -> None:
         "default grey_hair); without this option, a model that ships no directions uses its first principal one",
     )
     parser.add_argument(
-        "--strength", type=float, default=2.0, help="edit strength in standard deviations of W (default 2)"
+        "--strength",
+        type=float,
+        help="edit strength in W units, as in interestyle edit (default: the direction's recommended strength, "
+        "else 2 standard deviations of W along it)",
+    )
+    parser.add_argument(
+        "--mix-layers",
+        choices=("coarse", "middle", "fine"),
+        default="coarse",
+        help="style vectors the style mix takes from the style source, the next row's face (default coarse)",
+    )
+    parser.add_argument(
+        "--domain",
+        choices=DOMAINS,
+        default=DEMO_DOMAIN,
+        help=f"synthetic face domain the models were trained on (default {DEMO_DOMAIN}: the embedded models')",
     )
     parser.set_defaults(func=run)
 
@@ -59,7 +75,15 @@ def run(args: argparse.Namespace) -> int:
     model = load_encoder(args.model)
     baseline = None if args.baseline == "none" else load_encoder(args.baseline)
     direction = _shipped_direction(args.model, args.edit)
-    report = run_demo(model, baseline, n=args.n, direction=direction, strength=args.strength)
+    report = run_demo(
+        model,
+        baseline,
+        n=args.n,
+        direction=direction,
+        strength=args.strength,
+        mix_layers=args.mix_layers,
+        domain=args.domain,
+    )
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     save_png(report.grid, out)

@@ -10,6 +10,8 @@ mask, the occluder mask and the attribute values.
 from .render import (
     ATTRIBUTES,
     CONDITIONS,
+    DEMO_DOMAIN,
+    DOMAINS,
     OCCLUDERS,
     SyntheticBatch,
     attributes_from_latent,
@@ -22,6 +24,8 @@ from .render import (
 __all__ = [
     "ATTRIBUTES",
     "CONDITIONS",
+    "DEMO_DOMAIN",
+    "DOMAINS",
     "OCCLUDERS",
     "SyntheticBatch",
     "attributes_from_latent",

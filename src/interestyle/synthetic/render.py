@@ -15,6 +15,8 @@ from .shapes import box_sdf, capsule_sdf, coverage, ellipse_sdf, grid, over, sta
 __all__ = [
     "ATTRIBUTES",
     "CONDITIONS",
+    "DEMO_DOMAIN",
+    "DOMAINS",
     "OCCLUDERS",
     "SyntheticBatch",
     "attributes_from_latent",
@@ -358,6 +360,9 @@ def _occluder_kinds(occluder: str | Tensor | None, b: int, gen: torch.Generator)
 
 DOMAINS: tuple[str, ...] = ("v1", "v2")
 """The procedural face domains: ``"v1"`` (:func:`sample_attributes`) and ``"v2"`` (:mod:`~.faces_v2`)."""
+DEMO_DOMAIN = "v1"
+"""The domain the embedded demo models were trained on: what ``interestyle demo``, the app's examples and
+the occlusion benchmark draw by default."""
 
 
 def make_batch(
