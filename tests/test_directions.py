@@ -105,7 +105,7 @@ def test_a_recommended_strength_round_trips_and_survives_renaming_and_negation(t
 
 @pytest.mark.parametrize("strength", [0, -1.0, float("nan"), float("inf"), True, "2"])
 def test_a_bad_recommended_strength_is_refused(strength):
-    with pytest.raises(ValueError, match=r"strength=.* is invalid: expected a finite number > 0"):
+    with pytest.raises(ValueError, match=r"strength=.* is invalid: expected a (finite )?number > 0"):
         Direction(torch.randn(8), name="smile", strength=strength)
 
 

@@ -20,6 +20,7 @@ from typing import Literal
 import torch
 from torch import Tensor
 
+from ..validation import check_positive_int
 from .shapes import box_sdf, capsule_sdf, coverage, ellipse_sdf, grid, over
 
 __all__ = [
@@ -117,8 +118,7 @@ def attributes_v2_from_latent(z: Tensor) -> dict[str, Tensor]:
 
 def sample_attributes_v2(n: int, *, seed: int = 0) -> dict[str, Tensor]:
     """Draw ``n`` faces' attributes uniformly in their ranges, reproducibly from ``seed``; each a (n,) tensor."""
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"n={n!r} is invalid: expected an integer >= 1")
+    n = check_positive_int(n, "n")
     gen = torch.Generator().manual_seed(seed)
     return attributes_v2_from_uniform(torch.rand(n, N_ATTRIBUTES_V2, generator=gen))
 
