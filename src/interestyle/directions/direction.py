@@ -103,14 +103,18 @@ class Direction:
             sets (e4e's GANSpace edits; needs a ``(style_dim,)`` vector).
         layers: the style vectors ``(start, stop)`` (stop excluded) an edit changes when it is not told
             which; None: all of them.
+        strength: the recommended strength, in units of strength (``edit(strength=)``): the step that
+            produces the named change, when the direction's maker measured one (the embedded demo models'
+            directions record it); ``edit`` uses it when no strength is given. None: not known.
 
     Raises:
         ValueError: a wrong rank, an empty or zero vector, NaN or infinite values, an invalid name, a unit
-            that is not a positive number, an origin of another size, an empty or negative layer range.
+            that is not a positive number, an origin of another size, an empty or negative layer range, a strength
+            that is not a finite positive number.
         TypeError: an unsupported type or dtype.
     """
 
-    __slots__ = ("description", "layers", "name", "origin", "unit", "vector")
+    __slots__ = ("description", "layers", "name", "origin", "strength", "unit", "vector")
 
     def __init__(
         self,
@@ -121,6 +125,7 @@ class Direction:
         unit: float = 1.0,
         origin: Tensor | np.ndarray | None = None,
         layers: tuple[int, int] | None = None,
+        strength: float | None = None,
     ) -> None:
         what = f"direction {name!r}"
         t = _as_tensor(vector, what)
@@ -141,6 +146,7 @@ class Direction:
         self.unit: float = check_positive_number(unit, f"{what}: unit", note="the W distance of one unit of strength")
         self.origin: Tensor | None = None if origin is None else _origin(origin, self.vector, what)
         self.layers: tuple[int, int] | None = None if layers is None else _layer_range(layers, what)
+        self.strength: float | None = None if strength is None else check_positive_number(strength, f"{what}: strength")
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -168,6 +174,7 @@ class Direction:
             unit=self.unit,
             origin=self.origin,
             layers=self.layers,
+            strength=self.strength,
         )
 
     def for_model(self, n_latent: int, style_dim: int) -> Tensor:
@@ -510,13 +517,15 @@ class DirectionSet(Mapping[str, Direction]):
                     unit=entry.get("unit", 1.0),
                     origin=origins.get(name),
                     layers=None if layers is None else tuple(layers),
+                    strength=entry.get("strength"),
                 )
             )
         return cls(out)
 
 
 def _entry(direction: Direction) -> dict[str, Any]:
-    """A direction's ``directions.json`` entry: shape and description, and what is not the default."""
+    """A direction's ``directions.json`` entry: shape and description, and what is not the default (unit,
+    layers, origin, recommended strength)."""
     entry: dict[str, Any] = {"shape": list(direction.shape), "description": direction.description}
     if direction.unit != 1.0:
         entry["unit"] = direction.unit
@@ -524,6 +533,8 @@ def _entry(direction: Direction) -> dict[str, Any]:
         entry["layers"] = list(direction.layers)
     if direction.origin is not None:
         entry["origin"] = True
+    if direction.strength is not None:
+        entry["strength"] = direction.strength
     return entry
 
 
