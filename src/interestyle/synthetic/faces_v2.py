@@ -21,7 +21,7 @@ import torch
 from torch import Tensor
 
 from ..validation import check_positive_int
-from .shapes import box_sdf, capsule_sdf, coverage, ellipse_sdf, grid, over
+from .shapes import PersonCanvas, box_sdf, capsule_sdf, coverage, ellipse_sdf, grid, hue_colour
 
 __all__ = [
     "ATTRIBUTES_V2",
@@ -136,11 +136,6 @@ def mix_attributes(base: dict[str, Tensor], style: dict[str, Tensor], groups: di
     return mixed
 
 
-def _hue(h: Tensor, saturation: float, value: float) -> Tensor:
-    k = (torch.stack([h * 6 + 5, h * 6 + 3, h * 6 + 1], dim=1)) % 6
-    return value - value * saturation * torch.clamp(torch.minimum(k, 4 - k), 0, 1)
-
-
 def hair_colour(a: dict[str, Tensor]) -> Tensor:
     """(B, 3) hair colour: dark brown to blond by ``hair_lightness``, then toward grey by ``hair_grey``
     (squared, so that most faces have little grey)."""
@@ -159,18 +154,11 @@ def render_person_v2(a: dict[str, Tensor], size: int) -> tuple[Tensor, Tensor, T
     shift = 0.22 * rx * yaw  # features slide toward the side the head turns to
     skin = torch.lerp(_SKIN_LIGHT, _SKIN_DARK, a["skin_tone"][:, None])
     hair = hair_colour(a)
-    canvas = torch.zeros(b, 3, size, size)
-    person = torch.zeros(b, size, size)
-    face_hair = torch.zeros(b, size, size)
-
-    def paint(color: Tensor, alpha: Tensor, interest: bool) -> None:
-        nonlocal canvas, person, face_hair
-        canvas = over(canvas, color, alpha)
-        person = person + alpha * (1 - person)
-        face_hair = face_hair + alpha * (1 - face_hair) if interest else face_hair * (1 - alpha)
+    canvas = PersonCanvas(b, size)
+    paint = canvas.paint
 
     zero = torch.zeros(b)
-    clothes = _hue(a["clothes_hue"], 0.55, 0.75)
+    clothes = hue_colour(a["clothes_hue"], 0.55, 0.75)
     paint(clothes, coverage(ellipse_sdf(x, y, cx, cy + ry + 0.55, rx * 2.1, ry * 0.75), size), False)
     paint(skin * 0.85, coverage(box_sdf(x, y, cx, cy + ry * 0.9, rx * 0.42, ry * 0.5, zero), size), False)
 
@@ -231,4 +219,4 @@ def render_person_v2(a: dict[str, Tensor], size: int) -> tuple[Tensor, Tensor, T
     paint(lip_colour, coverage(lips, size), True)
     opening = torch.maximum((y - curve).abs() - half * 0.45, (x - mx[:, None, None]).abs() - mw * 0.75)
     paint(torch.full((b, 3), 0.18), coverage(opening, size) * ((smile - 0.3) / 0.4).clamp(0, 1), True)
-    return canvas, person, face_hair
+    return canvas.layers()

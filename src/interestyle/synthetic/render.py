@@ -10,7 +10,7 @@ from torch import Tensor
 
 from ..validation import check_int, check_positive_int
 from .faces_v2 import render_person_v2, sample_attributes_v2
-from .shapes import box_sdf, capsule_sdf, coverage, ellipse_sdf, grid, over, star_sdf
+from .shapes import PersonCanvas, box_sdf, capsule_sdf, coverage, ellipse_sdf, grid, hue_colour, over, star_sdf
 
 __all__ = [
     "ATTRIBUTES",
@@ -124,12 +124,6 @@ def sample_attributes(n: int, *, seed: int = 0) -> dict[str, Tensor]:
     return attributes_from_uniform(torch.rand(n, N_ATTRIBUTES, generator=torch.Generator().manual_seed(seed)))
 
 
-def _hue(h: Tensor, saturation: float, value: float) -> Tensor:
-    """(B,) hues in [0, 1) -> (B, 3) RGB colours of the given saturation and value."""
-    k = (torch.stack([h * 6 + 5, h * 6 + 3, h * 6 + 1], dim=1)) % 6
-    return value - value * saturation * torch.clamp(torch.minimum(k, 4 - k), 0, 1)
-
-
 def _person(a: dict[str, Tensor], size: int) -> tuple[Tensor, Tensor, Tensor]:
     """Render the person over a transparent canvas: colour (B,3,H,W), person alpha, face+hair alpha."""
     b = a["face_x"].shape[0]
@@ -139,18 +133,11 @@ def _person(a: dict[str, Tensor], size: int) -> tuple[Tensor, Tensor, Tensor]:
     skin = torch.lerp(_SKIN_LIGHT, _SKIN_DARK, a["skin_tone"][:, None])
     hair = _HAIR_COLORS[a["hair_color"].long()]
     style = a["hair_style"].long()
-    canvas = torch.zeros(b, 3, size, size)
-    person = torch.zeros(b, size, size)
-    face_hair = torch.zeros(b, size, size)
-
-    def paint(color: Tensor, alpha: Tensor, interest: bool) -> None:
-        nonlocal canvas, person, face_hair
-        canvas = over(canvas, color, alpha)
-        person = person + alpha * (1 - person)
-        face_hair = face_hair + alpha * (1 - face_hair) if interest else face_hair * (1 - alpha)
+    canvas = PersonCanvas(b, size)
+    paint = canvas.paint
 
     # Clothes and neck: part of the person, not of the interest region.
-    clothes = _hue(a["clothes_hue"], 0.55, 0.75)
+    clothes = hue_colour(a["clothes_hue"], 0.55, 0.75)
     paint(clothes, coverage(ellipse_sdf(x, y, cx, cy + ry + 0.55, rx * 2.1, ry * 0.75), size), False)
     neck = box_sdf(x, y, cx, cy + ry * 0.9, rx * 0.42, ry * 0.5, torch.zeros(b))
     paint(skin * 0.85, coverage(neck, size), False)
@@ -210,13 +197,13 @@ def _person(a: dict[str, Tensor], size: int) -> tuple[Tensor, Tensor, Tensor]:
     )
     lip_color = torch.lerp(torch.tensor([0.80, 0.35, 0.35]), torch.tensor([0.45, 0.15, 0.18]), a["lip_tone"][:, None])
     paint(lip_color, coverage(lips, size), True)
-    return canvas, person, face_hair
+    return canvas.layers()
 
 
 def _plain_background(a: dict[str, Tensor], size: int) -> Tensor:
     b = a["background_hue"].shape[0]
     _, y = grid(b, size)
-    color = _hue(a["background_hue"], 0.25, 0.85)[:, :, None, None]
+    color = hue_colour(a["background_hue"], 0.25, 0.85)[:, :, None, None]
     return color * (1 - 0.08 * y[:, None])
 
 
@@ -287,12 +274,14 @@ def _occluders(a: dict[str, Tensor], size: int, gen: torch.Generator, kinds: Ten
     # Sticker: a bright star on a cheek or the forehead.
     sx, sy = cx + side * rx * _u(gen, b, 0.2, 0.6), cy + ry * _u(gen, b, -0.5, 0.3)
     paint(
-        3, _hue(torch.rand(b, generator=gen), 0.9, 0.95), coverage(star_sdf(x, y, sx, sy, _u(gen, b, 0.12, 0.2)), size)
+        3,
+        hue_colour(torch.rand(b, generator=gen), 0.9, 0.95),
+        coverage(star_sdf(x, y, sx, sy, _u(gen, b, 0.12, 0.2)), size),
     )
     # Hair clip: a bright bar where the hair meets the forehead.
     kx, ky = cx + side * rx * _u(gen, b, 0.2, 0.6), cy - ry * a["hairline"] - 0.02
     clip = box_sdf(x, y, kx, ky, _u(gen, b, 0.10, 0.16), torch.full((b,), 0.035), _u(gen, b, -0.6, 0.6))
-    paint(4, _hue(torch.rand(b, generator=gen), 0.8, 0.9), coverage(clip, size))
+    paint(4, hue_colour(torch.rand(b, generator=gen), 0.8, 0.9), coverage(clip, size))
     return canvas, alpha
 
 

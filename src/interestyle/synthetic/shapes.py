@@ -65,3 +65,29 @@ def over(canvas: Tensor, color: Tensor, alpha: Tensor) -> Tensor:
         color = color[:, :, None, None]
     a = alpha[:, None]
     return canvas * (1 - a) + color * a
+
+
+def hue_colour(h: Tensor, saturation: float, value: float) -> Tensor:
+    """(B,) hues in [0, 1) -> (B, 3) RGB colours of the given saturation and value."""
+    k = (torch.stack([h * 6 + 5, h * 6 + 3, h * 6 + 1], dim=1)) % 6
+    return value - value * saturation * torch.clamp(torch.minimum(k, 4 - k), 0, 1)
+
+
+class PersonCanvas:
+    """A person painted over a transparent canvas, keeping the colour (B, 3, H, W), the person's alpha and
+    the face+hair (interest) alpha (B, H, W): clothes and neck belong to the person, not to the interest."""
+
+    def __init__(self, batch: int, size: int) -> None:
+        self.colour = torch.zeros(batch, 3, size, size)
+        self.person = torch.zeros(batch, size, size)
+        self.face_hair = torch.zeros(batch, size, size)
+
+    def paint(self, color: Tensor, alpha: Tensor, interest: bool) -> None:
+        """Paint ``color`` with coverage ``alpha``; ``interest`` says whether it is face or hair."""
+        self.colour = over(self.colour, color, alpha)
+        self.person = self.person + alpha * (1 - self.person)
+        self.face_hair = self.face_hair + alpha * (1 - self.face_hair) if interest else self.face_hair * (1 - alpha)
+
+    def layers(self) -> tuple[Tensor, Tensor, Tensor]:
+        """(colour, person alpha, face+hair alpha)."""
+        return self.colour, self.person, self.face_hair
