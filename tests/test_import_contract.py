@@ -31,7 +31,7 @@ THIN_LAYERS = ("interestyle", "__main__", "pipelines", "cli", "app", "demo", "co
 LADDER: tuple[tuple[str, ...], ...] = (
     ("nn",),
     ("models",),
-    ("hub", "directions", "inversion", "editing", "lossnets"),
+    ("hub", "directions", "inversion", "editing", "lossnets", "pivotal"),
     THIN_LAYERS,
 )
 """``nn`` <- ``models`` <- what is built on the models <- the thin layers: no unit imports a higher rung."""
@@ -40,7 +40,7 @@ LEAVES = ("interestyle.masks.morphology",)
 """Modules the rest of their package builds on: they import no other module of it."""
 FOUNDATIONS = ("validation", "blur")
 """Top-level modules every part may use: each imports only the ones before it in this tuple."""
-LOADING = ("hub", "locate", "serialization", "models", "masks", "directions", "lossnets")
+LOADING = ("hub", "locate", "serialization", "models", "masks", "directions", "lossnets", "pivotal")
 OPTIONAL_BACKENDS = ("mediapipe", "accelerate", "gradio", "comfy", "yaml")
 BACKEND_ADAPTERS: Mapping[str, str] = {"interestyle.app.ui": "gradio"}
 """Modules that exist to wrap one backend: they import it at module level, and are themselves imported
@@ -257,7 +257,7 @@ def _in_units(graph: Graph, units: Sequence[str]) -> list[str]:
 
 
 def check_layers(graph: Graph) -> list[str]:
-    rule = "layers: nn <- models <- hub, directions, inversion, editing, lossnets <- thin layers"
+    rule = "layers: nn <- models <- hub, directions, inversion, editing, lossnets, pivotal <- thin layers"
     rung = {u: i for i, names in enumerate(LADDER) for u in names}
     out: list[str] = []
     for e in graph.internal():
@@ -297,8 +297,9 @@ def check_foundations(graph: Graph) -> list[str]:
 
 
 def check_lossnets(graph: Graph) -> list[str]:
-    rule = "lossnets never imports training or convert (both import it)"
-    return _reach(graph, _in_units(graph, ["lossnets"]), lambda m: unit(m) in ("training", "convert"), rule)
+    rule = "lossnets never imports training, convert or pivotal (they import it)"
+    users = ("training", "convert", "pivotal")
+    return _reach(graph, _in_units(graph, ["lossnets"]), lambda m: unit(m) in users, rule)
 
 
 def check_convert_without_training(graph: Graph) -> list[str]:

@@ -8,6 +8,7 @@ The public API::
     result = its.invert(model, "photo.png", mask="mask.png")
     result.to_pil()[0].save("reconstruction.png")
     smiles = its.edit(model, result, its.DirectionSet.from_pretrained("path/or/org-name")["smile"], [-2, 2])
+    sharper = its.refine(model, result)  # pivotal tuning inside the mask; edit(model, sharper, ...) uses it
 
 ``IntereStylePipeline`` (diffusers) is imported on first access, so ``import interestyle`` stays light.
 """
@@ -20,13 +21,14 @@ from ._version import __version__
 from .config import EncoderConfig, GeneratorConfig, ModelConfig
 from .directions import Direction, DirectionSet, UnknownDirectionError, fit_direction, principal_directions
 from .editing import EditResult, edit, random_styles, style_mix
-from .errors import ConfigError, HubError, InterestyleError, NoFaceError, WeightsError
+from .errors import ConfigError, DivergenceError, HubError, InterestyleError, NoFaceError, WeightsError
 from .hub import load_encoder
 from .images import to_pil
 from .inversion import InversionResult, invert
 from .locate import HubOptions
 from .masks import MaskProvider, MaskProviderError, available_mask_providers, get_mask_provider, register_mask_provider
 from .models.model import IntereStyleModel
+from .pivotal import RefinedResult, refine
 from .results import LatentResult
 
 if TYPE_CHECKING:
@@ -36,6 +38,7 @@ __all__ = [
     "ConfigError",
     "Direction",
     "DirectionSet",
+    "DivergenceError",
     "EditResult",
     "EncoderConfig",
     "GeneratorConfig",
@@ -49,6 +52,7 @@ __all__ = [
     "MaskProviderError",
     "ModelConfig",
     "NoFaceError",
+    "RefinedResult",
     "UnknownDirectionError",
     "WeightsError",
     "__version__",
@@ -60,6 +64,7 @@ __all__ = [
     "load_encoder",
     "principal_directions",
     "random_styles",
+    "refine",
     "register_mask_provider",
     "style_mix",
     "to_pil",

@@ -17,7 +17,7 @@ from typing import Union
 import numpy as np
 import torch
 from einops import rearrange, repeat
-from torch import Tensor
+from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from .align import DEFAULT_FEATHER_FRACTION, paste_photos
@@ -172,6 +172,8 @@ class EditResult(LatentResult):
         alignment: the photos' aligned faces when the source came from ``invert(..., align=True)``.
         photos: with ``align=True``: the photos with their faces replaced by the outputs, (1, 3, H, W) in
             [-1, 1] each; one photo per source photo and strength (or style), in output order.
+        generator: the tuned generator that decoded the images when the source carried one (a
+            :class:`~interestyle.RefinedResult`); None: the model's generator did.
     """
 
     source_latents: Tensor
@@ -246,12 +248,26 @@ def resolve_strengths(strength: float | Sequence[float] | Tensor | np.ndarray) -
     return torch.tensor(values, dtype=torch.float64)
 
 
-def _decode(model: IntereStyleModel, latents: Tensor, batch_size: int, progress: bool | None, desc: str) -> Tensor:
+def _generator(source: object) -> nn.Module | None:
+    """The tuned generator a result carries (from :func:`interestyle.refine`), or None for the model's own."""
+    return source.generator if isinstance(source, LatentResult) else None
+
+
+def _decode(
+    model: IntereStyleModel,
+    latents: Tensor,
+    batch_size: int,
+    progress: bool | None,
+    desc: str,
+    generator: nn.Module | None = None,
+) -> Tensor:
+    """G(latents) in batches, with ``generator`` when given (a refined result's tuned copy), else the model's."""
     batch_size = check_positive_int(batch_size, "batch_size")
     starts = range(0, latents.shape[0], batch_size)
     show = len(starts) > 1 if progress is None else progress
+    decode = model.decode if generator is None else generator
     return torch.cat(
-        [model.decode(latents[i : i + batch_size]) for i in tqdm(starts, desc=desc, unit="batch", disable=not show)]
+        [decode(latents[i : i + batch_size]) for i in tqdm(starts, desc=desc, unit="batch", disable=not show)]
     )
 
 
@@ -304,7 +320,8 @@ def edit(
         model: the model the latents belong to; its device and dtype are used.
         source: an :class:`~interestyle.InversionResult` (its photos and masks are kept for
             :meth:`EditResult.composite`), an :class:`EditResult` (e.g. a style mix, to edit it further), or
-            W+ latents (B, n_latent, style_dim) / (n_latent, style_dim).
+            W+ latents (B, n_latent, style_dim) / (n_latent, style_dim). A result that carries a tuned
+            generator (a :class:`~interestyle.RefinedResult`, or an edit of one) is decoded with it.
         direction: a :class:`~interestyle.Direction` (e.g. ``DirectionSet.from_pretrained(folder)["smile"]``),
             a tensor or array (style_dim,) / (n_latent, style_dim), or a ``.npy`` / ``.safetensors`` file;
             normalised to unit length.
@@ -336,13 +353,15 @@ def edit(
     chosen = None if layers is None else resolve_layers(layers, model.n_latent)
     # strength-major: output s * B + b is source b at strengths[s]
     edited = rearrange(latents[None] + d.offsets(latents, strengths, chosen), "s b n d -> (s b) n d")
+    generator = _generator(source)
     result = EditResult(
         latents=edited,
-        images=_decode(model, edited, batch_size, progress, "edit"),
+        images=_decode(model, edited, batch_size, progress, "edit", generator),
         source_latents=latents,
         strengths=strengths.float(),
         inputs=inputs,
         masks=masks,
+        generator=generator,
     )
     return _paste_into_photos(result, source, align, feather_fraction)
 
@@ -393,7 +412,8 @@ def style_mix(
     Args:
         model: the model both latents belong to.
         content: an :class:`~interestyle.InversionResult`, an :class:`EditResult`, or W+ latents
-            (B, n_latent, style_dim); the photos and masks of a result are kept for :meth:`EditResult.composite`.
+            (B, n_latent, style_dim); the photos and masks of a result are kept for :meth:`EditResult.composite`,
+            and the tuned generator of a refined one decodes the mix.
         style: the same kinds, or None to draw one random style per content item from the mapping network
             (seeded by ``seed``, truncated toward ``latent_avg`` by ``truncation``). Batches broadcast: equal
             sizes pair up, a batch of one is shared.
@@ -430,12 +450,14 @@ def style_mix(
     base, styles = base.expand(n, -1, -1), styles.expand(n, -1, -1)
     mixed = base.clone()
     mixed[:, chosen] = styles[:, chosen]
+    generator = _generator(content)
     result = EditResult(
         latents=mixed,
-        images=_decode(model, mixed, batch_size, progress, "style mix"),
+        images=_decode(model, mixed, batch_size, progress, "style mix", generator),
         source_latents=base[:bc],
         styles=styles.clone(),
         inputs=inputs,
         masks=masks,
+        generator=generator,
     )
     return _paste_into_photos(result, content, align, feather_fraction)

@@ -6,7 +6,7 @@ Each also derives from the builtin a caller would try first (``ValueError``, ``O
 
 from __future__ import annotations
 
-__all__ = ["ConfigError", "HubError", "InterestyleError", "NoFaceError", "WeightsError"]
+__all__ = ["ConfigError", "DivergenceError", "HubError", "InterestyleError", "NoFaceError", "WeightsError"]
 
 
 class InterestyleError(Exception):
@@ -27,3 +27,17 @@ class HubError(InterestyleError, OSError):
 
 class NoFaceError(InterestyleError, ValueError):
     """A landmark provider found no face in a photo that had to be aligned (the message names the photo)."""
+
+
+class DivergenceError(InterestyleError, ArithmeticError):
+    """An optimisation stopped because its loss became NaN or infinite, or rose past its bound.
+
+    Attributes:
+        step: the step (counted from 1) at which it was stopped.
+        loss: the loss at that step.
+    """
+
+    def __init__(self, message: str, *, step: int, loss: float) -> None:
+        super().__init__(message)
+        self.step = step
+        self.loss = loss

@@ -5,11 +5,11 @@ common: W+ latents, the images they decode to, and the photos and masks they cam
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 from PIL import Image
-from torch import Tensor
+from torch import Tensor, nn
 
 from .align import PhotoFaces
 from .images import to_pil
@@ -34,6 +34,9 @@ class LatentResult:
             the faces, photo by photo and left to right.
         photos: with ``align=True``, the photos with their faces replaced by the outputs, (1, 3, H, W) in
             [-1, 1] each, in output order; None otherwise.
+        generator: the generator the latents decode with when it is not the model's own: the tuned copy
+            :func:`interestyle.refine` makes (edits and style mixes of a refined result keep it); None: the
+            model's generator.
     """
 
     latents: Tensor
@@ -42,6 +45,7 @@ class LatentResult:
     masks: Tensor | None = None
     alignment: list[PhotoFaces] | None = None
     photos: list[Tensor] | None = None
+    generator: nn.Module | None = field(default=None, repr=False)
 
     def __len__(self) -> int:
         return self.latents.shape[0]
