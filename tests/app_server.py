@@ -31,10 +31,11 @@ def model_folders(root: Path, *, directions: bool = False) -> tuple[Path, Path]:
 
 @contextmanager
 def running_app(model: Path, baseline: Path | None = None) -> Iterator[str]:
-    """Serve the app for ``model`` on a free port; yields its URL and closes it afterwards."""
+    """Serve the app for ``model`` on a free port (its Refine box runs 3 steps); yields its URL and closes it
+    afterwards."""
     from interestyle.app import Editor, launch
 
-    editor = Editor.load(model, baseline=baseline)
+    editor = Editor.load(model, baseline=baseline, refine_steps=3)  # the Refine box: a few steps
     port = free_port()
     app = launch(editor, port=port, block=False, quiet=True)
     try:

@@ -40,7 +40,7 @@ def editor_value(mask_value: dict) -> dict:
 def inverted(client: Client, seed: int = 3) -> tuple:
     photo = client.predict(seed, api_name="/sample")
     mask = client.predict(handle_file(photo), "aligned-face", api_name="/mask")
-    return client.predict(handle_file(photo), editor_value(mask), False, api_name="/invert")
+    return client.predict(handle_file(photo), editor_value(mask), False, False, api_name="/invert")
 
 
 def test_sample_is_a_face_at_the_model_resolution(client):
@@ -98,11 +98,24 @@ def test_style_mix_with_a_second_image(client, layers):
     assert any(f.endswith(".safetensors") for f in files)
 
 
+def test_the_refine_box_tunes_the_generator_inside_the_mask(client):
+    photo = client.predict(3, api_name="/sample")
+    mask = client.predict(handle_file(photo), "aligned-face", api_name="/mask")
+    plain = client.predict(handle_file(photo), editor_value(mask), False, False, api_name="/invert")
+    refined = client.predict(handle_file(photo), editor_value(mask), False, True, api_name="/invert")
+    assert "**IntereStyle, refined**" in refined[4] and "refined" not in plain[4]
+    assert not np.array_equal(pixels(refined[3]), pixels(plain[3]))
+    moved, _ = client.predict(3, 0, 0, 0, 0, api_name="/edit")  # edits the refined inversion
+    assert Image.open(moved).size == (32, 32)
+    with pytest.raises(AppError, match="pick or paint a mask first"):
+        client.predict(handle_file(photo), None, False, True, api_name="/invert")
+
+
 def test_editing_before_inverting_is_a_message_in_the_page(client):
     with pytest.raises(AppError, match="invert a photo first"):
         client.predict(1, 0, 0, 0, 0, api_name="/edit")
     with pytest.raises(AppError, match="no photo yet"):
-        client.predict(None, None, False, api_name="/invert")
+        client.predict(None, None, False, False, api_name="/invert")
 
 
 def test_an_upload_that_is_not_an_image_is_refused_and_the_app_keeps_serving(client, tmp_path):
@@ -132,4 +145,4 @@ def test_cmyk_and_16_bit_uploads_are_converted_to_rgb(client, tmp_path, mode):
 def test_alignment_without_mediapipe_says_what_to_install(client):
     photo = client.predict(0, api_name="/sample")
     with pytest.raises(AppError, match=r"interestyle\[mediapipe\]"):
-        client.predict(handle_file(photo), None, True, api_name="/invert")
+        client.predict(handle_file(photo), None, True, False, api_name="/invert")

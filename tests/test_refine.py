@@ -282,3 +282,12 @@ def test_plain_pti_has_no_anchor_term():
     assert set(plain.terms) == {"l2", "ssim"}
     masked = PivotalObjective()(tuned, photos, ones * 0.5, photos, (tuned, photos))
     assert set(masked.terms) == {"l2", "ssim", "anchor", "locality"}
+
+
+@pytest.mark.parametrize("mode", [torch.no_grad, torch.inference_mode])
+def test_refine_tunes_even_where_the_caller_holds_gradients_off(scene, mode):
+    model, photo, mask = scene
+    with mode():
+        inverted = invert(model, photo, mask=mask)
+        out = refine(model, inverted, steps=3, lr=LR, progress=False)
+    assert out.losses[-1] < out.losses[0]

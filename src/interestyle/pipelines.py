@@ -26,6 +26,8 @@ from .images import ImageInput, MaskInput, to_pil
 from .inversion import invert
 from .locate import HubOptions, resolve_model_folder
 from .models.model import IntereStyleModel
+from .pivotal import DEFAULT_STEPS
+from .pivotal import refine as refine_inversion
 from .results import LatentResult
 
 __all__ = ["IntereStylePipeline"]
@@ -132,6 +134,7 @@ class IntereStylePipeline(DiffusionPipeline):  # type: ignore[misc]  # diffusers
         style_layers: LayerSpec = "coarse",
         seed: int = 0,
         iterations: int | None = None,
+        refine: bool | int = False,
         paste: bool | None = None,
         feather_px: float | None = None,
         batch_size: int = 8,
@@ -140,9 +143,9 @@ class IntereStylePipeline(DiffusionPipeline):  # type: ignore[misc]  # diffusers
     ) -> ImagePipelineOutput | tuple[Any]:
         """Invert ``image``, mix in ``style``, move along ``edit``, and return the images.
 
-        The steps are those of :func:`interestyle.invert`, :func:`interestyle.style_mix` and
-        :func:`interestyle.edit`, in that order; with neither ``style`` nor ``edit`` it returns the
-        reconstruction.
+        The steps are those of :func:`interestyle.invert`, :func:`interestyle.refine` (when asked),
+        :func:`interestyle.style_mix` and :func:`interestyle.edit`, in that order; with neither ``style`` nor
+        ``edit`` it returns the reconstruction.
 
         Args:
             image: one photo or several (PIL, numpy, tensor, path or a list; see :func:`interestyle.invert`).
@@ -157,6 +160,10 @@ class IntereStylePipeline(DiffusionPipeline):  # type: ignore[misc]  # diffusers
             style_layers: the style vectors taken from ``style`` (default ``"coarse"``).
             seed: seed of ``style="random"``.
             iterations: refinement steps of the inversion (default: the model's).
+            refine: pivotal tuning inside ``mask`` after the inversion (:func:`interestyle.refine`): True for
+                its default steps, or a number of steps; the mix and the edit then decode with the tuned
+                generator. One generator is tuned for all the photos of a call: call once per photo for the
+                sharpest fit. Needs ``mask``.
             paste: paste the result into the photo through the feathered mask; default True when ``mask``
                 is given.
             feather_px: sigma in pixels of the paste's soft edge (default resolution / 64).
@@ -172,9 +179,22 @@ class IntereStylePipeline(DiffusionPipeline):  # type: ignore[misc]  # diffusers
             raise ValueError(f"output_type={output_type!r} is invalid: expected one of {list(_OUTPUT_TYPES)}")
         if paste and mask is None:
             raise ValueError("paste=True needs a mask: the photo is kept outside the interest mask")
+        if isinstance(refine, bool):
+            refine_steps = DEFAULT_STEPS if refine else None
+        elif isinstance(refine, int) and refine >= 1:
+            refine_steps = refine
+        else:
+            raise ValueError(f"refine={refine!r} is invalid: expected True, False or a number of steps >= 1")
+        if refine_steps is not None and mask is None:
+            raise ValueError("refine needs a mask: pivotal tuning fits the photo inside the interest mask")
         model = self.model
         direction = None if edit is None else self._direction(edit)
-        result: LatentResult = invert(model, image, mask=mask, iterations=iterations, batch_size=batch_size)
+        inversion = invert(model, image, mask=mask, iterations=iterations, batch_size=batch_size)
+        result: LatentResult = (
+            inversion
+            if refine_steps is None
+            else refine_inversion(model, inversion, steps=refine_steps, progress=False)
+        )
         if isinstance(style, str) and style == "random":
             result = style_mix(model, result, None, layers=style_layers, seed=seed, batch_size=batch_size)
         elif style is not None:

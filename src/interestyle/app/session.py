@@ -27,17 +27,21 @@ from ..masks import available_mask_providers
 from ..masks.resolve import resolve_mask
 from ..metrics import masked_mse
 from ..models.model import IntereStyleModel
+from ..pivotal import DEFAULT_STEPS
+from ..pivotal import refine as refine_inversion
 from ..results import LatentResult
 from ..serialization import atomic_write
 from ..synthetic import make_batch
 from ..validation import check_non_negative_int
 
-__all__ = ["DEFAULT_MODEL", "MIX_LAYERS", "Editor", "Inversion"]
+__all__ = ["DEFAULT_MODEL", "MIX_LAYERS", "REFINE_STEPS", "Editor", "Inversion"]
 
 DEFAULT_MODEL: str | None = "demo"
 """The model the editor loads when none is given: the embedded demo model (None would make ``--model``
 required)."""
 MIX_LAYERS: tuple[str, ...] = ("coarse", "middle", "fine")
+REFINE_STEPS = DEFAULT_STEPS
+"""Steps of the pivotal tuning the "Refine" box runs (:func:`interestyle.refine`'s default)."""
 PCA_COUNT = 5
 
 Progress = Callable[[float, str], None]
@@ -52,9 +56,11 @@ class Inversion:
     """One photo inverted by the model and, when there is one, the baseline.
 
     Attributes:
-        result: the model's :class:`~interestyle.InversionResult` (one image).
+        result: the model's :class:`~interestyle.InversionResult` (one image); a
+            :class:`~interestyle.RefinedResult` when it was refined, whose tuned generator the edits then use.
         baseline: the baseline's, or None.
-        errors: the interest-region MSE per model name (``"IntereStyle"``, ``"baseline"``), in [-1, 1] units.
+        errors: the interest-region MSE per name (``"IntereStyle"``, ``"IntereStyle, refined"``,
+            ``"baseline"``), in [-1, 1] units.
     """
 
     result: InversionResult
@@ -85,6 +91,7 @@ class Editor:
         model: the inversion model.
         baseline: a second model to compare against (e.g. plain ReStyle), or None.
         directions: the sliders' edit directions; None computes ``PCA 1..5`` (GANSpace) from the model.
+        refine_steps: the steps of :func:`interestyle.refine` when a visitor asks for a refined inversion.
 
     Attributes:
         labels: each direction's slider label, by direction name.
@@ -96,9 +103,13 @@ class Editor:
         *,
         baseline: IntereStyleModel | None = None,
         directions: DirectionSet | None = None,
+        refine_steps: int = REFINE_STEPS,
     ) -> None:
         if not isinstance(model, IntereStyleModel):
             raise TypeError(f"model must be an IntereStyleModel (see load_encoder), got {type(model).__name__}")
+        if isinstance(refine_steps, bool) or not isinstance(refine_steps, int) or refine_steps < 1:
+            raise ValueError(f"refine_steps={refine_steps!r} is invalid: expected an integer >= 1")
+        self.refine_steps = refine_steps
         if baseline is not None and baseline.resolution != model.resolution:
             raise ValueError(
                 f"the baseline makes {baseline.resolution}px images and the model {model.resolution}px; "
@@ -120,6 +131,7 @@ class Editor:
         *,
         baseline: str | os.PathLike[str] | None = None,
         device: torch.device | str | None = None,
+        refine_steps: int = REFINE_STEPS,
     ) -> Editor:
         """Load the model (and baseline) with :func:`interestyle.load_encoder`, and the directions it ships.
 
@@ -131,7 +143,7 @@ class Editor:
             raise ValueError("no model given: pass --model with a model folder or Hugging Face Hub repo id")
         loaded = load_encoder(model, device=device)
         other = None if baseline is None else load_encoder(baseline, device=device)
-        return cls(loaded, baseline=other, directions=shipped_directions(model))
+        return cls(loaded, baseline=other, directions=shipped_directions(model), refine_steps=refine_steps)
 
     @property
     def resolution(self) -> int:
@@ -164,14 +176,23 @@ class Editor:
         mask: Image.Image | None,
         *,
         align: bool = False,
+        refine: bool = False,
         progress: Progress = _no_progress,
     ) -> Inversion:
         """Invert ``image`` (with ``mask``, white = interest) with the model and the baseline.
 
         With ``align`` the photo's first face is found and aligned first (``invert(..., align=True)``);
-        the mask then applies to the aligned crop. The errors are :func:`interestyle.metrics.masked_mse`
-        of the reconstruction against the input inside the mask (the whole image without one).
+        the mask then applies to the aligned crop. With ``refine`` the model's inversion is then refined
+        inside the mask (:func:`interestyle.refine` for :attr:`refine_steps`, a progress bar over the steps);
+        the baseline's is left as it is, for comparison. The errors are
+        :func:`interestyle.metrics.masked_mse` of each reconstruction against the input inside the mask (the
+        whole image without one).
+
+        Raises:
+            ValueError: ``refine`` without a mask (refining fits the inside of the mask).
         """
+        if refine and mask is None:
+            raise ValueError("refining fits the photo inside its interest mask: pick or paint a mask first")
         spec = None if mask is None else mask_from_pil(mask)
         models = [("IntereStyle", self.model)] + ([("baseline", self.baseline)] if self.baseline else [])
         results: dict[str, InversionResult] = {}
@@ -180,11 +201,18 @@ class Editor:
             results[name] = invert(model, image, mask=spec, align=align, progress=False)
             if align:
                 results[name] = _first_face(results[name])
+        if refine:
+            progress(len(models) / (len(models) + 1), f"refining ({self.refine_steps} steps)")
+            inverted = results["IntereStyle"]
+            results["IntereStyle, refined"] = refine_inversion(
+                self.model, inverted, steps=self.refine_steps, progress=True
+            )
         progress(1.0, "done")
         errors = {}
         for name, r in results.items():
             errors[name] = float(masked_mse(r.images.clamp(-1, 1), r.inputs, r.masks)[0])
-        return Inversion(result=results["IntereStyle"], baseline=results.get("baseline"), errors=errors)
+        shown = results.get("IntereStyle, refined", results["IntereStyle"])
+        return Inversion(result=shown, baseline=results.get("baseline"), errors=errors)
 
     def edit(self, inversion: Inversion, strengths: Mapping[str, float]) -> InversionResult | EditResult:
         """Apply the sliders: the sum of each named direction's offset at its strength, as :func:`edit` applies

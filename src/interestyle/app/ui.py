@@ -64,7 +64,7 @@ def build_app(editor: Editor) -> gr.Blocks:
     """The editor's page for ``editor``'s model; launch it with ``.launch(server_name="127.0.0.1")``.
 
     Events (also callable through ``gradio_client`` by these API names): ``sample`` (seed -> photo),
-    ``upload`` (file -> photo), ``mask`` (photo, provider -> mask), ``invert`` (photo, mask, align ->
+    ``upload`` (file -> photo), ``mask`` (photo, provider -> mask), ``invert`` (photo, mask, align, refine ->
     input, mask, baseline, IntereStyle, errors, edited, downloads), ``edit`` (sliders -> edited,
     downloads), ``style_sample`` / ``style_upload`` and ``mix`` (style, layers -> mixed, downloads).
     """
@@ -89,10 +89,22 @@ def build_app(editor: Editor) -> gr.Blocks:
     def downloads(image: Image.Image, latents: Any) -> list[str]:
         return [str(p) for p in editor.save(image, latents)]
 
-    def invert(photo: Image.Image | None, painted: Any, align: bool, progress: Any = gr.Progress()) -> tuple:  # noqa: B008
+    def invert(
+        photo: Image.Image | None,
+        painted: Any,
+        align: bool,
+        refine: bool,
+        progress: Any = gr.Progress(track_tqdm=True),  # noqa: B008 (track_tqdm: refine's bar over its steps)
+    ) -> tuple:
         if photo is None:
             raise ValueError("no photo yet: pick a sample or upload a photo first")
-        inv = editor.invert(photo, _editor_mask(painted), align=align, progress=lambda f, t: progress(f, desc=t))
+        inv = editor.invert(
+            photo,
+            _editor_mask(painted),
+            align=align,
+            refine=refine,
+            progress=lambda f, t: progress(f, desc=t),
+        )
         r = inv.result
         shown = editor.shown(r)
         mask_image = None if r.masks is None else mask_to_pil(r.masks[0])
@@ -162,6 +174,12 @@ def build_app(editor: Editor) -> gr.Blocks:
                 align = gr.Checkbox(
                     label="Align the face first (real photos; needs the optional mediapipe backend)", value=False
                 )
+                refine_box = gr.Checkbox(
+                    label=f"Refine: tune the generator to the photo inside the mask ({editor.refine_steps} steps, "
+                    "seconds on a CPU; the occluder is never learned)",
+                    value=False,
+                    elem_id="refine",
+                )
                 invert_button = gr.Button("Invert", variant="primary", elem_id="invert")
         with gr.Row():
             shown_input = image(label="Input", elem_id="input")
@@ -211,7 +229,7 @@ def build_app(editor: Editor) -> gr.Blocks:
         provider.change(_in_page(mask), [photo, provider], painted, api_name="mask")
         invert_button.click(
             _in_page(invert),
-            [photo, painted, align],
+            [photo, painted, align, refine_box],
             [shown_input, shown_mask, shown_baseline, shown_recon, errors, edited, files, state, *sliders],
             api_name="invert",
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ..app.session import DEFAULT_MODEL
+from ..app.session import DEFAULT_MODEL, REFINE_STEPS
 from .options import positive_int, resolve_device
 
 EPILOG = """\
@@ -38,12 +38,21 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--baseline", help="a second model to compare against (folder or repo id)")
     parser.add_argument("--port", type=positive_int, help="port on 127.0.0.1 (default: the first free from 7860)")
     parser.add_argument("--device", default="auto", help="'auto' (CUDA, then MPS, then CPU), 'cpu', 'cuda' ...")
+    parser.add_argument(
+        "--refine-steps",
+        type=positive_int,
+        default=REFINE_STEPS,
+        metavar="STEPS",
+        help=f"steps of the Refine box's pivotal tuning (default {REFINE_STEPS})",
+    )
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from ..app import Editor, launch
 
-    editor = Editor.load(args.model, baseline=args.baseline, device=resolve_device(args.device))
+    editor = Editor.load(
+        args.model, baseline=args.baseline, device=resolve_device(args.device), refine_steps=args.refine_steps
+    )
     launch(editor, port=args.port)
     return 0

@@ -11,10 +11,12 @@ from tqdm.auto import tqdm
 
 from ..errors import NoFaceError
 from ..images import to_pil
-from ..inversion import invert
+from ..inversion import InversionResult, invert
+from ..models.model import IntereStyleModel
+from ..pivotal import DEFAULT_LR, RefinedResult, refine
 from ..serialization import atomic_write
 from .inputs import MaskFinder, Reader, expand_inputs, warn
-from .options import add_model_options, load_model, positive_int
+from .options import add_model_options, load_model, positive_float, positive_int
 from .outputs import Grid, output_folder, save_latents, save_png, unique_names
 
 EPILOG = """\
@@ -28,6 +30,11 @@ written to --out, for each photo NAME:
   NAME.composite.png   with --mask: the reconstruction inside the mask, the photo outside it
   NAME.safetensors     tensor "latents": the W+ latents, (n_latent, style_dim) float32
   grid.png             with --grid: photo | reconstruction [| composite], one row per photo
+
+with --refine STEPS (pivotal tuning inside the mask; needs --mask), for each photo NAME also:
+  NAME.png             the tuned generator's reconstruction (NAME.composite.png likewise)
+  NAME.generator.safetensors   the generator tuned to this photo: a delta against the model's generator,
+                       for interestyle.pivotal.load_tuned_generator(path, model.generator)
 
 with --align (photos that are not FFHQ-aligned crops), for each photo NAME:
   NAME.png             the photo with every face replaced by its reconstruction
@@ -49,6 +56,7 @@ def add_parser(subparsers: Any) -> None:
     )
     add_io_options(parser, "photo")
     parser.add_argument("--iterations", type=positive_int, help="refinement steps (default: the model's)")
+    add_refine_options(parser)
     add_align_options(parser)
     add_model_options(parser)
     parser.set_defaults(func=run)
@@ -68,6 +76,35 @@ def add_io_options(parser: argparse.ArgumentParser, what: str) -> None:
     parser.add_argument("--grid", action="store_true", help="also write grid.png, a contact sheet of the results")
 
 
+def add_refine_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("pivotal tuning")
+    group.add_argument(
+        "--refine",
+        type=positive_int,
+        metavar="STEPS",
+        help="tune a copy of the generator to each photo inside its mask for STEPS steps (about 100; seconds per "
+        "photo on a CPU for the demo model); the photos are then inverted one at a time",
+    )
+    group.add_argument(
+        "--refine-lr", type=positive_float, default=DEFAULT_LR, metavar="LR", help=f"its learning rate ({DEFAULT_LR:g})"
+    )
+    group.add_argument("--lpips", metavar="PATH", help="LPIPS weights for its perceptual term (default: 1 - SSIM)")
+
+
+def refine_if_asked(model: IntereStyleModel, result: InversionResult, args: argparse.Namespace) -> InversionResult:
+    """``result`` refined with ``--refine STEPS`` (progress over the steps unless ``--quiet``), else as it is."""
+    if args.refine is None:
+        return result
+    return refine(
+        model, result, steps=args.refine, lr=args.refine_lr, lpips=args.lpips, progress=False if args.quiet else None
+    )
+
+
+def save_generator_if_refined(result: InversionResult, model: IntereStyleModel, path: Path) -> None:
+    if isinstance(result, RefinedResult):
+        result.save_generator(path, model.generator)
+
+
 def add_align_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("real photos")
     group.add_argument("--align", action="store_true", help="find, align and paste back every face of each photo")
@@ -78,6 +115,8 @@ def add_align_options(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.keep_aligned and not args.align:
         raise ValueError("--keep-aligned needs --align")
+    if args.refine is not None and args.mask is None:
+        raise ValueError("--refine fits each photo inside its interest mask: give --mask (a file, folder or provider)")
     if args.align:
         return run_aligned(args)
     paths = expand_inputs(args.inputs)
@@ -88,12 +127,12 @@ def run(args: argparse.Namespace) -> int:
     reader = Reader("invert", masks)
     grid = Grid(args.grid)
     written = 0
+    # refine tunes one generator per call: photo by photo, so that each gets its own
+    per_call = 1 if args.refine is not None else args.batch_size
     with tqdm(total=len(paths), desc="invert", unit="image", disable=args.quiet) as bar:
-        for start in range(0, len(paths), args.batch_size):
+        for start in range(0, len(paths), per_call):
             batch = []
-            for path, name in zip(
-                paths[start : start + args.batch_size], names[start : start + args.batch_size], strict=True
-            ):
+            for path, name in zip(paths[start : start + per_call], names[start : start + per_call], strict=True):
                 image = reader.read(path)
                 if image is not None:
                     batch.append((path, name, image))
@@ -106,6 +145,7 @@ def run(args: argparse.Namespace) -> int:
                     batch_size=args.batch_size,
                     progress=False,
                 )
+                result = refine_if_asked(model, result, args)
                 recons = result.to_pil()
                 composites = to_pil(result.composite()) if result.masks is not None else [None] * len(batch)
                 for i, (path, name, _) in enumerate(batch):
@@ -118,9 +158,10 @@ def run(args: argparse.Namespace) -> int:
                         {"latents": result.latents[i]},
                         {"source": str(path), "model": str(args.model)},
                     )
+                    save_generator_if_refined(result, model, out / f"{name}.generator.safetensors")
                     grid.add([to_pil(result.inputs[i])[0], recons[i], *([composite] if composite else [])])
                     written += 1
-            bar.update(min(args.batch_size, len(paths) - start))
+            bar.update(min(per_call, len(paths) - start))
     sheet = grid.save(out / "grid.png")
     print(f"inverted {written} photo(s) into {out}" + (f"; contact sheet {sheet}" if sheet else ""))
     return reader.exit_code()
@@ -158,12 +199,14 @@ def run_aligned(args: argparse.Namespace) -> int:
             warn("invert", f"skipped {path}: {exc}")
             reader.skipped.append(path)
             continue
+        result = refine_if_asked(model, result, args)
         assert result.photos is not None and result.alignment is not None
         (photo,) = to_pil(result.photos[0])
         save_png(photo, out / f"{name}.png")
         save_latents(
             out / f"{name}.safetensors", {"latents": result.latents}, {"source": str(path), "model": str(args.model)}
         )
+        save_generator_if_refined(result, model, out / f"{name}.generator.safetensors")
         if args.keep_aligned:
             for k, (face, recon) in enumerate(zip(result.alignment[0].faces, result.to_pil(), strict=True)):
                 save_png(recon, out / f"{name}.face{k}.png")

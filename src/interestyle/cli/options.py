@@ -4,13 +4,14 @@
 from __future__ import annotations
 
 import argparse
+import math
 
 import torch
 
 from ..hub import load_encoder
 from ..models.model import IntereStyleModel
 
-__all__ = ["DTYPES", "add_model_options", "load_model", "positive_int", "resolve_device"]
+__all__ = ["DTYPES", "add_model_options", "load_model", "positive_float", "positive_int", "resolve_device"]
 
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 
@@ -22,6 +23,17 @@ def positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"{text} must be >= 1")
+    return value
+
+
+def positive_float(text: str) -> float:
+    """A finite number > 0, for argparse's ``type=``."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"{text} must be a finite number > 0")
     return value
 
 

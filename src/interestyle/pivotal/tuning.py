@@ -151,6 +151,68 @@ def _diverged(step: int, loss: float, first: float, lr: float) -> DivergenceErro
     )
 
 
+def _tune(
+    model: IntereStyleModel,
+    start: Generator,
+    pivots: Tensor,
+    inputs: Tensor,
+    masks: Tensor | None,
+    objective: PivotalObjective,
+    steps: int,
+    lr: float,
+    seed: int,
+    progress: bool | None,
+) -> tuple[Generator, list[float]]:
+    """The optimisation: a float32 copy of ``start`` tuned for ``steps`` steps; returns it (frozen, in the
+    model's dtype) and the loss of each step. Raises :class:`DivergenceError` as :func:`refine` says."""
+    device, f32 = model.device, torch.float32
+    original = model.generator
+    tuned = copy.deepcopy(start).to(f32).requires_grad_(False)
+    weights = [p for name, p in tuned.named_parameters() if not name.startswith("style.")]
+    for p in weights:
+        p.requires_grad_(True)
+    optimiser = torch.optim.Adam(weights, lr=lr)
+    pivots = pivots.clone()  # an inference tensor could not be saved for backward
+    pivots32 = pivots.to(f32)
+    photos = inputs.detach().to(device, f32).clone()
+    weight = torch.ones_like(photos[:, :1]) if masks is None else masks.to(f32).clone()
+    # The photo's pixels outside the mask are dropped before anything reads them: even the sign of the
+    # zero that ``0 * x`` leaves would otherwise reach the optimiser.
+    photos = torch.where(weight > 0, photos, 0.0)
+    with torch.no_grad():
+        pivot_images = start(pivots, noise_mode="const").to(f32)
+    radius = locality_radius(original, seed=seed) if objective.regularize else 0.0
+    draws = torch.Generator().manual_seed(seed)
+    b = pivots.shape[0]
+
+    losses: list[float] = []
+    bar = tqdm(range(steps), desc="refine", unit="step", disable=None if progress is None else not progress)
+    for step in bar:
+        around = None
+        if objective.regularize:
+            z = torch.randn(b, model.style_dim, generator=draws).to(device, model.dtype)
+            with torch.no_grad():
+                near = locality_latents(pivots, original.mapping(z), radius)
+                near_original = original(near, noise_mode="const").to(f32)
+            both = tuned(torch.cat([pivots32, near.to(f32)]), noise_mode="const")
+            images, around = both[:b], (both[b:], near_original)
+        else:
+            images = tuned(pivots32, noise_mode="const")
+        out = objective(images, photos, weight, pivot_images, around)
+        loss = float(out.total.detach())
+        first = losses[0] if losses else loss
+        if not math.isfinite(loss) or loss > DIVERGENCE_FACTOR * first + DIVERGENCE_MARGIN:
+            bar.close()
+            raise _diverged(step + 1, loss, first, lr)
+        losses.append(loss)
+        optimiser.zero_grad(set_to_none=True)
+        out.total.backward()
+        optimiser.step()
+        bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
+    bar.close()
+    return tuned.eval().requires_grad_(False).to(model.dtype), losses
+
+
 def refine(
     model: IntereStyleModel,
     result: InversionResult,
@@ -206,58 +268,13 @@ def refine(
     pivots = _check_result(model, result, start)
     masks = _masks(model, result, mask, masked)
     objective = PivotalObjective(masked=masked, regularize=regularize, lpips_net=_lpips(lpips, model.device))
-    device, f32 = model.device, torch.float32
-
-    # Tuned in float32 whatever the model's dtype; the result is cast back.
-    tuned = copy.deepcopy(start).to(f32).requires_grad_(False)
-    weights = [p for name, p in tuned.named_parameters() if not name.startswith("style.")]
-    for p in weights:
-        p.requires_grad_(True)
-    optimiser = torch.optim.Adam(weights, lr=lr)
-    pivots32 = pivots.to(f32)
-    photos = result.inputs.detach().to(device, f32)
-    weight = torch.ones_like(photos[:, :1]) if masks is None else masks.to(f32)
-    # The photo's pixels outside the mask are dropped before anything reads them: even the sign of the
-    # zero that ``0 * x`` leaves would otherwise reach the optimiser.
-    photos = torch.where(weight > 0, photos, 0.0)
-    with torch.no_grad():
-        pivot_images = start(pivots, noise_mode="const").to(f32)
-    radius = locality_radius(original, seed=seed) if regularize else 0.0
-    draws = torch.Generator().manual_seed(seed)
-    b = pivots.shape[0]
-
-    losses: list[float] = []
-    first = math.nan
-    bar = tqdm(range(steps), desc="refine", unit="step", disable=None if progress is None else not progress)
-    for step in bar:
-        around = None
-        if regularize:
-            z = torch.randn(b, model.style_dim, generator=draws).to(device, model.dtype)
-            with torch.no_grad():
-                near = locality_latents(pivots, original.mapping(z), radius)
-                near_original = original(near, noise_mode="const").to(f32)
-            both = tuned(torch.cat([pivots32, near.to(f32)]), noise_mode="const")
-            images, around = both[:b], (both[b:], near_original)
-        else:
-            images = tuned(pivots32, noise_mode="const")
-        out = objective(images, photos, weight, pivot_images, around)
-        loss = float(out.total.detach())
-        if step == 0:
-            first = loss
-        if not math.isfinite(loss) or loss > DIVERGENCE_FACTOR * first + DIVERGENCE_MARGIN:
-            raise _diverged(step + 1, loss, first, lr)
-        losses.append(loss)
-        optimiser.zero_grad(set_to_none=True)
-        out.total.backward()
-        optimiser.step()
-        bar.set_postfix(loss=f"{loss:.4f}", refresh=False)
-    bar.close()
-
-    tuned = tuned.eval().requires_grad_(False).to(model.dtype)
+    # Callers may hold gradients off (a pipeline's no_grad) or run in inference mode: tuning needs both.
+    with torch.inference_mode(False), torch.enable_grad():
+        tuned, losses = _tune(model, start, pivots, result.inputs, masks, objective, steps, lr, seed, progress)
     with torch.no_grad():
         refined = tuned(pivots, noise_mode="const")
     if not bool(torch.isfinite(refined).all()):
-        raise _diverged(steps, math.nan, first, lr)
+        raise _diverged(steps, math.nan, losses[0], lr)
     kept_masks = result.masks if masks is None else masks.to(model.dtype)
     photos_out = None
     if result.alignment is not None:
