@@ -1,0 +1,86 @@
+"""benchmarks/refine.py end to end in quick mode on tiny models; its cost mode; docs/refine.md's figure."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from conftest import tiny_config, tiny_model
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = ROOT / "benchmarks" / "refine.py"
+
+
+def load(path: Path, name: str):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_quick_mode_end_to_end_and_resumes_from_its_cache(tmp_path):
+    tiny_model(seed=0).save_pretrained(tmp_path / "a")
+    out, cache = tmp_path / "figures.json", tmp_path / "rows.jsonl"
+    args = [sys.executable, str(SCRIPT), "--model", f"tiny={tmp_path / 'a'}", "--quick", "-n", "2"]
+    args += ["--json", str(out), "--cache", str(cache)]
+    proc = subprocess.run(args, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    for condition in ("encoder", "plain PTI", "masked PTI"):
+        assert f"| tiny | {condition} |" in proc.stdout
+    figures = json.loads(out.read_text())
+    summary = figures["summary"]["tiny"]
+    assert figures["n"] == 2 and figures["steps"] == 5 and len(figures["faces"]["tiny"]) == 2
+    assert summary["encoder"]["edit_response"] == pytest.approx(1.0)
+    for condition in ("plain PTI", "masked PTI"):
+        row = summary[condition]
+        assert row["n"] == 2 and row["cpu_s"] > 0 and row["interest_mse"] >= 0 and -1 <= row["interest_ssim"] <= 1
+        assert row["leak_mse"] >= 0 and abs(row["edit_response"]) < 10
+    lines = cache.read_text().splitlines()
+    assert len(lines) == 2
+    again = subprocess.run(args, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stderr
+    assert cache.read_text().splitlines() == lines  # nothing measured twice
+    assert json.loads(out.read_text())["summary"] == figures["summary"]
+
+
+def test_a_model_spec_without_a_name_is_refused(tmp_path):
+    proc = subprocess.run([sys.executable, str(SCRIPT), "--model", str(tmp_path)], capture_output=True, text=True)
+    assert proc.returncode == 2 and "NAME=DIR_OR_REPO" in proc.stderr
+
+
+def test_cost_mode_times_steps_and_counts_their_flops(monkeypatch, capsys):
+    bench = load(SCRIPT, "refine_benchmark")
+    monkeypatch.setattr(bench, "_shape", lambda resolution: tiny_config(resolution=resolution, input_size=32))
+    before = torch.get_num_threads()
+    try:
+        assert bench.main(["--cost", "--cost-resolutions", "32", "--cost-steps", "4"]) == 0
+    finally:
+        torch.set_num_threads(before)
+    out = capsys.readouterr().out
+    row = next(line for line in out.splitlines() if line.startswith("| 32 px"))
+    gflop, per_step = (float(cell) for cell in row.split("|")[2:4])
+    expected = bench.PASSES_PER_STEP * bench.generator_flops(tiny_config(resolution=32).generator) / 1e9
+    assert gflop == pytest.approx(expected, abs=0.05) and per_step > 0
+
+
+def test_the_figure_script_draws_a_row_per_face_and_the_page_shows_it():
+    figures = load(ROOT / "docs" / "figures" / "refine.py", "refine_figures")
+    model = tiny_model(resolution=64, input_size=64)
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        sheet = figures.before_after(model, torch.randn(model.style_dim), steps=2, faces=2)
+    finally:
+        torch.set_num_threads(before)
+    cell = figures.CELL + figures.PAD
+    assert sheet.size == (figures.LABEL_W + figures.PAD + 7 * cell, 2 * figures.LABEL_H + figures.PAD + 2 * cell)
+    page = (ROOT / "docs" / "refine.md").read_text()
+    assert re.search(r"\(img/refine-before-after\.png\)", page)
+    assert (ROOT / "docs" / "img" / "refine-before-after.png").stat().st_size < 400_000
