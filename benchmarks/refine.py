@@ -45,9 +45,9 @@ from interestyle.pivotal import DEFAULT_LR, DEFAULT_STEPS
 from interestyle.synthetic import SyntheticBatch, make_batch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from occlusion import HELD_OUT_SEED  # the occlusion benchmark's held-out faces
 from speed import generator_flops  # the FLOP count of benchmarks/speed.py
 
-HELD_OUT_SEED = 900_001  # benchmarks/occlusion.py's held-out faces
 CONDITIONS = ("encoder", "plain PTI", "masked PTI")
 METRICS = ("interest_mse", "interest_ssim", "leak_mse", "edit_response")
 DEFAULT_MODELS = ("interestyle=demo", "baseline=demo-baseline")

@@ -214,6 +214,21 @@ def test_what_is_not_an_inversion_is_refused(scene, inverted):
         refine(model, edited)
     with pytest.raises(TypeError, match=r"model must be an IntereStyleModel"):
         refine(model.generator, inverted)
+    with pytest.raises(TypeError, match=r"result.generator of type Linear is not accepted"):
+        refine(model, dataclasses.replace(inverted, generator=torch.nn.Linear(2, 2)))
+
+
+def test_a_saved_generator_attached_to_an_inversion_refines_and_edits_from_there(scene, inverted, refined, tmp_path):
+    from interestyle.pivotal import load_tuned_generator
+
+    model = scene[0]
+    path = refined.save_generator(tmp_path / "g.safetensors", model.generator)
+    attached = dataclasses.replace(
+        inverted, images=refined.images, generator=load_tuned_generator(path, model.generator)
+    )
+    direction = torch.randn(model.style_dim, generator=torch.Generator().manual_seed(2))
+    assert torch.equal(edit(model, attached, direction, 1.5).images, edit(model, refined, direction, 1.5).images)
+    assert torch.equal(refine(model, attached, steps=2, lr=LR, progress=False).encoder_images, refined.images)
 
 
 def test_a_mask_that_does_not_fit_the_photos_is_refused(scene, inverted):

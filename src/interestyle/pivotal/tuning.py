@@ -264,7 +264,12 @@ def refine(
     """
     _check_arguments(model, result, steps, lr, seed)
     original = model.generator
-    start = result.generator if isinstance(result.generator, Generator) else original
+    if result.generator is not None and not isinstance(result.generator, Generator):
+        raise TypeError(
+            f"result.generator of type {type(result.generator).__name__} is not accepted: expected a Generator (a "
+            "refined result's, or load_tuned_generator's) or None"
+        )
+    start = result.generator if result.generator is not None else original
     pivots = _check_result(model, result, start)
     masks = _masks(model, result, mask, masked)
     objective = PivotalObjective(masked=masked, regularize=regularize, lpips_net=_lpips(lpips, model.device))
