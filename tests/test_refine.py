@@ -166,7 +166,7 @@ def test_style_mix_decodes_with_the_tuned_generator(scene, refined):
 
 def test_composite_keeps_the_refined_images_inside_the_mask(scene, refined):
     _, photo, mask = scene
-    hard = refined.composite(feather=0)
+    hard = refined.composite(feather_px=0)
     inside = mask.bool().expand_as(hard)
     assert torch.equal(hard[inside], refined.images.clamp(-1, 1)[inside])
     assert torch.equal(hard[~inside], photo[~inside])
@@ -194,8 +194,14 @@ def test_steps_must_be_a_positive_integer(scene, inverted, steps):
 
 @pytest.mark.parametrize("lr", [-1e-3, 0.0, float("nan"), float("inf"), True, "fast"])
 def test_lr_must_be_finite_and_positive(scene, inverted, lr):
-    with pytest.raises(ValueError, match=r"lr=.* is invalid: expected a finite learning rate > 0"):
+    with pytest.raises(ValueError, match=r"lr=.* is invalid: expected a (finite )?number > 0 \(a learning rate"):
         refine(scene[0], inverted, lr=lr)
+
+
+@pytest.mark.parametrize(("name", "value"), [("masked", 1), ("regularize", "yes"), ("seed", 1.5)])
+def test_flags_and_the_seed_are_typed(scene, inverted, name, value):
+    with pytest.raises(TypeError, match=rf"{name}={value!r} is invalid"):
+        refine(scene[0], inverted, steps=1, **{name: value})
 
 
 def test_a_result_from_another_model_is_refused(scene, inverted):

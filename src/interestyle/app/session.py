@@ -32,7 +32,7 @@ from ..pivotal import refine as refine_inversion
 from ..results import LatentResult
 from ..serialization import atomic_write
 from ..synthetic import make_batch
-from ..validation import check_non_negative_int
+from ..validation import check_non_negative_int, check_positive_int
 
 __all__ = ["DEFAULT_MODEL", "MIX_LAYERS", "REFINE_STEPS", "Editor", "Inversion"]
 
@@ -107,9 +107,7 @@ class Editor:
     ) -> None:
         if not isinstance(model, IntereStyleModel):
             raise TypeError(f"model must be an IntereStyleModel (see load_encoder), got {type(model).__name__}")
-        if isinstance(refine_steps, bool) or not isinstance(refine_steps, int) or refine_steps < 1:
-            raise ValueError(f"refine_steps={refine_steps!r} is invalid: expected an integer >= 1")
-        self.refine_steps = refine_steps
+        self.refine_steps = check_positive_int(refine_steps, "refine_steps")
         if baseline is not None and baseline.resolution != model.resolution:
             raise ValueError(
                 f"the baseline makes {baseline.resolution}px images and the model {model.resolution}px; "

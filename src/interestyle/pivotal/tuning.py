@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import copy
 import math
-import numbers
 import os
 
 import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 
-from ..align import DEFAULT_FEATHER, paste_photos
+from ..align import DEFAULT_FEATHER_FRACTION, paste_photos
 from ..errors import DivergenceError
 from ..inversion import InversionResult
 from ..lossnets.lpips import LPIPS, load_lpips
@@ -25,6 +24,7 @@ from ..masks.protocol import MaskSpec
 from ..masks.resolve import resolve_mask
 from ..models.generator import Generator
 from ..models.model import IntereStyleModel
+from ..validation import check_flag, check_int, check_positive_int, check_positive_number
 from .objective import PivotalObjective, locality_latents
 from .result import RefinedResult, RefineSettings
 from .storage import generator_sha256
@@ -60,7 +60,7 @@ def locality_radius(generator: Generator, *, seed: int = 0) -> float:
     return float((w - w.mean(0)).norm(dim=1).mean())
 
 
-def _check_arguments(model: object, result: object, steps: object, lr: object, seed: object) -> None:
+def _check_arguments(model: object, result: object) -> None:
     if not isinstance(model, IntereStyleModel):
         raise TypeError(f"model must be an IntereStyleModel (see load_encoder), got {type(model).__name__}")
     if not isinstance(result, InversionResult):
@@ -68,12 +68,6 @@ def _check_arguments(model: object, result: object, steps: object, lr: object, s
             f"result of type {type(result).__name__} is not accepted: refine tunes the generator to the photos of "
             "an inversion; pass the InversionResult that invert() returned (an edit's images are not photos)"
         )
-    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
-        raise ValueError(f"steps={steps!r} is invalid: expected an integer >= 1")
-    if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not math.isfinite(lr) or lr <= 0:
-        raise ValueError(f"lr={lr!r} is invalid: expected a finite learning rate > 0 (default {DEFAULT_LR})")
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise TypeError(f"seed={seed!r} is invalid: expected an integer")
 
 
 def _check_result(model: IntereStyleModel, result: InversionResult, start: Generator) -> Tensor:
@@ -224,7 +218,7 @@ def refine(
     regularize: bool = True,
     lpips: str | os.PathLike[str] | LPIPS | None = None,
     seed: int = 0,
-    feather: float = DEFAULT_FEATHER,
+    feather_fraction: float = DEFAULT_FEATHER_FRACTION,
     progress: bool | None = None,
 ) -> RefinedResult:
     """Pivotal tuning inside the interest mask: a copy of the generator tuned until it draws the photos.
@@ -248,7 +242,8 @@ def refine(
         lpips: LPIPS weights (a path for :func:`interestyle.lossnets.load_lpips`, or a loaded
             :class:`~interestyle.lossnets.LPIPS`) for the perceptual term; None uses ``1 - SSIM`` instead.
         seed: seed of the regularisation's random latents; equal seeds give equal results on one machine.
-        feather: the paste-back's blend band, as a fraction of the crop (results of ``invert(..., align=True)``).
+        feather_fraction: the paste-back's blend band, as a fraction of the crop (results of
+            ``invert(..., align=True)``).
         progress: a progress bar over the steps; by default when stderr is a terminal.
 
     Returns:
@@ -262,7 +257,12 @@ def refine(
         DivergenceError: the loss became NaN or rose past its bound; the message names the step and
             suggests a smaller ``lr``. Nothing is returned and nothing has changed.
     """
-    _check_arguments(model, result, steps, lr, seed)
+    _check_arguments(model, result)
+    steps = check_positive_int(steps, "steps")
+    lr = check_positive_number(lr, "lr", note=f"a learning rate; default {DEFAULT_LR:g}")
+    seed = check_int(seed, "seed", error=TypeError)
+    masked = check_flag(masked, "masked", error=TypeError)
+    regularize = check_flag(regularize, "regularize", error=TypeError)
     original = model.generator
     if result.generator is not None and not isinstance(result.generator, Generator):
         raise TypeError(
@@ -283,7 +283,9 @@ def refine(
     kept_masks = result.masks if masks is None else masks.to(model.dtype)
     photos_out = None
     if result.alignment is not None:
-        photos_out = paste_photos(result.alignment, refined.clamp(-1, 1), masks=kept_masks, feather=feather)
+        photos_out = paste_photos(
+            result.alignment, refined.clamp(-1, 1), masks=kept_masks, feather_fraction=feather_fraction
+        )
     settings = RefineSettings(
         steps=steps, lr=float(lr), masked=masked, regularize=regularize, perceptual=objective.perceptual, seed=seed
     )
