@@ -64,7 +64,7 @@ def test_masked_refinement_fits_the_interest_region_and_never_learns_the_occlude
     assert float(masked_mse(plain.images, photo, occluder)[0]) < 0.3 * before_occ
     assert float(masked_mse(refined.images, photo, occluder)[0]) > 0.8 * before_occ
     assert float(masked_mse(refined.images, inverted.images, occluder)[0]) < 0.1 * before_occ
-    assert refined.losses.shape == (STEPS,) and refined.losses[-1] < refined.losses[0]
+    assert refined.losses.shape == (STEPS,) and bool(torch.isfinite(refined.losses).all())
     assert plain.settings.masked is False and refined.settings.masked is True
 
 
@@ -260,7 +260,10 @@ def test_masks_are_needed_for_masked_tuning_and_refused_for_plain_pti(scene):
     assert plain.masks is None
 
 
-@pytest.mark.parametrize(("lr", "what"), [(1e30, r"is not finite"), (0.5, r"rose to .* from .* at the first step")])
+@pytest.mark.parametrize(
+    ("lr", "what"),
+    [(1e30, r"is not finite"), (0.5, r"rose to .* \(the reconstruction terms\) from .* at the first step")],
+)
 def test_a_diverging_loss_stops_naming_the_step_and_nothing_changes(scene, inverted, lr, what):
     model = scene[0]
     state = {k: v.clone() for k, v in model.state_dict().items()}
@@ -311,4 +314,4 @@ def test_refine_tunes_even_where_the_caller_holds_gradients_off(scene, mode):
     with mode():
         inverted = invert(model, photo, mask=mask)
         out = refine(model, inverted, steps=3, lr=LR, progress=False)
-    assert out.losses[-1] < out.losses[0]
+    assert float(masked_mse(out.images, photo, mask)[0]) < float(masked_mse(inverted.images, photo, mask)[0])

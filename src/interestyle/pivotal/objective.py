@@ -9,9 +9,11 @@ photo counts only inside the interest mask ``m``:
   the mask's area), plus a perceptual term on ``m * G'(w_p)`` against ``m * x``: LPIPS when its weights are
   given (weight 1, as PTI), else the trainer's substitute ``1 - SSIM`` (weight 0.5, as
   ``interestyle train``);
-* **uninterest anchor**: L2 between ``G'(w_p)`` and the original generator's ``G(w_p)`` over ``1 - m``:
-  outside the mask the tuned generator keeps drawing what it drew before, so it has no reason to change
-  there (the photo's pixels there never enter the objective);
+* **uninterest anchor** (weight 10): L2 between ``G'(w_p)`` and the original generator's ``G(w_p)`` over
+  ``1 - m``: outside the mask the tuned generator keeps drawing what it drew before (the photo's pixels
+  there never enter the objective). Without it, sharpening the face drags the hidden part of the face
+  along and the leak under the occluder grows; the weight is the smallest of 1, 3, 5 and 10 that kept
+  the leak 10% below the encoder's on validation faces (docs/refine.md);
 * **locality** (PTI's, weight 0.1): for a latent ``w_r`` a fixed distance from the pivot towards a random
   sample of the mapping network, L2 plus the perceptual term between ``G'(w_r)`` and ``G(w_r)`` over the
   whole image, so that the tuned generator behaves as the original one around the pivot and edits keep
@@ -50,9 +52,17 @@ def region_mse(a: Tensor, b: Tensor, weight: Tensor) -> Tensor:
 
 @dataclass(frozen=True)
 class PivotalTerms:
-    """One evaluation of the objective: the weighted total and each unweighted term (detached)."""
+    """One evaluation of the objective.
+
+    Attributes:
+        total: the weighted sum, what is back-propagated (a 0-d tensor).
+        fit: the weighted reconstruction terms alone (L2 and perceptual against the photos): the part that
+            starts high and falls; the anchor and the locality terms start at 0 and rise a little.
+        terms: each unweighted term, detached.
+    """
 
     total: Tensor
+    fit: float
     terms: dict[str, float]
 
 
@@ -76,7 +86,7 @@ class PivotalObjective:
     l2: float = 1.0
     lpips: float = 1.0
     ssim: float = 0.5
-    anchor: float = 1.0
+    anchor: float = 10.0
     locality: float = 0.1
     lpips_net: LPIPS | None = None
 
@@ -106,6 +116,7 @@ class PivotalObjective:
         reconstruction = region_mse(tuned, photos, masks)
         perceptual = self._perceptual(tuned, photos, masks)
         total = self.l2 * reconstruction + perceptual
+        fit = float(total.detach())
         terms = {"l2": float(reconstruction.detach()), self.perceptual: float(perceptual.detach())}
         if self.masked and self.anchor > 0:
             anchor = region_mse(tuned, pivot_images, 1 - masks)
@@ -117,7 +128,7 @@ class PivotalObjective:
             locality = self.l2 * region_mse(near, original, whole) + self._perceptual(near, original, whole)
             total = total + self.locality * locality
             terms["locality"] = float(locality.detach())
-        return PivotalTerms(total, terms)
+        return PivotalTerms(total, fit, terms)
 
 
 def locality_latents(pivots: Tensor, samples: Tensor, radius: float) -> Tensor:

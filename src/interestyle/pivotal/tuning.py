@@ -36,8 +36,9 @@ DEFAULT_STEPS = 100
 DEFAULT_LR = 1e-3
 """Adam's learning rate of :func:`refine`."""
 DIVERGENCE_FACTOR = 3.0
-"""A step whose loss exceeds ``DIVERGENCE_FACTOR * first + DIVERGENCE_MARGIN`` (``first``: the first step's
-loss) stops the tuning: an optimisation that works brings the loss down from there."""
+"""A step whose reconstruction loss (``PivotalTerms.fit``) exceeds ``DIVERGENCE_FACTOR * first +
+DIVERGENCE_MARGIN`` (``first``: the first step's) stops the tuning: an optimisation that works brings it
+down from there. (The anchor and locality terms start at 0 and are left out of the bound.)"""
 DIVERGENCE_MARGIN = 0.05
 """The absolute part of the divergence bound (see :data:`DIVERGENCE_FACTOR`), so that a first loss near 0
 (a result refined again) does not make the bound tighter than Adam's first steps can keep."""
@@ -139,7 +140,11 @@ def _lpips(lpips: str | os.PathLike[str] | LPIPS | None, device: torch.device) -
 
 
 def _diverged(step: int, loss: float, first: float, lr: float) -> DivergenceError:
-    what = "is not finite" if not math.isfinite(loss) else f"rose to {loss:.4g} from {first:.4g} at the first step"
+    what = (
+        "is not finite"
+        if not math.isfinite(loss)
+        else f"rose to {loss:.4g} (the reconstruction terms) from {first:.4g} at the first step"
+    )
     return DivergenceError(
         f"refine diverged at step {step}: the loss {what}; try a smaller lr (e.g. lr={lr / 10:g})", step=step, loss=loss
     )
@@ -180,6 +185,7 @@ def _tune(
     b = pivots.shape[0]
 
     losses: list[float] = []
+    first_fit = math.nan
     bar = tqdm(range(steps), desc="refine", unit="step", disable=None if progress is None else not progress)
     for step in bar:
         around = None
@@ -194,10 +200,11 @@ def _tune(
             images = tuned(pivots32, noise_mode="const")
         out = objective(images, photos, weight, pivot_images, around)
         loss = float(out.total.detach())
-        first = losses[0] if losses else loss
-        if not math.isfinite(loss) or loss > DIVERGENCE_FACTOR * first + DIVERGENCE_MARGIN:
+        if step == 0:
+            first_fit = out.fit
+        if not math.isfinite(loss) or out.fit > DIVERGENCE_FACTOR * first_fit + DIVERGENCE_MARGIN:
             bar.close()
-            raise _diverged(step + 1, loss, first, lr)
+            raise _diverged(step + 1, loss if not math.isfinite(loss) else out.fit, first_fit, lr)
         losses.append(loss)
         optimiser.zero_grad(set_to_none=True)
         out.total.backward()
@@ -279,7 +286,7 @@ def refine(
     with torch.no_grad():
         refined = tuned(pivots, noise_mode="const")
     if not bool(torch.isfinite(refined).all()):
-        raise _diverged(steps, math.nan, losses[0], lr)
+        raise _diverged(steps, math.nan, math.nan, lr)
     kept_masks = result.masks if masks is None else masks.to(model.dtype)
     photos_out = None
     if result.alignment is not None:
