@@ -116,6 +116,7 @@ ALLOWED_BOOL_CHECKS = {
     "editing.py": 4,  # resolve_layers and resolve_strengths: ints / numbers inside sequences, TypeError
     "locate.py": 1,  # HubOptions.token is a str or a bool (True: the saved login)
     "masks/face_parsing.py": 1,  # an interest class is an int label or a str name
+    "pipelines.py": 1,  # refine= is True / False or a number of steps
 }
 
 
