@@ -101,6 +101,16 @@ def edge_l1(image: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return loss + F.l1_loss(image.diff(dim=-2), target.diff(dim=-2))
 
 
+def loss_weights_at(cfg: dict, step: int) -> dict[str, float]:
+    """The edge and SSIM weights in force at ``step``: the config's, overridden by each of its ``phases``
+    (``[{"from_step": N, "edge_weight": ...}, ...]``) whose ``from_step`` has been reached, in order."""
+    weights = {"edge_weight": float(cfg.get("edge_weight", 0.0)), "ssim_weight": float(cfg.get("ssim_weight", 0.0))}
+    for phase in cfg.get("phases", []):
+        if step >= phase["from_step"]:
+            weights.update({k: float(v) for k, v in phase.items() if k in weights})
+    return weights
+
+
 def save_state(path: Path, generator: Generator, optimizer: torch.optim.Adam, step: int, cpu_seconds: float) -> None:
     tensors = {f"g.{k}": v.detach().contiguous() for k, v in generator.state_dict().items()}
     names = dict(generator.named_parameters())
@@ -183,10 +193,11 @@ def main() -> None:
             z, target = batch_for_step(step, cfg["batch_size"], gcfg.style_dim, gcfg.resolution, cfg["seed"])
             image = generator(z, input_space="z", noise_mode="random")
         loss = F.l1_loss(image, target) + F.l1_loss(F.avg_pool2d(image, 2), F.avg_pool2d(target, 2))
-        if cfg.get("edge_weight", 0.0):
-            loss = loss + cfg["edge_weight"] * edge_l1(image, target)
-        if cfg.get("ssim_weight", 0.0) and domain == "v2":
-            loss = loss + cfg["ssim_weight"] * (1 - ssim(image, target, batch.face_mask)).mean()
+        weights = loss_weights_at(cfg, step)
+        if weights["edge_weight"]:
+            loss = loss + weights["edge_weight"] * edge_l1(image, target)
+        if weights["ssim_weight"] and domain == "v2":
+            loss = loss + weights["ssim_weight"] * (1 - ssim(image, target, batch.face_mask)).mean()
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()

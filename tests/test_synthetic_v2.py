@@ -169,3 +169,11 @@ def test_generator_benchmark_quick_mode(tmp_path):
         text=True,
     )
     assert bad.returncode == 2 and "expected v1=DIR or v2=DIR" in bad.stderr
+
+
+def test_loss_weight_phases_take_over_from_their_step():
+    recipe = load_recipe()
+    cfg = {"edge_weight": 1.0, "ssim_weight": 0.5, "phases": [{"from_step": 100, "edge_weight": 3.0}]}
+    assert recipe.loss_weights_at(cfg, 99) == {"edge_weight": 1.0, "ssim_weight": 0.5}
+    assert recipe.loss_weights_at(cfg, 100) == {"edge_weight": 3.0, "ssim_weight": 0.5}
+    assert recipe.loss_weights_at({}, 0) == {"edge_weight": 0.0, "ssim_weight": 0.0}
