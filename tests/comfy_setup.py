@@ -16,7 +16,7 @@ from interestyle.comfy import NODE_CLASS_MAPPINGS
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples" / "comfyui"
-WORKFLOWS = ("interestyle-edit", "interestyle-photo")
+WORKFLOWS = ("interestyle-edit", "interestyle-photo", "interestyle-refine")
 TEST_LANDMARKS = "test-fixed-face"
 
 

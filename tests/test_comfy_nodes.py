@@ -134,7 +134,7 @@ def test_every_custom_type_is_made_by_one_node_and_taken_by_another():
 def test_importing_the_nodes_imports_nothing_of_comfyui():
     code = (
         "import sys, interestyle.comfy as c\n"
-        "assert len(c.NODE_CLASS_MAPPINGS) == 7\n"
+        "assert len(c.NODE_CLASS_MAPPINGS) == 8\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in "
         "('comfy', 'comfy_api', 'comfy_execution', 'folder_paths', 'nodes', 'server', 'execution')))"
     )
@@ -170,6 +170,27 @@ def test_load_mask_invert_edit_and_mix_give_comfyui_tensors(demo):
     check_image(mixed, (2, DEMO, DEMO, 3))
     check_image(mix_composite, (2, DEMO, DEMO, 3))
     assert len(mix_latents) == 2
+
+
+def test_refine_tunes_inside_the_mask_and_edit_uses_the_tuned_generator(demo):
+    faces = images_to_comfy(make_batch(1, size=DEMO, seed=11, condition="occluded").image)
+    (mask,) = node("InterestyleMask")(faces, "aligned-face")
+    encoder, _, latents = node("InterestyleInvert")(demo, faces, mask)
+    refined, composite, tuned = node("InterestyleRefine")(demo, latents, 20)
+    check_image(refined, (1, DEMO, DEMO, 3))
+    check_image(composite, (1, DEMO, DEMO, 3))
+    assert isinstance(tuned, its.RefinedResult) and tuned.settings.masked and tuned.settings.steps == 20
+    inside = mask[..., None]
+    before = ((encoder - faces) ** 2 * inside).sum()
+    after = ((refined - faces) ** 2 * inside).sum()
+    assert after < 0.8 * before
+    expected = its.refine(demo.model, latents, steps=20)
+    torch.testing.assert_close(refined, images_to_comfy(expected.images), atol=1e-5, rtol=0)
+    edited, _, _ = node("InterestyleEdit")(demo, tuned, "grey_hair", 3.0)
+    by_api = its.edit(demo.model, expected, shipped_directions("demo")["grey_hair"], 3.0)
+    torch.testing.assert_close(edited, images_to_comfy(by_api.images), atol=1e-5, rtol=0)
+    plain = node("InterestyleRefine")(demo, latents, 1, masked=False)[2]
+    assert not plain.settings.masked
 
 
 def test_without_a_mask_the_composite_is_the_reconstruction(demo):
@@ -344,12 +365,20 @@ BAD = [
     ("InterestyleEdit", lambda d, t: (d, _inverted(d), "grey_hair", 1.0, "huge"), "layers='huge' is not understood"),
     ("InterestyleEdit", lambda d, t: (d, comfy_images(1), "grey_hair", 1.0), "latents must come from"),
     ("InterestyleStyleMix", lambda d, t: (d, _inverted(d, 2), _inverted(d, 3), "fine"), "do not broadcast"),
+    ("InterestyleRefine", lambda d, t: (d, comfy_images(1), 5), "latents must come from"),
+    ("InterestyleRefine", lambda d, t: (d, _edited(d), 5), "got the output of an edit or mix (EditResult)"),
+    ("InterestyleRefine", lambda d, t: (d, _inverted(d), 0), "steps"),
+    ("InterestyleRefine", lambda d, t: (d, _inverted(d), 5, float("nan")), "lr"),
     ("InterestyleAlign", lambda d, t: (comfy_images(1), "no-such-detector"), "unknown landmark provider"),
     ("InterestylePasteBack", lambda d, t: ("faces", comfy_images(1)), "alignment must come from an InterestyleAlign"),
 ]
 
 
 _INVERTED: dict[tuple[int, int], object] = {}
+
+
+def _edited(demo: ComfyModel):
+    return node("InterestyleEdit")(demo, _inverted(demo), "grey_hair", 1.0)[1]
 
 
 def _inverted(demo: ComfyModel, batch: int = 1):

@@ -104,7 +104,7 @@ def test_the_checks_can_fail():
     assert len(errors) == 5, errors
 
 
-def test_both_examples_together_use_every_node():
+def test_the_examples_together_use_every_node():
     used = {node["class_type"] for name in WORKFLOWS for node in workflow(name).values()}
     assert set(NODE_CLASS_MAPPINGS) <= used
 
@@ -124,6 +124,21 @@ def test_the_edit_workflow_runs_on_the_demo_model_as_the_python_api_does():
     torch.testing.assert_close(composite, images_to_comfy(content.composite()), atol=1e-5, rtol=0)
     torch.testing.assert_close(grey, images_to_comfy(edited.composite()), atol=1e-5, rtol=0)
     torch.testing.assert_close(mixed, images_to_comfy(mix.composite()), atol=1e-5, rtol=0)
+
+
+def test_the_refine_workflow_runs_on_the_demo_model_as_the_python_api_does():
+    graph = workflow("interestyle-refine")
+    graph["5"]["inputs"]["steps"] = 10  # the example's 100 steps cost 7 s; the graph is what is tested
+    outputs = run_workflow(graph, EXAMPLES)
+    encoder, refined, grey = (outputs[node][0] for node in ("7", "8", "9"))
+    model = its.load_encoder("demo")
+    face = load_image(EXAMPLES / "face-a.png")[0].permute(0, 3, 1, 2) * 2 - 1
+    inverted = its.invert(model, face, mask=outputs["3"][0])
+    tuned = its.refine(model, inverted, steps=10)
+    edited = its.edit(model, tuned, shipped_directions("demo")["grey_hair"], 4.0)
+    torch.testing.assert_close(encoder, images_to_comfy(inverted.composite()), atol=1e-5, rtol=0)
+    torch.testing.assert_close(refined, images_to_comfy(tuned.composite()), atol=1e-5, rtol=0)
+    torch.testing.assert_close(grey, images_to_comfy(edited.composite()), atol=1e-5, rtol=0)
 
 
 def test_the_photo_workflow_runs_with_any_landmark_provider(monkeypatch, tmp_path):

@@ -1,4 +1,4 @@
-"""IntereStyle as ComfyUI nodes: interest mask, inversion, edit, style mix, alignment and paste-back.
+"""IntereStyle as ComfyUI nodes: interest mask, inversion, pivotal tuning, edit, style mix, alignment and paste-back.
 
 ComfyUI finds custom nodes only in its ``custom_nodes/`` folders; ``interestyle comfy install PATH`` writes a
 small package there (:mod:`interestyle.comfy.shim`) that re-exports the two mappings below, the classic
@@ -17,7 +17,14 @@ Types on the wires: ComfyUI's IMAGE (B, H, W, 3) and MASK (B, H, W) in [0, 1] (s
 from __future__ import annotations
 
 from .cache import clear_caches
-from .nodes import InterestyleEdit, InterestyleInvert, InterestyleLoadModel, InterestyleMask, InterestyleStyleMix
+from .nodes import (
+    InterestyleEdit,
+    InterestyleInvert,
+    InterestyleLoadModel,
+    InterestyleMask,
+    InterestyleRefine,
+    InterestyleStyleMix,
+)
 from .photos import InterestyleAlign, InterestylePasteBack
 from .running import CATEGORY, NodeInputError
 from .values import ALIGNMENT, LATENTS, MODEL, ComfyModel, FaceAlignment
@@ -39,6 +46,7 @@ NODE_CLASS_MAPPINGS: dict[str, type] = {
     "InterestyleLoadModel": InterestyleLoadModel,
     "InterestyleMask": InterestyleMask,
     "InterestyleInvert": InterestyleInvert,
+    "InterestyleRefine": InterestyleRefine,
     "InterestyleEdit": InterestyleEdit,
     "InterestyleStyleMix": InterestyleStyleMix,
     "InterestyleAlign": InterestyleAlign,
@@ -51,6 +59,7 @@ NODE_DISPLAY_NAME_MAPPINGS: dict[str, str] = {
     "InterestyleLoadModel": "IntereStyle Load Model",
     "InterestyleMask": "IntereStyle Interest Mask",
     "InterestyleInvert": "IntereStyle Invert",
+    "InterestyleRefine": "IntereStyle Refine",
     "InterestyleEdit": "IntereStyle Edit",
     "InterestyleStyleMix": "IntereStyle Style Mix",
     "InterestyleAlign": "IntereStyle Align Faces",
