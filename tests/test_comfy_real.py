@@ -190,6 +190,19 @@ def test_the_edit_workflow_gives_what_the_nodes_give_in_process(server):
         assert np.abs(_pixels(saved) - mine).max() <= 1, node  # PNG rounding
 
 
+def test_the_refine_workflow_gives_what_the_nodes_give_in_process(server):
+    graph = workflow("interestyle-refine")
+    graph["5"]["inputs"]["steps"] = 10  # the example's 100 cost about 7 s of one free core, far more on a loaded one
+    entry, seconds = server.run(graph)
+    assert entry["status"]["status_str"] == "success", entry["status"]
+    print(f"refine workflow (invert, 10 refine steps, edit): {seconds:.2f} s")
+    expected = run_workflow(graph, EXAMPLES)
+    for node in ("7", "8", "9"):
+        (saved,) = server.saved(entry, node)
+        mine = (expected[node][0][0].numpy() * 255).round()
+        assert np.abs(_pixels(saved) - mine).max() <= 1, node  # PNG rounding
+
+
 def test_the_photo_workflow_pastes_the_edited_face_back(server):
     graph = workflow("interestyle-photo")
     graph["3"]["inputs"]["landmarks"] = TEST_LANDMARKS
