@@ -4,7 +4,7 @@ Runs offline on the embedded demo model. Without CONTENT and STYLE, two held-out
 to OUT/content.png and OUT/style.png and used.
 
 Usage: python examples/style_mix.py [CONTENT STYLE] [--model demo] [--out out]
-Writes OUT/mix.png: content | style | content with the style's coarse | middle | fine vectors.
+Writes OUT/mix.png: content | style | content with the style's coarse | middle | fine vectors, labelled.
 """
 
 from __future__ import annotations
@@ -39,7 +39,9 @@ def main() -> None:
     content = its.invert(model, args.content)
     style = its.invert(model, args.style)
     mixes = [its.style_mix(model, content, style, layers=preset).to_pil()[0] for preset in PRESETS]
-    image_grid([[content.to_pil()[0], style.to_pil()[0], *mixes]], cell=128).save(args.out / "mix.png")
+    labels = ["content", "style", *(f"{preset} from style" for preset in PRESETS)]
+    row = [content.to_pil()[0], style.to_pil()[0], *mixes]
+    image_grid([row], cell=128, column_labels=labels).save(args.out / "mix.png")
     print(f"columns: content | style | {' | '.join(PRESETS)} -> {args.out / 'mix.png'}")
 
 

@@ -4,7 +4,7 @@ Runs offline on the embedded demo model, whose folder ships the directions "grey
 "skin_tone". Without PHOTO, a held-out synthetic face is written to OUT/photo.png and used.
 
 Usage: python examples/sweep_edit.py [PHOTO] [--direction grey_hair] [--model demo] [--out out]
-Writes OUT/sweep.png: one row, the photo then the edit at each strength.
+Writes OUT/sweep.png: one row, the photo then the edit at each strength, each column labelled.
 """
 
 from __future__ import annotations
@@ -43,7 +43,8 @@ def main() -> None:
 
     inversion = its.invert(model, args.photo)
     sweep = its.edit(model, inversion, direction, [s * unit for s in STRENGTHS])
-    grid = image_grid([[its.to_pil(inversion.inputs)[0], *sweep.to_pil()]], cell=128)
+    labels = ["photo", *(f"{args.direction} {s:+g} sd" for s in STRENGTHS)]
+    grid = image_grid([[its.to_pil(inversion.inputs)[0], *sweep.to_pil()]], cell=128, column_labels=labels)
     grid.save(args.out / "sweep.png")
     print(f"{args.direction}: strengths {STRENGTHS} x {unit:.3f} (W units) -> {args.out / 'sweep.png'}")
 

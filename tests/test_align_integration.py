@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from interestyle import NoFaceError, edit, invert, style_mix
+from interestyle import NoFaceError, edit, invert, style_mix, to_pil
 
 
 class TwoFaces:
@@ -82,17 +82,26 @@ def test_cli_invert_align_writes_photos_crops_and_transforms(tmp_path, model, ph
     register_landmark_provider("test-two-faces", TwoFaces)
     try:
         argv = ["invert", str(tmp_path / "group.png"), "-m", str(tmp_path / "model"), "-o", str(tmp_path / "out")]
-        assert main([*argv, "--align", "--landmarks", "test-two-faces", "--keep-aligned", "-q"]) == 0
+        assert main([*argv, "--align", "--landmarks", "test-two-faces", "--keep-aligned", "--no-progress"]) == 0
     finally:
         _REGISTERED.pop("test-two-faces")
     out = tmp_path / "out"
     assert Image.open(out / "group.png").size == (320, 96)
     assert sorted(p.name for p in out.glob("group.face*")) == [
+        "group.face0.aligned.png",
         "group.face0.json",
         "group.face0.png",
+        "group.face1.aligned.png",
         "group.face1.json",
         "group.face1.png",
     ]
+    # the aligned crops themselves (what the encoder saw), not only their reconstructions
+    expected = invert(model, photo, align=True, landmarks=TwoFaces()).alignment[0].faces
+    for k, face in enumerate(expected):
+        crop = np.asarray(Image.open(out / f"group.face{k}.aligned.png"), dtype=np.int16)
+        assert crop.shape == (model.resolution, model.resolution, 3)
+        assert np.abs(crop - np.asarray(to_pil(face.image)[0], dtype=np.int16)).max() <= 1
+        assert not np.array_equal(crop, np.asarray(Image.open(out / f"group.face{k}.png")))
     assert (
         main(["invert", str(tmp_path / "group.png"), "-m", str(tmp_path / "model"), "-o", str(out), "--keep-aligned"])
         == 2
@@ -115,7 +124,7 @@ def test_cli_edit_align_pastes_each_strengths_edit_into_the_photo(tmp_path, mode
     try:
         argv = ["edit", str(tmp_path / "group.png"), "-m", str(tmp_path / "model"), "-o", str(tmp_path / "out")]
         argv += ["--directions", str(tmp_path / "directions"), "--direction", "age", "--strength", "0", "3", "--grid"]
-        assert main([*argv, "--align", "--landmarks", "test-two-faces", "-q"]) == 0
+        assert main([*argv, "--align", "--landmarks", "test-two-faces", "--no-progress"]) == 0
     finally:
         _REGISTERED.pop("test-two-faces")
     out = tmp_path / "out"
@@ -133,9 +142,9 @@ def test_mediapipe_face_hull_is_a_mask_provider_by_name():
     from interestyle import available_mask_providers, get_mask_provider
 
     assert "mediapipe-face" in available_mask_providers()
-    provider = get_mask_provider("mediapipe-face")
     if importlib.util.find_spec("mediapipe") is None:
         with pytest.raises(ImportError, match=r"interestyle\[mediapipe\]"):
-            provider(torch.zeros(1, 3, 32, 32))
+            get_mask_provider("mediapipe-face")
     else:
+        provider = get_mask_provider("mediapipe-face")
         assert provider(torch.zeros(1, 3, 32, 32)).shape == (1, 1, 32, 32)

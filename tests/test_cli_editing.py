@@ -14,6 +14,7 @@ from safetensors import safe_open
 from conftest import tiny_model
 from interestyle import DirectionSet
 from interestyle.cli import main
+from interestyle.grids import label_height
 
 
 @pytest.fixture(scope="module")
@@ -55,15 +56,19 @@ def test_invert_a_folder_skips_the_unreadable_image(work):
         assert Image.open(out / f"{name}.composite.png").size == (32, 32)
         assert latents_of(out / f"{name}.safetensors")["latents"].shape == (8, 32)
     assert not (out / "broken.png").exists()
-    # rows a, b, c of photo | reconstruction | composite: 32-pixel cells, 2-pixel gaps
-    assert Image.open(out / "grid.png").size == (2 + 3 * 34, 2 + 3 * 34)
+    # rows a, b, c of photo | reconstruction | composite: 32-pixel cells, 2-pixel gaps, under a label strip and
+    # right of a column of names
+    grid = np.asarray(Image.open(out / "grid.png").convert("L"))
+    left = grid.shape[1] - (2 + 3 * 34)
+    assert grid.shape[0] == label_height(32) + 2 + 3 * 34 and left > 0
+    assert grid[: label_height(32), left:].min() < 128 and grid[label_height(32) :, :left].min() < 128  # text
     assert "inverted 3 photo(s)" in proc.stdout
 
 
 def test_edit_writes_one_image_per_strength(work):
     proc = cli(
         "edit", "photos/a.png", "photos/b.png", "--model", "model", "--direction", "smile",
-        "--strength", "-2", "0", "1.5", "--layers", "coarse", "--out", "edited", "--grid", "--quiet",
+        "--strength", "-2", "0", "1.5", "--layers", "coarse", "--out", "edited", "--grid", "--no-progress",
         cwd=work,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
@@ -74,16 +79,16 @@ def test_edit_writes_one_image_per_strength(work):
         saved = latents_of(out / f"{name}_smile.safetensors")
         assert saved["latents"].shape == (3, 8, 32) and saved["strengths"].tolist() == [-2.0, 0.0, 1.5]
     assert (out / "grid.png").is_file()
-    assert proc.stderr == ""  # --quiet: no progress bars
+    assert proc.stderr == ""  # --no-progress: no progress bars
 
 
 def test_edit_saved_latents_matches_the_python_api(work):
     from interestyle import edit, load_encoder
 
-    cli("invert", "photos/c.png", "--model", "model", "--out", "inv-c", "-q", cwd=work)
+    cli("invert", "photos/c.png", "--model", "model", "--out", "inv-c", "--no-progress", cwd=work)
     proc = cli(
         "edit", "inv-c/c.safetensors", "--model", "model", "--direction", "model/directions.safetensors",
-        "--strength", "2", "--out", "edited-latents", "-q",
+        "--strength", "2", "--out", "edited-latents", "--no-progress",
         cwd=work,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
@@ -97,7 +102,7 @@ def test_edit_saved_latents_matches_the_python_api(work):
 def test_mix_with_a_style_photo_and_with_random_styles(work):
     proc = cli(
         "mix", "photos/a.png", "photos/b.png", "--style", "photos/c.png", "--layers", "fine",
-        "--model", "model", "--mask", "masks", "--out", "mixed", "--grid", "-q",
+        "--model", "model", "--mask", "masks", "--out", "mixed", "--grid", "--no-progress",
         cwd=work,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
@@ -108,7 +113,18 @@ def test_mix_with_a_style_photo_and_with_random_styles(work):
     assert (work / "mixed" / "grid.png").is_file()
 
     proc = cli(
-        "mix", "photos/a.png", "--random", "3", "--seed", "1", "--model", "model", "--out", "rnd", "-q", cwd=work
+        "mix",
+        "photos/a.png",
+        "--random",
+        "3",
+        "--seed",
+        "1",
+        "--model",
+        "model",
+        "--out",
+        "rnd",
+        "--no-progress",
+        cwd=work,
     )
     assert proc.returncode == 0, proc.stderr
     assert sorted(p.name for p in (work / "rnd").glob("*.png")) == ["a_random0.png", "a_random1.png", "a_random2.png"]
@@ -172,7 +188,9 @@ def test_mix_batches_that_do_not_pair_up(work, capsys, monkeypatch):
 
 def test_an_unreadable_file_named_alone_is_skipped_with_exit_1(work, capsys, monkeypatch):
     monkeypatch.chdir(work)
-    code, err = run_main(capsys, "invert", "photos/broken.png", "photos/a.png", "-m", "model", "-o", "two", "-q")
+    code, err = run_main(
+        capsys, "invert", "photos/broken.png", "photos/a.png", "-m", "model", "-o", "two", "--no-progress"
+    )
     assert code == 1
     assert "warning: skipped photos/broken.png: cannot read" in err
     assert (work / "two" / "a.png").is_file() and not (work / "two" / "broken.png").exists()

@@ -15,6 +15,7 @@ from PIL import Image
 from safetensors.torch import load_file
 
 import interestyle as its
+from interestyle.grids import label_height
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
@@ -37,7 +38,14 @@ def png(path: Path) -> tuple[int, int]:
 
 
 def grid_size(columns: int) -> tuple[int, int]:
-    return PAD + columns * (CELL + PAD), PAD + CELL + PAD
+    """One row of cells under a strip of column labels."""
+    return PAD + columns * (CELL + PAD), label_height(CELL) + PAD + CELL + PAD
+
+
+def labelled_columns(path: Path, columns: int) -> bool:
+    """Whether each column of a one-row grid has dark label text in the strip above it."""
+    strip = np.asarray(Image.open(path).convert("L"))[: label_height(CELL)]
+    return all(strip[:, PAD + c * (CELL + PAD) :][:, :CELL].min() < 128 for c in range(columns))
 
 
 @pytest.fixture(scope="module")
@@ -105,7 +113,8 @@ def test_sweep_edit_writes_one_row_per_strength(tmp_path):
     proc = run("sweep_edit.py", "--direction", "skin_tone", "--out", "out", cwd=tmp_path)
     strengths = re.search(r"strengths \[(.*?)\]", proc.stdout).group(1).split(",")
     assert png(tmp_path / "out" / "sweep.png") == grid_size(1 + len(strengths))
-    sheet = np.asarray(Image.open(tmp_path / "out" / "sweep.png").convert("RGB")).astype(int)
+    assert labelled_columns(tmp_path / "out" / "sweep.png", 1 + len(strengths))
+    sheet = np.asarray(Image.open(tmp_path / "out" / "sweep.png").convert("RGB")).astype(int)[label_height(CELL) :]
     cells = [sheet[PAD : PAD + CELL, PAD + c * (CELL + PAD) :][:, :CELL] for c in range(1, 1 + len(strengths))]
     assert np.abs(cells[0] - cells[-1]).max() > 0  # the two ends of the sweep differ
 
@@ -114,6 +123,7 @@ def test_style_mix_writes_content_style_and_three_mixes(tmp_path):
     run("style_mix.py", "--out", "out", cwd=tmp_path)
     assert png(tmp_path / "out" / "content.png") == (64, 64)
     assert png(tmp_path / "out" / "mix.png") == grid_size(5)
+    assert labelled_columns(tmp_path / "out" / "mix.png", 5)
 
 
 def test_convert_checkpoint_round_trips_the_demo_model(tmp_path):

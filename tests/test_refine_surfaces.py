@@ -47,8 +47,8 @@ def pixels(path) -> np.ndarray:
 def test_invert_refine_writes_each_photos_reconstruction_and_tuned_generator(work, capsys):
     out = work / "refined"
     args = ["invert", str(work / "photos"), "--model", str(work / "model"), "--mask", str(work / "masks")]
-    assert main([*args, "--out", str(out), "--refine", "4", "--refine-lr", "0.003", "--quiet"]) == 0
-    assert main([*args, "--out", str(work / "plain"), "--quiet"]) == 0
+    assert main([*args, "--out", str(out), "--refine", "4", "--refine-lr", "0.003", "--no-progress"]) == 0
+    assert main([*args, "--out", str(work / "plain"), "--no-progress"]) == 0
     model = tiny_model()
     generators = []
     for name in ("a", "b"):
@@ -63,7 +63,7 @@ def test_invert_refine_writes_each_photos_reconstruction_and_tuned_generator(wor
         generators.append(tuned)
     # one generator per photo, each tuned to its own
     assert not torch.equal(generators[0].to_rgbs[-1].bias, generators[1].to_rgbs[-1].bias)
-    assert "refine" not in capsys.readouterr().err  # --quiet
+    assert "refine" not in capsys.readouterr().err  # --no-progress
 
 
 def test_invert_refine_without_a_mask_is_one_line(work, capsys, monkeypatch):
@@ -93,7 +93,7 @@ def test_invert_refine_takes_positive_steps_and_lr(work, capsys, monkeypatch, ex
 def test_invert_refine_that_diverges_names_the_step_and_writes_nothing_for_the_photo(work, capsys):
     out = work / "diverged"
     args = ["invert", str(work / "photos" / "a.png"), "--model", str(work / "model"), "--out", str(out)]
-    code = main([*args, "--mask", str(work / "masks"), "--refine", "50", "--refine-lr", "1e30", "--quiet"])
+    code = main([*args, "--mask", str(work / "masks"), "--refine", "50", "--refine-lr", "1e30", "--no-progress"])
     assert code == 2
     assert "refine diverged at step" in capsys.readouterr().err
     assert list(out.iterdir()) == []

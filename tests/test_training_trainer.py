@@ -1,5 +1,6 @@
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from PIL import Image
@@ -7,6 +8,7 @@ from safetensors.torch import load_file
 
 from conftest import tiny_model
 from interestyle import ConfigError, load_encoder
+from interestyle.grids import label_height
 from interestyle.masks import register_mask_provider, unregister_mask_provider
 from interestyle.metrics import masked_mse
 from interestyle.training import (
@@ -174,6 +176,11 @@ def test_checkpoint_is_a_model_folder_load_encoder_reads(uninterrupted):
     model.refine(torch.zeros(1, 3, 32, 32), 2)
     assert (root / "run" / "log.csv").read_text().count("\n") == 5
     assert (root / "run" / "samples" / "step-00000004.png").is_file()
+    # input | mask | step 1 | step 2 | target under a strip of labels, one 32-pixel row per sample image
+    sheet = np.asarray(Image.open(root / "run" / "samples" / "step-00000004.png").convert("L"))
+    rows = (sheet.shape[0] - label_height(32) - 2) // 34
+    assert sheet.shape == (label_height(32) + 2 + rows * 34, 2 + 5 * 34) and rows >= 1
+    assert all(sheet[: label_height(32), 2 + c * 34 :][:, :32].min() < 128 for c in range(5))
     assert set(result.validation) == {"val_full_mse", "val_interest_mse"}
     assert not list((root / "run" / "checkpoints").glob(".*"))  # no temporary folder left behind
 

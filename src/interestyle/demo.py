@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import torch
-from PIL import Image, ImageDraw
+from PIL import Image
 
 from .directions import Direction, principal_directions
 from .editing import edit, style_mix
@@ -70,17 +70,6 @@ def _spread(model: IntereStyleModel, direction: Direction) -> float:
     return float((w @ row).std())
 
 
-def _labelled(rows: list[list[Image.Image | None]], cell: int) -> Image.Image:
-    grid = image_grid(rows, cell=cell)
-    header = 16
-    sheet = Image.new("RGB", (grid.width, grid.height + header), (255, 255, 255))
-    sheet.paste(grid, (0, header))
-    draw = ImageDraw.Draw(sheet)
-    for c, label in enumerate(COLUMNS):
-        draw.text((2 + c * (cell + 2) + 2, 2), label, fill=(0, 0, 0))
-    return sheet
-
-
 @torch.no_grad()
 def run_demo(
     model: IntereStyleModel,
@@ -137,5 +126,5 @@ def run_demo(
         to_pil(style_source),
         to_pil(mixed.composite()),
     ]
-    report.grid = _labelled([list(row) for row in zip(*columns, strict=True)], cell)
+    report.grid = image_grid([list(row) for row in zip(*columns, strict=True)], cell=cell, column_labels=COLUMNS)
     return report

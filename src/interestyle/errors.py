@@ -6,7 +6,16 @@ Each also derives from the builtin a caller would try first (``ValueError``, ``O
 
 from __future__ import annotations
 
-__all__ = ["ConfigError", "DivergenceError", "HubError", "InterestyleError", "NoFaceError", "WeightsError"]
+__all__ = [
+    "ConfigError",
+    "DivergenceError",
+    "HubError",
+    "ImageTooLargeError",
+    "InterestyleError",
+    "MissingExtraError",
+    "NoFaceError",
+    "WeightsError",
+]
 
 
 class InterestyleError(Exception):
@@ -27,6 +36,32 @@ class HubError(InterestyleError, OSError):
 
 class NoFaceError(InterestyleError, ValueError):
     """A landmark provider found no face in a photo that had to be aligned (the message names the photo)."""
+
+
+class MissingExtraError(InterestyleError, ImportError):
+    """An optional dependency is not installed; the message gives the ``pip install 'interestyle[EXTRA]'``
+    command that installs it.
+
+    Attributes:
+        extra: the extra that provides it: ``"mediapipe"``, ``"app"`` (Gradio) or ``"train"`` (Accelerate,
+            PyYAML).
+    """
+
+    def __init__(self, message: str, *, extra: str) -> None:
+        super().__init__(message)
+        self.extra = extra
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return _rebuild_missing_extra, (str(self), self.extra)
+
+
+def _rebuild_missing_extra(message: str, extra: str) -> MissingExtraError:
+    return MissingExtraError(message, extra=extra)
+
+
+class ImageTooLargeError(InterestyleError, ValueError):
+    """An image file has more pixels than :data:`interestyle.images.MAX_IMAGE_PIXELS` allows (a decompression
+    bomb, or a scan far larger than any model needs); the message names the file and its size."""
 
 
 class DivergenceError(InterestyleError, ArithmeticError):

@@ -17,6 +17,7 @@ lip corners 61 and 291.
 
 from __future__ import annotations
 
+import importlib.util
 import threading
 from typing import Any
 
@@ -25,6 +26,7 @@ import torch
 from PIL import Image, ImageDraw
 from torch import Tensor
 
+from ..errors import MissingExtraError
 from ..validation import check_positive_int, check_unit_interval
 
 __all__ = ["MESH_NOSE_TIP", "MESH_TO_68", "MediaPipeFaceMask", "MediaPipeLandmarks", "mesh_to_68", "mesh_to_five"]
@@ -68,10 +70,21 @@ def mesh_to_five(mesh: Tensor) -> Tensor:
     )
 
 
+def _require_mediapipe() -> None:
+    """Fail when the provider is made, before any work, if MediaPipe is missing (without importing it)."""
+    if importlib.util.find_spec("mediapipe") is None:
+        raise MissingExtraError(_INSTALL, extra="mediapipe")
+
+
 class _FaceMesh:
-    """One lazily built MediaPipe FaceMesh graph (static images), shared by the calls of one provider."""
+    """One lazily built MediaPipe FaceMesh graph (static images), shared by the calls of one provider.
+
+    Raises:
+        MissingExtraError: MediaPipe is not installed.
+    """
 
     def __init__(self, max_faces: int, min_confidence: float) -> None:
+        _require_mediapipe()
         self.max_faces = check_positive_int(max_faces, "max_faces")
         self.min_confidence = check_unit_interval(min_confidence, "min_confidence")
         self._graph: Any = None
@@ -81,7 +94,7 @@ class _FaceMesh:
         try:
             from mediapipe.python.solutions import face_mesh
         except ImportError as exc:
-            raise ImportError(f"{_INSTALL} ({exc})") from exc
+            raise MissingExtraError(f"{_INSTALL} ({exc})", extra="mediapipe") from None
         return face_mesh.FaceMesh(
             static_image_mode=True,
             max_num_faces=self.max_faces,

@@ -8,9 +8,12 @@ analytics off and never a share link.
 
 from __future__ import annotations
 
+import importlib
 import os
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
+from ..errors import MissingExtraError
 from .session import DEFAULT_MODEL, Editor, Inversion
 from .uploads import MAX_MEGAPIXELS, read_upload
 
@@ -22,20 +25,28 @@ __all__ = ["DEFAULT_MODEL", "MAX_MEGAPIXELS", "Editor", "Inversion", "build_app"
 INSTALL = "the app needs Gradio: pip install 'interestyle[app]'"
 
 
+def ui_module() -> ModuleType:
+    """:mod:`interestyle.app.ui` (which imports Gradio, analytics off).
+
+    Raises:
+        MissingExtraError: Gradio is not installed (an ImportError whose message says what to install).
+    """
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    try:
+        return importlib.import_module(f"{__name__}.ui")
+    except ModuleNotFoundError as exc:
+        if exc.name != "gradio":
+            raise
+        raise MissingExtraError(INSTALL, extra="app") from None
+
+
 def build_app(editor: Editor) -> gr.Blocks:
     """The Gradio page for ``editor`` (see :func:`interestyle.app.ui.build_app`).
 
     Raises:
-        ImportError: Gradio is not installed (the message says what to install).
+        MissingExtraError: Gradio is not installed (an ImportError whose message says what to install).
     """
-    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-    try:
-        from .ui import build_app as build
-    except ModuleNotFoundError as exc:
-        if exc.name != "gradio":
-            raise
-        raise ImportError(INSTALL) from None
-    return build(editor)
+    return ui_module().build_app(editor)
 
 
 def launch(editor: Editor, *, port: int | None = None, block: bool = True, **kwargs: Any) -> gr.Blocks:

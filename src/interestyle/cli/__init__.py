@@ -10,11 +10,13 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from collections.abc import Sequence
+import warnings
+from collections.abc import Callable, Sequence
 from typing import NoReturn
 
 from .._version import __version__
 from ..errors import InterestyleError
+from .inputs import warn
 
 __all__ = ["COMMANDS", "main"]
 
@@ -40,6 +42,15 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
 
 
+def _one_line_warnings(command: str) -> Callable[..., None]:
+    """A ``warnings.showwarning`` that prints ``interestyle COMMAND: warning: MESSAGE``, not a file and line."""
+
+    def show(message: Warning | str, *_: object, **__: object) -> None:
+        warn(command, str(message))
+
+    return show
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="interestyle",
@@ -60,7 +71,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return 2
     try:
-        return int(args.func(args) or 0)
+        with warnings.catch_warnings():
+            warnings.showwarning = _one_line_warnings(args.command)
+            return int(args.func(args) or 0)
     except USER_ERRORS as exc:
         print(f"interestyle {args.command}: error: {exc}", file=sys.stderr)
         return 2

@@ -6,11 +6,11 @@ import argparse
 from typing import Any
 
 from ..app.session import DEFAULT_MODEL, REFINE_STEPS
-from .options import positive_int, resolve_device
+from .options import MODEL_HELP, add_device_option, positive_int, resolve_device
 
 EPILOG = """\
 examples:
-  interestyle app --model ./model
+  interestyle app
   interestyle app --model ./model --baseline ./restyle-model --port 7861
 
 Serves on http://127.0.0.1:PORT only (never a share link), offline, with Gradio's analytics off; open the
@@ -27,17 +27,10 @@ def add_parser(subparsers: Any) -> None:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument(
-        "--model",
-        "-m",
-        required=DEFAULT_MODEL is None,
-        default=DEFAULT_MODEL,
-        help="model folder or Hugging Face Hub repo id"
-        + (f" (default: {DEFAULT_MODEL}, the embedded demo model)" if DEFAULT_MODEL else ""),
-    )
+    parser.add_argument("--model", "-m", default=DEFAULT_MODEL, help=MODEL_HELP)
     parser.add_argument("--baseline", help="a second model to compare against (folder or repo id)")
     parser.add_argument("--port", type=positive_int, help="port on 127.0.0.1 (default: the first free from 7860)")
-    parser.add_argument("--device", default="auto", help="'auto' (CUDA, then MPS, then CPU), 'cpu', 'cuda' ...")
+    add_device_option(parser)
     parser.add_argument(
         "--refine-steps",
         type=positive_int,
@@ -49,8 +42,9 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..app import Editor, launch
+    from ..app import Editor, launch, ui_module
 
+    ui_module()  # without Gradio: the one-line install hint before any model is loaded
     editor = Editor.load(
         args.model, baseline=args.baseline, device=resolve_device(args.device), refine_steps=args.refine_steps
     )

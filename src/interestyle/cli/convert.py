@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .options import add_progress_option
+
 
 def _units(text: str) -> list[int]:
     try:
@@ -62,7 +64,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--overwrite", action="store_true", help="replace the converted files in a non-empty DIR")
     parser.add_argument("--push-to-hub", metavar="REPO_ID", help="also create and upload to this Hub repository")
     parser.add_argument("--private", action="store_true", help="create the Hub repository as private")
-    parser.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    add_progress_option(parser)
     parser.set_defaults(func=run)
 
 

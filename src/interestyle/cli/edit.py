@@ -19,15 +19,16 @@ from ..images import to_pil
 from ..inversion import invert
 from ..models.model import IntereStyleModel
 from .inputs import MaskFinder, Reader, expand_inputs, warn
-from .invert import add_io_options
+from .invert import add_align_options, add_io_options, landmark_provider
 from .options import add_model_options, load_model, positive_int
 from .outputs import Grid, output_folder, save_latents, save_png, unique_names
 
 EPILOG = """\
 examples:
+  interestyle edit face.png --direction grey_hair --strength -2 0 2 --out edited/ --grid   (the demo model)
   interestyle edit photo.png --model ./model --direction smile --strength -2 0 2 --out edited/ --grid
   interestyle edit 'photos/*.jpg' --model ./model --mask masks/ --direction age.npy --strength 3 --out edited/
-  interestyle edit inverted/*.safetensors --model ./model --direction pose --directions org/ffhq-directions \\
+  interestyle edit inverted/*.safetensors --model ./model --direction pose --directions you/your-directions \\
       --strength 1.5 --layers coarse --out edited/
   interestyle edit photo.jpg --align --mask face-parsing --model ./model --directions e4e-ganspace \\
       --direction pc46 --layers 4:5 --strength -6 --out edited/
@@ -73,9 +74,7 @@ def add_parser(subparsers: Any) -> None:
         "--feather-px", type=float, help="sigma of the paste's soft edge, in output pixels (default resolution/64)"
     )
     group.add_argument("--iterations", type=positive_int, help="refinement steps (default: the model's)")
-    photos = parser.add_argument_group("real photos")
-    photos.add_argument("--align", action="store_true", help="find and align every face, edit it, paste it back")
-    photos.add_argument("--landmarks", default="mediapipe", help="landmark provider for --align (default mediapipe)")
+    add_align_options(parser, keep_aligned=False)
     add_model_options(parser)
     parser.set_defaults(func=run)
 
@@ -121,7 +120,7 @@ def _write(
             {"latents": result.latents[i::b], "strengths": result.strengths},
             {"source": str(path), "model": model_spec, "direction": direction.name},
         )
-        grid.add([photo, *row])
+        grid.add([photo, *row], name)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -137,14 +136,14 @@ def run(args: argparse.Namespace) -> int:
     out = output_folder(args.out)
     names = unique_names([*image_paths, *latent_paths])
     reader = Reader("edit", masks)
-    grid = Grid(args.grid)
+    grid = Grid(args.grid, ["photo", *(f"{direction.name} {_strength_label(s)}" for s in strengths)])
     paste = args.mask is not None
     common = {"layers": layers, "batch_size": args.batch_size, "progress": False}
     if args.align:
         return _run_aligned(args, model, image_paths, names, direction, strengths, common, out, reader, grid)
     written = 0
     bs = args.batch_size
-    with tqdm(total=len(paths), desc="edit", unit="input", disable=args.quiet) as bar:
+    with tqdm(total=len(paths), desc="edit", unit="input", disable=args.no_progress) as bar:
         for start in range(0, len(image_paths), bs):
             chunk = list(zip(image_paths[start : start + bs], names[start : start + bs], strict=True))
             batch = [(p, n, t) for p, n in chunk if (t := reader.read(p)) is not None]
@@ -209,15 +208,16 @@ def _run_aligned(
     if len(paths) != len(names):
         raise ValueError("--align takes photos, not saved latents")
     masks = MaskFinder(args.mask)
+    landmarks = landmark_provider(args)
     written = 0
-    for path, name in tqdm(list(zip(paths, names, strict=True)), desc="edit", disable=args.quiet):
+    for path, name in tqdm(list(zip(paths, names, strict=True)), desc="edit", disable=args.no_progress):
         image = reader.read(path)
         if image is None:
             continue
         try:
             inversion = invert(
                 model, image, mask=masks.masks([path]), iterations=args.iterations, progress=False, align=True,
-                landmarks=args.landmarks, batch_size=args.batch_size,
+                landmarks=landmarks, batch_size=args.batch_size,
             )  # fmt: skip
         except NoFaceError as exc:
             warn("edit", f"skipped {path}: {exc}")
@@ -229,7 +229,7 @@ def _run_aligned(
             direction,
             strengths,
             align=True,
-            feather_fraction=_feather_fraction(args, model.resolution),
+            feather_fraction=feather_fraction_of(args.feather_px, model.resolution),
             **common,
         )
         assert result.photos is not None and result.strengths is not None
@@ -242,13 +242,13 @@ def _run_aligned(
             {"latents": latents, "strengths": result.strengths},
             {"source": str(path), "model": args.model, "direction": direction.name},
         )
-        grid.add([to_pil(image)[0], *photos])
+        grid.add([to_pil(image)[0], *photos], name)
         written += 1
     sheet = grid.save(out / "grid.png")
     print(f"edited the faces of {written} photo(s) into {out}" + (f"; contact sheet {sheet}" if sheet else ""))
     return reader.exit_code()
 
 
-def _feather_fraction(args: argparse.Namespace, resolution: int) -> float:
+def feather_fraction_of(feather_px: float | None, resolution: int) -> float:
     """--feather-px (pixels of the generator's crop) as paste-back takes it: a fraction of the crop's side."""
-    return DEFAULT_FEATHER_FRACTION if args.feather_px is None else args.feather_px / resolution
+    return DEFAULT_FEATHER_FRACTION if feather_px is None else feather_px / resolution

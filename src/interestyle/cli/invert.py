@@ -9,9 +9,11 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
+from ..align import LandmarkProvider, get_landmark_provider
 from ..errors import NoFaceError
 from ..images import to_pil
 from ..inversion import InversionResult, invert
+from ..masks import available_mask_providers
 from ..models.model import IntereStyleModel
 from ..pivotal import DEFAULT_LR, RefinedResult, refine
 from ..serialization import atomic_write
@@ -21,7 +23,8 @@ from .outputs import Grid, output_folder, save_latents, save_png, unique_names
 
 EPILOG = """\
 examples:
-  interestyle invert photo.png --model org/interestyle-ffhq --out inverted/
+  interestyle invert photo.png --out inverted/                      (the embedded demo model)
+  interestyle invert photo.png --model you/your-interestyle-model --mask face-parsing --out inverted/
   interestyle invert 'photos/*.jpg' --model ./model --mask masks/ --out inverted/ --grid
   interestyle invert photos/ --model ./model --out inverted/ --device cuda --dtype float16 --batch-size 16
 
@@ -39,7 +42,8 @@ with --refine STEPS (pivotal tuning inside the mask; needs --mask), for each pho
 with --align (photos that are not FFHQ-aligned crops), for each photo NAME:
   NAME.png             the photo with every face replaced by its reconstruction
   NAME.safetensors     tensor "latents": (faces, n_latent, style_dim), faces left to right
-  NAME.faceK.png       with --keep-aligned: the K-th aligned crop's reconstruction
+  NAME.faceK.aligned.png  with --keep-aligned: the K-th aligned crop (what the encoder saw)
+  NAME.faceK.png       with --keep-aligned: its reconstruction
   NAME.faceK.json      with --keep-aligned: its alignment transform (the crop quad in the photo)
 
 An unreadable image is skipped with a warning; the exit code is then 1. Bad arguments exit with code 2.
@@ -70,7 +74,9 @@ def add_io_options(parser: argparse.ArgumentParser, what: str) -> None:
     parser.add_argument("--out", "-o", required=True, help="output folder (created if missing)")
     parser.add_argument(
         "--mask",
-        help="interest mask: one image file for every photo, or a folder of masks named like the photos "
+        help="interest mask: a mask provider's name ("
+        + ", ".join(available_mask_providers())
+        + "; see interestyle masks), one image file for every photo, or a folder of masks named like the photos "
         "(same stem, any image suffix); outputs are then pasted into the photo through the mask",
     )
     parser.add_argument("--grid", action="store_true", help="also write grid.png, a contact sheet of the results")
@@ -92,11 +98,17 @@ def add_refine_options(parser: argparse.ArgumentParser) -> None:
 
 
 def refine_if_asked(model: IntereStyleModel, result: InversionResult, args: argparse.Namespace) -> InversionResult:
-    """``result`` refined with ``--refine STEPS`` (progress over the steps unless ``--quiet``), else as it is."""
+    """``result`` refined with ``--refine STEPS`` (progress over the steps unless ``--no-progress``), else as it
+    is."""
     if args.refine is None:
         return result
     return refine(
-        model, result, steps=args.refine, lr=args.refine_lr, lpips=args.lpips, progress=False if args.quiet else None
+        model,
+        result,
+        steps=args.refine,
+        lr=args.refine_lr,
+        lpips=args.lpips,
+        progress=False if args.no_progress else None,
     )
 
 
@@ -105,11 +117,24 @@ def save_generator_if_refined(result: InversionResult, model: IntereStyleModel, 
         result.save_generator(path, model.generator)
 
 
-def add_align_options(parser: argparse.ArgumentParser) -> None:
+def add_align_options(parser: argparse.ArgumentParser, *, keep_aligned: bool = True) -> None:
+    """``--align`` and ``--landmarks`` (and ``--keep-aligned``), as invert, edit and mix take them."""
     group = parser.add_argument_group("real photos")
-    group.add_argument("--align", action="store_true", help="find, align and paste back every face of each photo")
+    group.add_argument(
+        "--align", action="store_true", help="find and align every face of each photo, and paste the results back"
+    )
     group.add_argument("--landmarks", default="mediapipe", help="landmark provider for --align (default mediapipe)")
-    group.add_argument("--keep-aligned", action="store_true", help="with --align, also write the aligned crops")
+    if keep_aligned:
+        group.add_argument(
+            "--keep-aligned",
+            action="store_true",
+            help="with --align, also write each aligned crop, its reconstruction and its alignment transform",
+        )
+
+
+def landmark_provider(args: argparse.Namespace) -> LandmarkProvider:
+    """The ``--landmarks`` provider, made once before any photo is read (a missing extra fails here)."""
+    return get_landmark_provider(args.landmarks)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -125,11 +150,11 @@ def run(args: argparse.Namespace) -> int:
     out = output_folder(args.out)
     names = unique_names(paths)
     reader = Reader("invert", masks)
-    grid = Grid(args.grid)
+    grid = Grid(args.grid, ["photo", "reconstruction", *(["composite"] if args.mask is not None else [])])
     written = 0
     # refine tunes one generator per call: photo by photo, so that each gets its own
     per_call = 1 if args.refine is not None else args.batch_size
-    with tqdm(total=len(paths), desc="invert", unit="image", disable=args.quiet) as bar:
+    with tqdm(total=len(paths), desc="invert", unit="image", disable=args.no_progress) as bar:
         for start in range(0, len(paths), per_call):
             batch = []
             for path, name in zip(paths[start : start + per_call], names[start : start + per_call], strict=True):
@@ -159,7 +184,7 @@ def run(args: argparse.Namespace) -> int:
                         {"source": str(path), "model": str(args.model)},
                     )
                     save_generator_if_refined(result, model, out / f"{name}.generator.safetensors")
-                    grid.add([to_pil(result.inputs[i])[0], recons[i], *([composite] if composite else [])])
+                    grid.add([to_pil(result.inputs[i])[0], recons[i], *([composite] if composite else [])], name)
                     written += 1
             bar.update(min(per_call, len(paths) - start))
     sheet = grid.save(out / "grid.png")
@@ -175,12 +200,13 @@ def run_aligned(args: argparse.Namespace) -> int:
     """``invert --align``: photos in, photos out with their faces replaced; one photo at a time."""
     paths = expand_inputs(args.inputs)
     masks = MaskFinder(args.mask)
+    landmarks = landmark_provider(args)
     model = load_model(args)
     out = output_folder(args.out)
     reader = Reader("invert", masks)
-    grid = Grid(args.grid)
+    grid = Grid(args.grid, ["photo", "faces replaced"])
     written = 0
-    for path, name in tqdm(list(zip(paths, unique_names(paths), strict=True)), desc="invert", disable=args.quiet):
+    for path, name in tqdm(list(zip(paths, unique_names(paths), strict=True)), desc="invert", disable=args.no_progress):
         image = reader.read(path)
         if image is None:
             continue
@@ -193,7 +219,7 @@ def run_aligned(args: argparse.Namespace) -> int:
                 batch_size=args.batch_size,
                 progress=False,
                 align=True,
-                landmarks=args.landmarks,
+                landmarks=landmarks,
             )
         except NoFaceError as exc:
             warn("invert", f"skipped {path}: {exc}")
@@ -209,9 +235,10 @@ def run_aligned(args: argparse.Namespace) -> int:
         save_generator_if_refined(result, model, out / f"{name}.generator.safetensors")
         if args.keep_aligned:
             for k, (face, recon) in enumerate(zip(result.alignment[0].faces, result.to_pil(), strict=True)):
+                save_png(to_pil(face.image)[0], out / f"{name}.face{k}.aligned.png")
                 save_png(recon, out / f"{name}.face{k}.png")
                 save_text(out / f"{name}.face{k}.json", json.dumps(face.transform.to_dict(), indent=2) + "\n")
-        grid.add([to_pil(image)[0], photo])
+        grid.add([to_pil(image)[0], photo], name)
         written += 1
     sheet = grid.save(out / "grid.png")
     print(f"inverted the faces of {written} photo(s) into {out}" + (f"; contact sheet {sheet}" if sheet else ""))

@@ -18,6 +18,7 @@ from ..masks.overlay import overlay, overlay_grid
 from ..masks.protocol import MaskProvider, provider_resolution, resize_masks
 from ..serialization import atomic_write
 from ..validation import check_positive_int
+from .options import add_device_option, add_progress_option, resolve_device
 
 GRID_NAME = "overlay.png"
 
@@ -52,7 +53,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--thumb", type=int, default=128, help="side of each overlay-grid cell (default 128)")
     parser.add_argument("--columns", type=int, default=8, help="overlay-grid columns (default 8)")
     parser.add_argument("--grid-max", type=int, default=64, help="images shown in the overlay grid (default 64)")
-    parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    add_device_option(parser)
+    add_progress_option(parser)
     parser.set_defaults(func=run)
 
 
@@ -112,9 +114,19 @@ def _save_png(image: Image.Image, path: Path) -> None:
 
 
 def build_provider(
-    name: str, options: dict[str, Any], *, dilate_px256: float, feather_px256: float, invert: bool
+    name: str,
+    options: dict[str, Any],
+    *,
+    dilate_px256: float,
+    feather_px256: float,
+    invert: bool,
+    device: torch.device | None = None,
 ) -> MaskProvider:
+    """The provider ``name`` built with ``options``, moved to ``device`` when it is a torch module (the
+    face parser), then wrapped in the dilation, feathering and inversion asked for."""
     provider: MaskProvider = get_mask_provider(name, **options)
+    if device is not None and isinstance(provider, torch.nn.Module):
+        provider = provider.to(device)
     if dilate_px256:
         provider = Dilate(provider, dilate_px256)
     if feather_px256:
@@ -134,6 +146,7 @@ def run(args: argparse.Namespace) -> int:
         dilate_px256=args.dilate_px256,
         feather_px256=args.feather_px256,
         invert=args.invert,
+        device=resolve_device(args.device),
     )
     size = provider_resolution(provider) or args.size
     out: Path = args.out

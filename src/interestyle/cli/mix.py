@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Union
@@ -11,32 +12,41 @@ import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 
+from ..align import LandmarkProvider
 from ..editing import random_styles, resolve_layers, style_mix
+from ..errors import NoFaceError
 from ..images import to_pil
-from ..inversion import invert
+from ..inversion import InversionResult, invert
 from ..models.model import IntereStyleModel
-from .inputs import MaskFinder, Reader, expand_inputs
-from .invert import add_io_options
+from .edit import feather_fraction_of
+from .inputs import MaskFinder, Reader, expand_inputs, warn
+from .invert import add_align_options, add_io_options, landmark_provider
 from .options import add_model_options, load_model, positive_int
 from .outputs import Grid, output_folder, save_latents, save_png, unique_names
 
 EPILOG = """\
 examples:
+  interestyle mix face.png --random 4 --out mixed/ --grid                  (the embedded demo model)
   interestyle mix me.png --style painting.png --layers fine --model ./model --out mixed/
   interestyle mix 'faces/*.png' --style ref.png --layers coarse --model ./model --mask masks/ --out mixed/ --grid
-  interestyle mix me.png --random 8 --seed 3 --layers middle --model ./model --out mixed/ --grid
+  interestyle mix me.png you.png --random 8 --seed 3 --layers middle --model ./model --out mixed/ --grid
+  interestyle mix group.jpg --align --style ref.jpg --model you/your-interestyle-model --out mixed/
 
 Content and style photos pair up in order when there are as many of each; one of either is shared by all
-the others. Without --style, each content photo gets a random style (or --random N styles for one photo).
---layers: coarse (pose, face shape), middle (features), fine (colours), all, START:STOP or i,j,k; the
-presets are the usual 1024-pixel split (0-3, 4-7, 8-17) scaled to the model's number of style vectors.
+the others. Without --style, each content photo gets one random style; --random N gives every content photo
+the same N random styles. --layers: coarse (pose, face shape), middle (features), fine (colours), all,
+START:STOP or i,j,k; the presets are the usual 1024-pixel split (0-3, 4-7, 8-17) scaled to the model's
+number of style vectors.
 
 written to --out, for each content NAME and style STYLE (a style photo's name, or randomK):
   NAME_STYLE.png           the mix; with --mask, pasted into the content photo through the feathered mask
   NAME_STYLE.safetensors   tensors "latents" and "style", each (n_latent, style_dim)
   grid.png                 with --grid: content | style | mix, one row per pair
 
-An unreadable image is skipped (with its pair) with a warning; the exit code is then 1. Bad arguments exit
+with --align (photos that are not FFHQ-aligned crops): NAME_STYLE.png is the content photo with every face
+mixed and pasted back, "latents" is (faces, n_latent, style_dim); a style photo gives its first face.
+
+An unreadable image is skipped (with its pairs) with a warning; the exit code is then 1. Bad arguments exit
 with code 2.
 """
 
@@ -53,7 +63,9 @@ def add_parser(subparsers: Any) -> None:
     group = parser.add_argument_group("mix")
     source = group.add_mutually_exclusive_group()
     source.add_argument("--style", nargs="+", metavar="STYLE", help="style photo files, globs or folders")
-    source.add_argument("--random", type=positive_int, metavar="N", help="N random styles (default: one per photo)")
+    source.add_argument(
+        "--random", type=positive_int, metavar="N", help="N random styles for every content photo (default: one each)"
+    )
     group.add_argument("--layers", default="coarse", help="style vectors taken from the style (default coarse)")
     group.add_argument("--seed", type=int, default=0, help="seed of the random styles (default 0)")
     group.add_argument("--truncation", type=float, default=0.7, help="psi of the random styles (default 0.7)")
@@ -61,12 +73,55 @@ def add_parser(subparsers: Any) -> None:
         "--feather-px", type=float, help="sigma of the paste's soft edge, in output pixels (default resolution/64)"
     )
     group.add_argument("--iterations", type=positive_int, help="refinement steps (default: the model's)")
+    add_align_options(parser, keep_aligned=False)
     add_model_options(parser)
     parser.set_defaults(func=run)
 
 
 # One inverted photo: latents (n_latent, style_dim), the photo (3, R, R), its mask (1, R, R) or None.
 Row = tuple[Tensor, Tensor, Union[Tensor, None]]  # noqa: UP007 (runtime alias on Python 3.10)
+Pair = tuple[int, int]  # (content index, style index)
+
+
+def pair_up(n_content: int, n_style: int, *, per_photo: bool) -> list[Pair]:
+    """Which content goes with which style: every content with every style (``per_photo``: --random N), or in
+    order when there are as many of each, or one of either shared by all the others.
+
+    Raises:
+        ValueError: several of each, in different numbers.
+    """
+    if per_photo:
+        return [(c, s) for c in range(n_content) for s in range(n_style)]
+    if n_content != n_style and 1 not in (n_content, n_style):
+        raise ValueError(
+            f"{n_content} content photos and {n_style} styles do not pair up: give as many of each, or one of "
+            "either (or --random N for N random styles per photo)"
+        )
+    n = max(n_content, n_style)
+    return [(min(i, n_content - 1), min(i, n_style - 1)) for i in range(n)]
+
+
+class _Inverted:
+    """Photos inverted when first needed, several at a time; a photo that cannot be read is remembered as
+    None (warned about once), and each is dropped after the last pair that uses it."""
+
+    def __init__(self, invert_some: Callable[[list[int]], dict[int, Any]], uses: Sequence[int]) -> None:
+        self.invert_some = invert_some
+        self.last_use = {index: position for position, index in enumerate(uses)}
+        self.done: dict[int, Any] = {}
+
+    def get(self, indices: Sequence[int]) -> dict[int, Any]:
+        """The inverted photos at ``indices`` that could be read."""
+        todo = sorted({i for i in indices if i not in self.done})
+        if todo:
+            found = self.invert_some(todo)
+            self.done.update({i: found.get(i) for i in todo})
+        return {i: self.done[i] for i in indices if self.done[i] is not None}
+
+    def release(self, position: int) -> None:
+        """Forget the photos no pair after ``position`` needs."""
+        for index in [i for i in self.done if self.last_use[i] <= position]:
+            del self.done[index]
 
 
 def _invert_rows(
@@ -94,81 +149,164 @@ def _invert_rows(
     }
 
 
-def run(args: argparse.Namespace) -> int:
-    content_paths = expand_inputs(args.inputs, what="content")
-    style_paths = expand_inputs(args.style, what="style") if args.style else []
-    masks = MaskFinder(args.mask)
-    n_content = len(content_paths)
-    n_style = len(style_paths) if style_paths else (args.random or n_content)
-    if n_content != n_style and 1 not in (n_content, n_style):
-        raise ValueError(
-            f"{n_content} content photos and {n_style} styles do not pair up: give as many of each, or one of either"
+def _invert_aligned(
+    model: IntereStyleModel,
+    reader: Reader,
+    path: Path,
+    masks: MaskFinder | None,
+    args: argparse.Namespace,
+    landmarks: LandmarkProvider,
+) -> InversionResult | None:
+    """One photo inverted with ``align=True`` (every face), or None when it is unreadable or has no face."""
+    image = reader.read(path)
+    if image is None:
+        return None
+    try:
+        return invert(
+            model, image, mask=None if masks is None else masks.masks([path]), iterations=args.iterations,
+            batch_size=args.batch_size, progress=False, align=True, landmarks=landmarks,
+        )  # fmt: skip
+    except NoFaceError as exc:
+        warn("mix", f"skipped {path}: {exc}")
+        reader.skipped.append(path)
+        return None
+
+
+class _Job:
+    """What every mode of ``mix`` shares: inputs, pairs, names, the model and the outputs."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.args = args
+        self.content_paths = expand_inputs(args.inputs, what="content")
+        self.style_paths = expand_inputs(args.style, what="style") if args.style else []
+        n_content = len(self.content_paths)
+        self.n_style = len(self.style_paths) if self.style_paths else (args.random or n_content)
+        self.pairs = pair_up(n_content, self.n_style, per_photo=args.random is not None)
+        self.masks = MaskFinder(args.mask)
+        self.model = load_model(args)
+        self.layers = resolve_layers(args.layers, self.model.n_latent)
+        self.reader = Reader("mix", self.masks)
+        self.style_reader = Reader("mix")
+        self.style_reader.skipped = self.reader.skipped  # one count for the exit code
+        self.content_names = unique_names(self.content_paths)
+        self.style_names = (
+            unique_names(self.style_paths) if self.style_paths else [f"random{k}" for k in range(self.n_style)]
         )
-    model = load_model(args)
-    layers = resolve_layers(args.layers, model.n_latent)
-    reader = Reader("mix", masks)
-    style_reader = Reader("mix")
-    style_reader.skipped = reader.skipped  # one count for the exit code
-    content_names = unique_names(content_paths)
-    style_names = unique_names(style_paths) if style_paths else [f"random{k}" for k in range(n_style)]
-    randoms = None if style_paths else random_styles(model, n_style, seed=args.seed, truncation=args.truncation)
-    out = output_folder(args.out)
+        self.randoms = (
+            None
+            if self.style_paths
+            else random_styles(self.model, self.n_style, seed=args.seed, truncation=args.truncation)
+        )
+        self.out = output_folder(args.out)
+        self.grid = Grid(args.grid, ["content", "style", f"mix ({args.layers})"])
+        self.written = 0
 
-    def content_of(i: int) -> int:
-        return i if n_content > 1 else 0
+    def name(self, pair: Pair) -> str:
+        return f"{self.content_names[pair[0]]}_{self.style_names[pair[1]]}"
 
-    def style_of(i: int) -> int:
-        return i if n_style > 1 else 0
+    def save(self, pair: Pair, image: Any, latents: Tensor, style: Tensor) -> None:
+        c, s = pair
+        name = self.name(pair)
+        save_png(image, self.out / f"{name}.png")
+        source = str(self.style_paths[s]) if self.style_paths else f"random style {s}, seed {self.args.seed}"
+        metadata = {
+            "content": str(self.content_paths[c]),
+            "style": source,
+            "layers": ",".join(map(str, self.layers)),
+            "model": str(self.args.model),
+        }
+        save_latents(self.out / f"{name}.safetensors", {"latents": latents, "style": style}, metadata)
+        self.written += 1
 
-    shared_content = _invert_rows(model, reader, content_paths, [0], masks, args) if n_content == 1 else None
-    shared_style = _invert_rows(model, style_reader, style_paths, [0], None, args) if len(style_paths) == 1 else None
-    for shared, paths in ((shared_content, content_paths), (shared_style, style_paths)):
-        if shared is not None and not shared:
+    def finish(self, what: str) -> int:
+        sheet = self.grid.save(self.out / "grid.png")
+        print(f"mixed {self.written} {what} into {self.out}" + (f"; contact sheet {sheet}" if sheet else ""))
+        return self.reader.exit_code()
+
+
+def run(args: argparse.Namespace) -> int:
+    landmarks = landmark_provider(args) if args.align else None
+    job = _Job(args)
+    if landmarks is not None:
+        return _run_aligned(job, landmarks)
+    model, reader, args = job.model, job.reader, job.args
+    contents = _Inverted(
+        lambda todo: _invert_rows(model, reader, job.content_paths, todo, job.masks, args), [c for c, _ in job.pairs]
+    )
+    styles = _Inverted(
+        lambda todo: _invert_rows(model, job.style_reader, job.style_paths, todo, None, args), [s for _, s in job.pairs]
+    )
+    for shared, paths in ((contents, job.content_paths), (styles, job.style_paths)):
+        if len(paths) == 1 and not shared.get([0]):
             raise ValueError(f"{paths[0]} cannot be read as an image, and every pair needs it")
-
-    n = max(n_content, n_style)
-    grid = Grid(args.grid)
-    written = 0
-    with tqdm(total=n, desc="mix", unit="pair", disable=args.quiet) as bar:
-        for start in range(0, n, args.batch_size):
-            pairs = list(range(start, min(n, start + args.batch_size)))
-            content = shared_content or _invert_rows(model, reader, content_paths, pairs, masks, args)
-            pairs = [i for i in pairs if content_of(i) in content]
+    with tqdm(total=len(job.pairs), desc="mix", unit="pair", disable=args.no_progress) as bar:
+        for start in range(0, len(job.pairs), args.batch_size):
+            batch = job.pairs[start : start + args.batch_size]
+            content = contents.get([c for c, _ in batch])
+            batch = [p for p in batch if p[0] in content]
             style: dict[int, Row] = {}
-            if style_paths:
-                style = shared_style or _invert_rows(model, style_reader, style_paths, pairs, None, args)
-                pairs = [i for i in pairs if style_of(i) in style]
-            bar.update(min(args.batch_size, n - start))
-            if not pairs:
+            if job.style_paths and batch:
+                style = styles.get([s for _, s in batch])
+                batch = [p for p in batch if p[1] in style]
+            bar.update(min(args.batch_size, len(job.pairs) - start))
+            if batch:
+                _mix_batch(job, batch, content, style)
+            contents.release(start + args.batch_size - 1)
+            styles.release(start + args.batch_size - 1)
+    return job.finish("pair(s)")
+
+
+def _mix_batch(job: _Job, batch: list[Pair], content: dict[int, Row], style: dict[int, Row]) -> None:
+    model, args = job.model, job.args
+    rows = [content[c] for c, _ in batch]
+    latents = torch.stack([r[0] for r in rows])
+    photos = torch.stack([r[1] for r in rows])
+    photo_masks = None if rows[0][2] is None else torch.stack([r[2] for r in rows if r[2] is not None])
+    if job.randoms is not None:
+        styles = job.randoms[[s for _, s in batch]]
+        style_images = to_pil(model.decode(styles))
+    else:
+        styles = torch.stack([style[s][0] for _, s in batch])
+        style_images = to_pil(torch.stack([style[s][1] for _, s in batch]))
+    result = style_mix(model, latents, styles, layers=job.layers, batch_size=args.batch_size, progress=False)
+    result = replace(result, inputs=photos, masks=photo_masks)
+    mixed = to_pil(result.composite(feather_px=args.feather_px) if photo_masks is not None else result.images)
+    for k, pair in enumerate(batch):
+        job.save(pair, mixed[k], result.latents[k], styles[k])
+        job.grid.add([to_pil(photos[k])[0], style_images[k], mixed[k]], job.name(pair))
+
+
+def _run_aligned(job: _Job, lm: LandmarkProvider) -> int:
+    """``mix --align``: each content photo's faces aligned, inverted, mixed and pasted back; one photo at a time."""
+    model, args = job.model, job.args
+    contents = _Inverted(
+        lambda todo: {i: _invert_aligned(model, job.reader, job.content_paths[i], job.masks, args, lm) for i in todo},
+        [c for c, _ in job.pairs],
+    )
+    styles = _Inverted(
+        lambda todo: {i: _invert_aligned(model, job.style_reader, job.style_paths[i], None, args, lm) for i in todo},
+        [s for _, s in job.pairs],
+    )
+    feather = feather_fraction_of(args.feather_px, model.resolution)
+    for position, (c, s) in enumerate(tqdm(job.pairs, desc="mix", unit="pair", disable=args.no_progress)):
+        content = contents.get([c]).get(c)
+        if content is None:
+            continue
+        if job.randoms is not None:
+            style, style_image = job.randoms[s : s + 1], to_pil(model.decode(job.randoms[s : s + 1]))[0]
+        else:
+            found = styles.get([s]).get(s)
+            if found is None:
                 continue
-            rows = [content[content_of(i)] for i in pairs]
-            latents = torch.stack([r[0] for r in rows])
-            photos = torch.stack([r[1] for r in rows])
-            photo_masks = None if rows[0][2] is None else torch.stack([r[2] for r in rows if r[2] is not None])
-            if randoms is not None:
-                styles = randoms[[style_of(i) for i in pairs]]
-                style_images = to_pil(model.decode(styles))
-            else:
-                styles = torch.stack([style[style_of(i)][0] for i in pairs])
-                style_images = to_pil(torch.stack([style[style_of(i)][1] for i in pairs]))
-            result = style_mix(model, latents, styles, layers=layers, batch_size=args.batch_size, progress=False)
-            result = replace(result, inputs=photos, masks=photo_masks)
-            mixed = to_pil(result.composite(feather_px=args.feather_px) if photo_masks is not None else result.images)
-            for k, i in enumerate(pairs):
-                name = f"{content_names[content_of(i)]}_{style_names[style_of(i)]}"
-                save_png(mixed[k], out / f"{name}.png")
-                source = (
-                    str(style_paths[style_of(i)]) if style_paths else f"random style {style_of(i)}, seed {args.seed}"
-                )
-                metadata = {
-                    "content": str(content_paths[content_of(i)]),
-                    "style": source,
-                    "layers": ",".join(map(str, layers)),
-                    "model": str(args.model),
-                }
-                save_latents(out / f"{name}.safetensors", {"latents": result.latents[k], "style": styles[k]}, metadata)
-                grid.add([to_pil(photos[k])[0], style_images[k], mixed[k]])
-                written += 1
-    sheet = grid.save(out / "grid.png")
-    print(f"mixed {written} pair(s) into {out}" + (f"; contact sheet {sheet}" if sheet else ""))
-    return reader.exit_code()
+            style, style_image = found.latents[:1], to_pil(found.inputs[:1])[0]
+        result = style_mix(
+            model, content, style, layers=job.layers, batch_size=args.batch_size, progress=False, align=True,
+            feather_fraction=feather,
+        )  # fmt: skip
+        assert result.photos is not None and content.photos is not None
+        (photo,) = to_pil(result.photos[0])
+        job.save((c, s), photo, result.latents, style[0])
+        job.grid.add([to_pil(content.photos[0])[0], style_image, photo], job.name((c, s)))
+        contents.release(position)
+        styles.release(position)
+    return job.finish("photo(s)")

@@ -1,5 +1,5 @@
 """Options shared by the commands that run a model: ``--model``, ``--device``, ``--dtype``, ``--batch-size``,
-``--quiet``; and turning them into a loaded model."""
+``--no-progress``; and turning them into a loaded model."""
 
 from __future__ import annotations
 
@@ -11,7 +11,17 @@ import torch
 from ..hub import load_encoder
 from ..models.model import IntereStyleModel
 
-__all__ = ["DTYPES", "add_model_options", "load_model", "positive_float", "positive_int", "resolve_device"]
+__all__ = [
+    "DTYPES",
+    "MODEL_HELP",
+    "add_device_option",
+    "add_model_options",
+    "add_progress_option",
+    "load_model",
+    "positive_float",
+    "positive_int",
+    "resolve_device",
+]
 
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 
@@ -37,15 +47,31 @@ def positive_float(text: str) -> float:
     return value
 
 
-def add_model_options(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("model and runtime")
-    group.add_argument("--model", "-m", required=True, help="model folder or Hugging Face Hub repo id")
-    group.add_argument(
+MODEL_HELP = (
+    "a model folder, a Hugging Face Hub repo id (e.g. you/your-interestyle-model) or demo (default: demo, the "
+    "embedded demo model); demo knows only the synthetic faces it was trained on"
+)
+"""The help of every ``--model`` option."""
+
+
+def add_progress_option(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    """``--no-progress``, the one spelling of "no progress bars" on every command."""
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
+def add_device_option(parser: argparse.ArgumentParser | argparse._ArgumentGroup) -> None:
+    parser.add_argument(
         "--device", default="auto", help="'auto' (CUDA, then MPS, then CPU), 'cpu', 'cuda', 'cuda:1', 'mps' ..."
     )
+
+
+def add_model_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("model and runtime")
+    group.add_argument("--model", "-m", default="demo", help=MODEL_HELP)
+    add_device_option(group)
     group.add_argument("--dtype", choices=sorted(DTYPES), default="float32", help="weights and compute dtype")
     group.add_argument("--batch-size", type=positive_int, default=8, help="images per forward pass (default 8)")
-    group.add_argument("--quiet", "-q", action="store_true", help="no progress bars")
+    add_progress_option(group)
 
 
 def resolve_device(text: str) -> torch.device:

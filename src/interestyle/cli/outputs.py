@@ -52,21 +52,26 @@ def save_latents(path: Path, tensors: Mapping[str, Tensor], metadata: Mapping[st
 
 
 class Grid:
-    """Rows of a contact sheet, collected as the images are made (thumbnails only, so memory stays small)."""
+    """Rows of a contact sheet, collected as the images are made (thumbnails only, so memory stays small),
+    with a label over each column and each row's input named on its left."""
 
-    def __init__(self, enabled: bool, cell: int = 128) -> None:
+    def __init__(self, enabled: bool, labels: Sequence[str], cell: int = 128) -> None:
         self.enabled = enabled
+        self.labels = list(labels)
         self.cell = cell
         self.rows: list[list[Image.Image | None]] = []
+        self.names: list[str] = []
 
-    def add(self, row: Sequence[Image.Image | None]) -> None:
+    def add(self, row: Sequence[Image.Image | None], name: str = "") -> None:
         if self.enabled:
             self.rows.append([None if im is None else _thumbnail(im, self.cell) for im in row])
+            self.names.append(name)
 
     def save(self, path: Path) -> Path | None:
         if not self.enabled or not self.rows:
             return None
-        save_png(image_grid(self.rows), path)
+        row_labels = self.names if any(self.names) else None
+        save_png(image_grid(self.rows, column_labels=self.labels, row_labels=row_labels), path)
         return path
 
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
+
+from .options import add_progress_option
 
 
 def add_parser(subparsers: Any) -> None:
@@ -19,21 +20,13 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("config", help="training config, .json or .yaml (see docs/training.md)")
     parser.add_argument("--resume", action="store_true", help="continue from the newest checkpoint in log.dir")
     parser.add_argument("--max-steps", type=int, default=None, metavar="N", help="stop after N steps in this call")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    add_progress_option(parser)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from ..training import train
 
-    try:
-        import accelerate  # noqa: F401
-    except ImportError:
-        print(
-            "interestyle train: error: training needs the train extra: pip install 'interestyle[train]'",
-            file=sys.stderr,
-        )
-        return 2
     result = train(args.config, resume=args.resume, max_steps=args.max_steps, progress=not args.no_progress)
     figures = ", ".join(f"{k} {v:.4g}" for k, v in result.validation.items())
     print(f"step {result.step}; checkpoint {result.checkpoint}" + (f"; {figures}" if figures else ""))

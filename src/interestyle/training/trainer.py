@@ -18,7 +18,8 @@ import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 
-from ..errors import ConfigError
+from ..errors import ConfigError, MissingExtraError
+from ..grids import image_grid
 from ..images import to_pil
 from ..metrics import masked_mse
 from ..serialization import atomic_write
@@ -84,7 +85,9 @@ class Trainer:
         try:
             from accelerate import Accelerator
         except ImportError:
-            raise ImportError("training needs Hugging Face Accelerate: pip install 'interestyle[train]'") from None
+            raise MissingExtraError(
+                "training needs Hugging Face Accelerate: pip install 'interestyle[train]'", extra="train"
+            ) from None
         if config.data.kind == "provider" and mask_provider is None:
             assert config.data.provider is not None
             mask_provider = resolve_mask_provider(config.data.provider)
@@ -191,19 +194,20 @@ class Trainer:
         return out
 
     def save_samples(self, step: int) -> Path:
-        """Write ``samples/step-NNNNNNNN.png``: one row per image, input | mask | per-step reconstructions |
-        target (``m * x``; ``x`` without masks)."""
+        """Write ``samples/step-NNNNNNNN.png``: one row per image under labelled columns, input | mask |
+        step 1 ... step T (each refinement step's reconstruction) | target (``m * x``; ``x`` without masks)."""
         if self._fixed is None:
             self._fixed = self._fixed_images(self.config.log.samples)
         images, masks = self._fixed
         x = images.to(self.accelerator.device)
         m = masks.to(x.device) if masks is not None else torch.ones_like(x[:, :1])
-        columns = [x, (m * 2 - 1).expand(-1, 3, -1, -1), *self._reconstruct(x), m * x]
-        rows = [torch.cat([c[i].clamp(-1, 1) for c in columns], dim=-1) for i in range(x.shape[0])]
-        grid = torch.cat(rows, dim=-2)  # (3, B * S, columns * S)
+        steps = self._reconstruct(x)
+        columns = [x, (m * 2 - 1).expand(-1, 3, -1, -1), *steps, m * x]
+        labels = ["input", "mask", *(f"step {k + 1}" for k in range(len(steps))), "target"]
+        cells = [to_pil(c.clamp(-1, 1).cpu()) for c in columns]
+        image = image_grid([list(row) for row in zip(*cells, strict=True)], cell=x.shape[-1], column_labels=labels)
         path = self.log_dir / "samples" / f"step-{step:08d}.png"
         path.parent.mkdir(parents=True, exist_ok=True)
-        image = to_pil(grid.cpu())[0]
         atomic_write(path, lambda tmp: image.save(tmp, format="PNG"))
         return path
 
