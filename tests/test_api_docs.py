@@ -98,3 +98,9 @@ def test_the_rule_can_fail(monkeypatch):
     monkeypatch.setattr(interestyle, "undocumented_helper", lambda: None, raising=False)
     with pytest.raises(AssertionError, match=r"interestyle\.undocumented_helper"):
         test_every_public_name_is_documented()
+
+
+def test_dir_of_the_package_shows_its_public_names_only():
+    names = set(dir(interestyle))
+    assert names == {*interestyle.__all__, "IntereStylePipeline"}
+    assert not {"Any", "TYPE_CHECKING", "annotations"} & names

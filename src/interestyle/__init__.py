@@ -21,9 +21,18 @@ from ._version import __version__
 from .config import EncoderConfig, GeneratorConfig, ModelConfig
 from .directions import Direction, DirectionSet, UnknownDirectionError, fit_direction, principal_directions
 from .editing import EditResult, edit, random_styles, style_mix
-from .errors import ConfigError, DivergenceError, HubError, InterestyleError, NoFaceError, WeightsError
+from .errors import (
+    ConfigError,
+    DivergenceError,
+    HubError,
+    ImageTooLargeError,
+    InterestyleError,
+    MissingExtraError,
+    NoFaceError,
+    WeightsError,
+)
 from .hub import load_encoder
-from .images import to_pil
+from .images import mask_to_pil, to_pil
 from .inversion import InversionResult, invert
 from .locate import HubOptions
 from .masks import MaskProvider, MaskProviderError, available_mask_providers, get_mask_provider, register_mask_provider
@@ -44,12 +53,14 @@ __all__ = [
     "GeneratorConfig",
     "HubError",
     "HubOptions",
+    "ImageTooLargeError",
     "IntereStyleModel",
     "InterestyleError",
     "InversionResult",
     "LatentResult",
     "MaskProvider",
     "MaskProviderError",
+    "MissingExtraError",
     "ModelConfig",
     "NoFaceError",
     "RefinedResult",
@@ -62,6 +73,7 @@ __all__ = [
     "get_mask_provider",
     "invert",
     "load_encoder",
+    "mask_to_pil",
     "principal_directions",
     "random_styles",
     "refine",
@@ -69,6 +81,11 @@ __all__ = [
     "style_mix",
     "to_pil",
 ]
+
+
+def __dir__() -> list[str]:
+    # the public names only, not the helpers this module imports (TYPE_CHECKING, Any, annotations ...)
+    return sorted([*__all__, "IntereStylePipeline"])
 
 
 def __getattr__(name: str) -> Any:

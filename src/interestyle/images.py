@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import math
 import os
+import re
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Union
@@ -26,16 +28,24 @@ import torch.nn.functional as F
 from PIL import Image, ImageOps, UnidentifiedImageError
 from torch import Tensor
 
+from .errors import ImageTooLargeError
+from .validation import check_positive_int
+
 __all__ = [
+    "DECODE_MARGIN",
     "IMAGE_SUFFIXES",
+    "MAX_IMAGE_PIXELS",
+    "MAX_UPSCALE",
     "ImageInput",
     "MaskInput",
     "image_sizes",
     "load_images",
     "load_masks",
+    "mask_to_pil",
     "read_images",
     "stack_resized",
     "to_pil",
+    "warn_if_upscaled",
 ]
 
 ImageInput = Union[Image.Image, np.ndarray, Tensor, str, os.PathLike, Sequence["ImageInput"]]  # noqa: UP007 (recursive alias)
@@ -46,18 +56,72 @@ IMAGE_SUFFIXES: tuple[str, ...] = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".t
 its ending). Not ``.gif``: a palette of 256 colours posterises faces, and only an animation's first frame
 would be read."""
 
+MAX_IMAGE_PIXELS = 178_956_970
+"""The most pixels an image file (or PIL image) may have: about 179 megapixels (e.g. 13,000 x 13,000; PIL's
+own decompression-bomb limit). Larger ones raise :class:`~interestyle.errors.ImageTooLargeError` from their
+header, before any decoding."""
+MAX_UPSCALE = 4.0
+"""Past this enlargement to the model's size, :func:`~interestyle.invert` warns (a 16 x 16 image for a 64-pixel
+model: 4x, no warning; 15 x 15: a warning)."""
+DECODE_MARGIN = 2
+"""Files are decoded at a reduced size that keeps this many times the side the model needs (see
+:func:`read_images`' ``min_side``): the final resize is still antialiased from more pixels than it keeps."""
+
 _CHANNELS = (1, 3, 4)
 _TOL = 1e-3  # float inputs may overshoot their range by rounding
 
 
-def _open(path: str | os.PathLike[str]) -> Image.Image:
+def _too_large(what: object, size: str) -> ImageTooLargeError:
+    return ImageTooLargeError(
+        f"{what} is {size}, more than the {MAX_IMAGE_PIXELS / 1e6:.0f} megapixels interestyle reads "
+        "(interestyle.images.MAX_IMAGE_PIXELS): a decompression bomb, or a scan to shrink first"
+    )
+
+
+def _check_pixels(size: tuple[int, int], what: object) -> None:
+    w, h = size
+    if w * h > MAX_IMAGE_PIXELS:
+        raise _too_large(what, f"{w}x{h} ({w * h / 1e6:.0f} megapixels)")
+
+
+def _reduced(
+    img: Image.Image, min_side: int | None, box: tuple[float, float, float, float] | None = None
+) -> Image.Image:
+    """``img`` (its ``box``: the region that maps to the whole photo) shrunk by the largest integer factor that
+    keeps both sides >= ``min_side``, box-filtered over the whole extent (no edge dropped, no stretch)."""
+    if min_side is None:
+        return img
+    width, height = (img.width, img.height) if box is None else (box[2] - box[0], box[3] - box[1])
+    factor = max(1, int(min(width, height) // min_side))
+    if factor < 2 and box is None:
+        return img
+    size = (max(1, round(width / factor)), max(1, round(height / factor)))
+    return img.resize(size, Image.Resampling.BOX, box=box)
+
+
+def _open(path: str | os.PathLike[str], min_side: int | None = None) -> Image.Image:
+    """Decode an image file (EXIF orientation applied); with ``min_side``, at a reduced size that keeps both
+    sides >= ``min_side`` (a JPEG is decoded at 1/2, 1/4 or 1/8 scale directly, keeping twice that)."""
     p = Path(path)
     if not p.is_file():
         raise FileNotFoundError(f"image file {p} does not exist")
     try:
-        with Image.open(p) as img:
-            img.load()
-            return ImageOps.exif_transpose(img) or img
+        with warnings.catch_warnings():
+            # PIL warns from 89 megapixels on: MAX_IMAGE_PIXELS is the limit here, checked before decoding
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(p) as img:
+                _check_pixels(img.size, p)
+                box = None
+                if min_side is not None and min(img.size) >= 4 * min_side:
+                    k = 2 * min_side / min(img.size)
+                    drafted = img.draft(None, (math.ceil(img.width * k), math.ceil(img.height * k)))
+                    box = None if drafted is None else drafted[1]
+                img.load()
+                reduced = _reduced(img, min_side, box)
+                return ImageOps.exif_transpose(reduced) or reduced
+    except Image.DecompressionBombError as exc:  # PIL's own check, from the header, at the same limit
+        found = re.search(r"\((\d+) pixels\)", str(exc))
+        raise _too_large(p, f"{int(found[1]) / 1e6:.0f} megapixels" if found else "too large") from None
     except (UnidentifiedImageError, OSError) as exc:
         raise ValueError(f"cannot read {p} as an image: {exc}") from None
 
@@ -115,12 +179,14 @@ def _to_rgb_channels(x: Tensor, what: str) -> Tensor:
     return x[:, :3]
 
 
-def _image_items(images: ImageInput, what: str) -> list[Tensor]:
-    """Any accepted input -> list of (B_i, 3, H_i, W_i) float tensors in [-1, 1] (unresized)."""
+def _image_items(images: ImageInput, what: str, min_side: int | None = None) -> list[Tensor]:
+    """Any accepted input -> list of (B_i, 3, H_i, W_i) float tensors in [-1, 1] (files and PIL images reduced
+    as :func:`read_images` says, arrays and tensors as they are)."""
     if isinstance(images, (str, os.PathLike)):
-        images = _open(images)
+        images = _open(images, min_side)
     if isinstance(images, Image.Image):
-        arr = _pil_to_array(images, gray=False)
+        _check_pixels(images.size, what)
+        arr = _pil_to_array(_reduced(images, min_side), gray=False)
         return [torch.from_numpy(arr * 2.0 - 1.0).float().permute(2, 0, 1)[None]]
     if isinstance(images, np.ndarray):
         arr = _array_to_unit(images, what)
@@ -154,7 +220,7 @@ def _image_items(images: ImageInput, what: str) -> list[Tensor]:
     if isinstance(images, Sequence) and not isinstance(images, (str, bytes)):
         if len(images) == 0:
             raise ValueError(f"{what} is an empty list")
-        return [t for i, item in enumerate(images) for t in _image_items(item, f"{what}[{i}]")]
+        return [t for i, item in enumerate(images) for t in _image_items(item, f"{what}[{i}]", min_side)]
     raise TypeError(
         f"{what} of type {type(images).__name__} is not accepted; pass a PIL image, a numpy array, a tensor, a path, "
         "or a list of these"
@@ -167,13 +233,53 @@ def _resize(x: Tensor, size: int) -> Tensor:
     return F.interpolate(x, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
 
 
-def read_images(images: ImageInput, *, what: str = "images") -> list[Tensor]:
-    """Read any accepted image input (see the module docstring) without resizing.
+def read_images(images: ImageInput, *, what: str = "images", min_side: int | None = None) -> list[Tensor]:
+    """Read any accepted image input (see the module docstring).
+
+    Args:
+        images: as the module docstring says.
+        what: how messages name the input.
+        min_side: the side (pixels) a caller is about to resize to, or None (everything at full size). An
+            image file or PIL image at least twice as large is decoded (JPEG: at 1/2, 1/4 or 1/8 scale by the
+            decoder) and shrunk by an integer box filter to between ``min_side`` and ``2 * min_side`` on its
+            shorter side, so memory and time follow what is needed, not the file. Arrays and tensors are
+            kept as they are.
 
     Returns:
         A list of (B_i, 3, H_i, W_i) float32 tensors in [-1, 1]; one per item given.
+
+    Raises:
+        ImageTooLargeError: a file or PIL image of more than :data:`MAX_IMAGE_PIXELS` pixels (checked from
+            the file's header, before decoding).
+        FileNotFoundError: a path that does not exist.
+        ValueError / TypeError: an unreadable file, or an input of the wrong type, dtype, shape or range.
     """
-    return _image_items(images, what)
+    if min_side is not None:
+        min_side = check_positive_int(min_side, "min_side")
+    return _image_items(images, what, min_side)
+
+
+def warn_if_upscaled(sizes: Sequence[tuple[int, int]], side: int, *, what: str = "image") -> None:
+    """Warn once when images will be enlarged more than :data:`MAX_UPSCALE` times to ``side`` x ``side``.
+
+    Args:
+        sizes: the images' (H, W), as :func:`image_sizes` gives them.
+        side: the square side they are resized to.
+        what: how the message names them.
+    """
+    factors = [side / min(h, w) for h, w in sizes]
+    over = [i for i, f in enumerate(factors) if f > MAX_UPSCALE]
+    if not over:
+        return
+    worst = max(over, key=lambda i: factors[i])
+    h, w = sizes[worst]
+    which = f"{what} {worst}" if len(sizes) > 1 else what
+    others = f" ({len(over)} of {len(sizes)} are enlarged more than {MAX_UPSCALE:g}x)" if len(over) > 1 else ""
+    warnings.warn(
+        f"{which} is {w}x{h} pixels and is enlarged {factors[worst]:.3g}x to {side}x{side}{others}: the model sees "
+        f"little of it beyond its colours; give images of at least {math.ceil(side / MAX_UPSCALE)} pixels a side",
+        stacklevel=3,
+    )
 
 
 def image_sizes(items: Sequence[Tensor]) -> list[tuple[int, int]]:
@@ -264,7 +370,8 @@ def load_masks(mask: MaskInput, size: int, *, sizes: Sequence[tuple[int, int]], 
 
 
 def to_pil(images: Tensor) -> list[Image.Image]:
-    """(B, 3, H, W) or (3, H, W) in [-1, 1] (clipped) -> list of RGB PIL images."""
+    """(B, 3, H, W) or (3, H, W) images in [-1, 1] (clipped) -> a list of RGB PIL images; (B, 1, H, W) in [-1, 1]
+    -> grayscale ones. For masks in [0, 1] use :func:`mask_to_pil`."""
     x = images.detach()
     if x.ndim == 3:
         x = x[None]
@@ -272,3 +379,26 @@ def to_pil(images: Tensor) -> list[Image.Image]:
         raise ValueError(f"to_pil expects (B, 3, H, W) or (B, 1, H, W) images, got {tuple(images.shape)}")
     arr = ((x.float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
     return [Image.fromarray(a[..., 0] if a.shape[-1] == 1 else a) for a in arr]
+
+
+def mask_to_pil(masks: Tensor) -> list[Image.Image]:
+    """Masks in [0, 1] (clipped) -> a list of grayscale (``L``) PIL images, white = interest region.
+
+    Args:
+        masks: (B, 1, H, W), (1, H, W) or (H, W), e.g. ``InversionResult.masks``; any float dtype, or bool.
+
+    Raises:
+        ValueError: a shape that is not one of these (a 3-channel image: use :func:`to_pil`).
+    """
+    m = masks.detach()
+    if m.ndim == 2:
+        m = m[None, None]
+    elif m.ndim == 3:
+        m = m[None]
+    if m.ndim != 4 or m.shape[1] != 1:
+        raise ValueError(
+            f"mask_to_pil expects masks (B, 1, H, W), (1, H, W) or (H, W) in [0, 1], got {tuple(masks.shape)}; "
+            "for images in [-1, 1] use to_pil"
+        )
+    arr = (m.float().clamp(0, 1) * 255).round().to(torch.uint8)[:, 0].cpu().numpy()
+    return [Image.fromarray(a, mode="L") for a in arr]

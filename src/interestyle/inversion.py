@@ -9,7 +9,7 @@ from torch import Tensor
 from tqdm.auto import tqdm
 
 from .align import DEFAULT_FEATHER_FRACTION, LandmarkProvider, align_photos, face_batch, paste_photos
-from .images import ImageInput, read_images, stack_resized
+from .images import DECODE_MARGIN, ImageInput, image_sizes, read_images, stack_resized, warn_if_upscaled
 from .masks.protocol import MaskSpec
 from .masks.resolve import masks_for_items
 from .models.model import IntereStyleModel
@@ -59,7 +59,9 @@ def invert(
         model: from :func:`interestyle.load_encoder`; its device and dtype are used.
         images: a PIL image, a numpy array ((H, W, C) or (B, H, W, C); uint8 in [0, 255] or float in [0, 1]),
             a tensor ((C, H, W) or (B, C, H, W); float in [-1, 1] or uint8), a path, or a list of these, of
-            any size: each is resized (antialiased) to the encoder's input size.
+            any size: each is resized (antialiased) to the encoder's input size. Files and PIL images more than
+            twice the model's size are decoded at a reduced size first (:func:`~interestyle.images.read_images`);
+            an image enlarged more than 4x (:data:`~interestyle.images.MAX_UPSCALE`) gives a warning.
         mask: None (the whole image is the interest region); a mask provider (any callable mapping
             (B, 3, H, W) in [-1, 1] to (B, 1, H, W) in [0, 1], run at the resolution and on the device it
             declares); a registered provider name such as ``"face-parsing"`` or ``"aligned-face"`` (see
@@ -80,6 +82,7 @@ def invert(
 
     Raises:
         ValueError / TypeError: an input of the wrong type, dtype, shape, channel count or range.
+        ImageTooLargeError: an image file of more than :data:`~interestyle.images.MAX_IMAGE_PIXELS` pixels.
         MaskProviderError: an unknown provider name, or a provider that returned an invalid mask.
         NoFaceError: with ``align=True``, no face in any photo (a photo without a face is skipped with a
             warning naming it).
@@ -98,7 +101,9 @@ def invert(
             photos, result.images.clamp(-1, 1), masks=result.masks, feather_fraction=feather_fraction
         )
         return result
-    items = read_images(images)
+    needed = max(model.input_size, model.resolution)
+    items = read_images(images, min_side=DECODE_MARGIN * needed)
+    warn_if_upscaled(image_sizes(items), needed)
     x = stack_resized(items, model.input_size)
     full = stack_resized(items, model.resolution)
 

@@ -21,7 +21,7 @@ from torch import Tensor
 from ..directions import DirectionSet, principal_directions, shipped_directions
 from ..editing import EditResult, edit, layer_groups, style_mix
 from ..hub import load_encoder
-from ..images import read_images, to_pil
+from ..images import mask_to_pil, read_images, to_pil
 from ..inversion import InversionResult, invert
 from ..masks import available_mask_providers
 from ..masks.resolve import resolve_mask
@@ -71,12 +71,6 @@ class Inversion:
         """The errors as one line of Markdown."""
         parts = [f"**{name}** {value:.4f}" for name, value in self.errors.items()]
         return "Interest-region MSE (lower is better): " + " · ".join(parts)
-
-
-def mask_to_pil(mask: Tensor) -> Image.Image:
-    """(1, 1, H, W) or (1, H, W) in [0, 1] -> a grayscale PIL image (white = interest region)."""
-    arr = (mask.detach().float().cpu().reshape(mask.shape[-2:]).clamp(0, 1) * 255).round().to(torch.uint8).numpy()
-    return Image.fromarray(arr)
 
 
 def mask_from_pil(image: Image.Image) -> np.ndarray:
@@ -166,7 +160,7 @@ class Editor:
         """
         masks = resolve_mask(provider, read_images(image, what="image"), self.resolution)
         assert masks is not None
-        return mask_to_pil(masks[0]).resize(image.size, Image.Resampling.BILINEAR)
+        return mask_to_pil(masks[0])[0].resize(image.size, Image.Resampling.BILINEAR)
 
     def invert(
         self,

@@ -10,8 +10,8 @@ from typing import Any, TypeVar
 from PIL import Image
 
 from ..errors import InterestyleError
-from ..images import to_pil
-from .session import MIX_LAYERS, Editor, Inversion, mask_to_pil
+from ..images import mask_to_pil, to_pil
+from .session import MIX_LAYERS, Editor, Inversion
 from .uploads import MAX_MEGAPIXELS, read_upload
 
 # Must be set before gradio is imported: no usage statistics leave the machine.
@@ -107,7 +107,7 @@ def build_app(editor: Editor) -> gr.Blocks:
         )
         r = inv.result
         shown = editor.shown(r)
-        mask_image = None if r.masks is None else mask_to_pil(r.masks[0])
+        mask_image = None if r.masks is None else mask_to_pil(r.masks[0])[0]
         baseline = None if inv.baseline is None else to_pil(inv.baseline.images[:1])[0]
         sliders = [gr.update(value=0.0) for _ in names]
         return (

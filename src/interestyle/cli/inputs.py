@@ -12,9 +12,10 @@ from safetensors import SafetensorError, safe_open
 from torch import Tensor
 from tqdm.auto import tqdm
 
-from ..images import IMAGE_SUFFIXES, read_images
+from ..images import DECODE_MARGIN, IMAGE_SUFFIXES, read_images
+from ..models.model import IntereStyleModel
 
-__all__ = ["MaskFinder", "Reader", "expand_inputs", "warn"]
+__all__ = ["MaskFinder", "Reader", "decode_side", "expand_inputs", "warn"]
 
 _GLOB_CHARS = frozenset("*?[")
 
@@ -63,19 +64,26 @@ def expand_inputs(specs: Sequence[str], *, what: str = "input", suffixes: Sequen
     return unique
 
 
+def decode_side(model: IntereStyleModel) -> int:
+    """The side image files are decoded at (at least) for ``model`` without --align: a small multiple of
+    what it resizes them to (see :func:`interestyle.images.read_images`)."""
+    return DECODE_MARGIN * max(model.input_size, model.resolution)
+
+
 class Reader:
     """Reads images one at a time; an unreadable file (or a photo whose mask is missing from a mask folder)
     is reported with a warning naming it and counted, not raised."""
 
-    def __init__(self, command: str, masks: MaskFinder | None = None) -> None:
+    def __init__(self, command: str, masks: MaskFinder | None = None, *, min_side: int | None = None) -> None:
         self.command = command
         self.masks = masks
+        self.min_side = min_side  # decode at a reduced size keeping this side (None: full size)
         self.skipped: list[Path] = []
 
     def read(self, path: Path) -> Tensor | None:
         """(1, 3, H, W) float32 in [-1, 1], or None when the file cannot be read as an image."""
         try:
-            image = read_images(path, what=str(path))[0]
+            image = read_images(path, what=str(path), min_side=self.min_side)[0]
         except (ValueError, TypeError, OSError) as exc:
             warn(self.command, f"skipped {path}: {exc}")
             self.skipped.append(path)

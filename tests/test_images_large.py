@@ -1,0 +1,82 @@
+"""Large, huge and tiny images: decoded at the size the model needs, bombs refused by name, tiny ones warned about."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from conftest import tiny_model
+from interestyle import ImageTooLargeError, invert
+from interestyle.images import MAX_IMAGE_PIXELS, MAX_UPSCALE, read_images, stack_resized
+
+
+def smooth(h: int, w: int) -> np.ndarray:
+    """A smooth RGB image (compresses well, so writing a large one is quick)."""
+    y, x = np.mgrid[0:h, 0:w].astype(np.float32)
+    rgb = np.stack([np.sin(x / 97 + y / 53), np.cos(y / 71 - x / 89), np.sin(x * y / 9e5)], -1)
+    return ((rgb * 0.4 + 0.5) * 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize(("suffix", "options"), [(".png", {"compress_level": 1}), (".jpg", {"quality": 90})])
+def test_a_large_file_is_decoded_at_a_reduced_size_that_still_covers_the_model(tmp_path, suffix, options):
+    path = tmp_path / f"large{suffix}"
+    Image.fromarray(smooth(1500, 2000)).save(path, **options)
+    (full,) = read_images(path)
+    (reduced,) = read_images(path, min_side=128)
+    assert full.shape == (1, 3, 1500, 2000)
+    h, w = reduced.shape[-2:]
+    assert 128 <= min(h, w) < 2 * 128 and abs(w / h - 2000 / 1500) < 0.02  # the aspect ratio is kept
+    # what the model sees is the same (within 8-bit rounding and JPEG's own decoding at 1/4 scale)
+    difference = (stack_resized([reduced], 64) - stack_resized([full], 64)).abs()
+    assert float(difference.mean()) < 2 / 255 and float(difference.max()) < 12 / 255
+    (small,) = read_images(path, min_side=1000)  # not twice as large as asked: full size
+    assert small.shape == full.shape
+
+
+def test_reading_a_6000_pixel_file_for_a_64_pixel_model_keeps_memory_small(tmp_path):
+    # 6000 x 6000 read at full size needs gigabytes (float64 copies); reduced, a few megabytes
+    path = tmp_path / "huge.jpg"
+    Image.fromarray(np.full((6000, 6000, 3), 127, np.uint8)).save(path, quality=50)
+    script = (
+        "import resource, sys\n"
+        "from interestyle.images import read_images\n"
+        "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "(x,) = read_images(sys.argv[1], min_side=128)\n"
+        "after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "print(tuple(x.shape), (after - before) // 1024)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script, str(path)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    shape, grown_mb = proc.stdout.rsplit(" ", 1)
+    assert shape == "(1, 3, 150, 150)"  # decoded at 1/8 scale (750 x 750), then box-filtered by 5
+    assert int(grown_mb) < 100  # at full size: 108 MB decoded, then 864 MB per float64 copy
+
+
+def test_a_decompression_bomb_is_refused_by_name_before_decoding(tmp_path):
+    bomb = tmp_path / "bomb.png"
+    Image.new("1", (20_000, 10_000)).save(bomb)  # 200 megapixels in a few kilobytes
+    assert bomb.stat().st_size < 100_000
+    with pytest.raises(ImageTooLargeError, match=r"bomb\.png is 200 megapixels, more than the 179 megapixels") as e:
+        read_images(bomb)
+    assert isinstance(e.value, ValueError) and "MAX_IMAGE_PIXELS" in str(e.value)
+    over = Image.new("1", (13_400, 13_400))  # just over the limit, already in memory
+    assert MAX_IMAGE_PIXELS < 13_400**2
+    with pytest.raises(ImageTooLargeError, match=r"photo is 13400x13400 \(180 megapixels\), more than the 179"):
+        read_images(over, what="photo", min_side=64)
+
+
+def test_a_tiny_image_is_inverted_with_one_warning_naming_the_upscale():
+    model = tiny_model()  # 32 pixels
+    with pytest.warns(UserWarning, match=r"is 1x1 pixels and is enlarged 32x to 32x32") as caught:
+        invert(model, [torch.zeros(3, 1, 1), torch.zeros(3, 2, 2), torch.zeros(3, 32, 32)])
+    assert len(caught) == 1 and "2 of 3 are enlarged more than 4x" in str(caught[0].message)
+    side = int(32 / MAX_UPSCALE)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        invert(model, torch.zeros(3, side, side))  # exactly 4x: no warning
