@@ -71,3 +71,59 @@ def test_missing_required_structure_is_a_config_error():
         ModelConfig.from_dict({"generator": 3})
     with pytest.raises(ConfigError, match="mapping"):
         ModelConfig.from_dict([1, 2])
+
+
+def _paths(data: dict, prefix: str = "") -> list[str]:
+    out = []
+    for key, value in data.items():
+        if key.startswith("_"):
+            continue
+        out.append(prefix + key)
+        if isinstance(value, dict):
+            out += _paths(value, f"{prefix}{key}.")
+    return out
+
+
+def test_a_model_folder_missing_any_config_field_names_it_instead_of_defaulting(tmp_path):
+    import shutil
+
+    from interestyle import load_encoder
+    from interestyle.locate import EMBEDDED_MODELS
+    from interestyle.models.generator import GENERATOR_CLASS_NAME, load_generator
+
+    folder = tmp_path / "model"
+    shutil.copytree(EMBEDDED_MODELS["demo"], folder)
+    full = json.loads((folder / "config.json").read_text())
+    paths = _paths(full)
+    assert {"method", "iterations", "encoder.kind", "encoder.units", "generator.channels"} <= set(paths)
+    for path in paths:
+        data = json.loads(json.dumps(full))
+        *parents, last = path.split(".")
+        node = data
+        for key in parents:
+            node = node[key]
+        del node[last]
+        (folder / "config.json").write_text(json.dumps(data))
+        with pytest.raises(ConfigError, match=rf"config\.json has no '{path}'"):
+            load_encoder(folder)
+    (folder / "config.json").write_text(json.dumps(full))
+    assert load_encoder(folder).config.method == "interestyle"
+
+    generator_only = {"_class_name": GENERATOR_CLASS_NAME, "generator": dict(full["generator"])}
+    del generator_only["generator"]["n_mlp"]
+    (folder / "config.json").write_text(json.dumps(generator_only))
+    with pytest.raises(ConfigError, match=r"config\.json has no 'generator\.n_mlp'"):
+        load_generator(folder)
+
+
+def test_a_device_this_machine_lacks_is_a_clear_error_in_the_api():
+    import torch
+
+    from interestyle import load_encoder
+
+    with pytest.raises(ValueError, match=r"device 'tpu9' is not a device; use auto, cpu, cuda"):
+        load_encoder(device="tpu9")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match=r"device cuda: CUDA is not available on this machine .*device='cpu'"):
+            load_encoder(device="cuda")
+    assert load_encoder(device="auto").device.type in ("cpu", "cuda", "mps")

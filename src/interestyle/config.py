@@ -21,6 +21,7 @@ __all__ = [
     "EncoderConfig",
     "GeneratorConfig",
     "ModelConfig",
+    "check_complete",
     "default_generator_channels",
     "irse_units",
 ]
@@ -69,6 +70,32 @@ def _from_dict(cls: type[_C], data: Mapping[str, Any]) -> _C:
         return cls(**kwargs)
     except TypeError as exc:  # a required field is missing
         raise ConfigError(f"{cls.__name__}: {exc}") from None
+
+
+def check_complete(data: Any, cls: type, where: str, prefix: str = "") -> None:
+    """Refuse a configuration read from a file that lacks a field of ``cls`` (nested configs included).
+
+    A model folder's ``config.json`` holds every field (``null`` where a field allows it), as
+    ``save_pretrained`` and ``interestyle convert`` write it: a missing one would otherwise fall back to a
+    default silently, or show up later as weights that "do not match".
+
+    Raises:
+        ConfigError: naming every missing field, dotted (``encoder.kind``), and the file.
+    """
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{where}: {prefix.rstrip('.') or 'the config'} must be a JSON object, got {data!r}")
+    fields = dataclasses.fields(cls)
+    missing = [prefix + f.name for f in fields if f.name not in data]
+    if missing:
+        raise ConfigError(
+            f"{where} has no {', '.join(repr(m) for m in missing)}: a model's config.json holds every field "
+            "(null where it allows it), as save_pretrained and interestyle convert write it; add "
+            f"{'them' if len(missing) > 1 else 'it'}, or convert the checkpoint again"
+        )
+    for f in fields:
+        nested = _NESTED.get((cls.__name__, f.name))
+        if nested is not None:
+            check_complete(data[f.name], nested, where, f"{prefix}{f.name}.")
 
 
 def default_generator_channels(resolution: int, channel_multiplier: int = 2) -> tuple[int, ...]:
@@ -294,3 +321,10 @@ def _to_jsonable(config: Any) -> dict[str, Any]:
         return value
 
     return convert(config)
+
+
+# The config fields that hold configs of their own, for check_complete.
+_NESTED: dict[tuple[str, str], type] = {
+    ("ModelConfig", "generator"): GeneratorConfig,
+    ("ModelConfig", "encoder"): EncoderConfig,
+}

@@ -19,12 +19,12 @@ _TEXT = (0, 0, 0)
 
 
 def _font_px(cell: int) -> int:
-    """The label font size for a cell: a tenth of it, from 11 px (still readable under a 32 px cell) to 20 px."""
-    return max(11, min(20, cell // 10))
+    """The label font size for a cell: an eleventh of it, from 11 px (readable over a 32 px cell) to 20 px."""
+    return max(11, min(20, cell // 11))
 
 
 def label_height(cell: int) -> int:
-    """Height in pixels of the label strip above the cells of side ``cell`` (16 for cells up to 129 px)."""
+    """Height in pixels of the label strip above cells of side ``cell``: 16 up to 131 px cells, at most 25."""
     return _font_px(check_positive_int(cell, "cell")) + 5
 
 

@@ -8,9 +8,7 @@ analytics off and never a share link.
 
 from __future__ import annotations
 
-import importlib
 import os
-from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from ..errors import MissingExtraError
@@ -25,15 +23,15 @@ __all__ = ["DEFAULT_MODEL", "MAX_MEGAPIXELS", "Editor", "Inversion", "build_app"
 INSTALL = "the app needs Gradio: pip install 'interestyle[app]'"
 
 
-def ui_module() -> ModuleType:
-    """:mod:`interestyle.app.ui` (which imports Gradio, analytics off).
+def require_gradio() -> None:
+    """Import :mod:`interestyle.app.ui` (which imports Gradio, analytics off).
 
     Raises:
         MissingExtraError: Gradio is not installed (an ImportError whose message says what to install).
     """
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     try:
-        return importlib.import_module(f"{__name__}.ui")
+        from .ui import build_app as _build  # noqa: F401 (imported anew when a test removed it)
     except ModuleNotFoundError as exc:
         if exc.name != "gradio":
             raise
@@ -46,7 +44,10 @@ def build_app(editor: Editor) -> gr.Blocks:
     Raises:
         MissingExtraError: Gradio is not installed (an ImportError whose message says what to install).
     """
-    return ui_module().build_app(editor)
+    require_gradio()
+    from .ui import build_app as build
+
+    return build(editor)
 
 
 def launch(editor: Editor, *, port: int | None = None, block: bool = True, **kwargs: Any) -> gr.Blocks:

@@ -42,9 +42,9 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..app import Editor, launch, ui_module
+    from ..app import Editor, launch, require_gradio
 
-    ui_module()  # without Gradio: the one-line install hint before any model is loaded
+    require_gradio()  # without Gradio: the one-line install hint before any model is loaded
     editor = Editor.load(
         args.model, baseline=args.baseline, device=resolve_device(args.device), refine_steps=args.refine_steps
     )

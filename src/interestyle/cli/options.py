@@ -8,6 +8,7 @@ import math
 
 import torch
 
+from ..devices import resolve_device as check_device
 from ..hub import load_encoder
 from ..models.model import IntereStyleModel
 
@@ -75,28 +76,9 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
 
 
 def resolve_device(text: str) -> torch.device:
-    """``auto`` or a torch device string, checked to be usable here.
-
-    Raises:
-        ValueError: an unknown device string, or CUDA / MPS asked for where there is none.
-    """
-    if text == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    try:
-        device = torch.device(text)
-    except RuntimeError:
-        raise ValueError(f"--device {text!r} is not a device; use auto, cpu, cuda, cuda:N or mps") from None
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"--device {text}: CUDA is not available on this machine; use --device cpu")
-    if device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
-        raise ValueError(f"--device {text}: this machine has {torch.cuda.device_count()} CUDA device(s)")
-    if device.type == "mps" and not torch.backends.mps.is_available():
-        raise ValueError(f"--device {text}: MPS is not available on this machine; use --device cpu")
-    return device
+    """``--device``: ``auto`` or a torch device string, checked to be usable here (see
+    :func:`interestyle.devices.resolve_device`)."""
+    return check_device(text, what="--device")
 
 
 def load_model(args: argparse.Namespace) -> IntereStyleModel:

@@ -18,7 +18,8 @@ import torch.nn.functional as F
 from einops import repeat
 from torch import Tensor, nn
 
-from ..config import GeneratorConfig
+from ..config import GeneratorConfig, check_complete
+from ..devices import resolve_device
 from ..errors import ConfigError
 from ..nn.equalized import EqualLinear, FusedLeakyReLU
 from ..nn.modulated import ModulatedConv2d, NoiseInjection
@@ -276,6 +277,7 @@ def load_generator(
         ConfigError: the folder holds something other than a generator, or an invalid config.
         WeightsError: a corrupt weights file, or weights that do not match the config.
     """
+    device = None if device is None else resolve_device(device)
     config_dict, weights = read_model_folder(directory)
     class_name = config_dict.get("_class_name")
     if class_name != GENERATOR_CLASS_NAME:
@@ -286,6 +288,7 @@ def load_generator(
     unknown = sorted(k for k in config_dict if k not in ("generator",) and not k.startswith("_"))
     if unknown or "generator" not in config_dict:
         raise ConfigError(f"{directory}/config.json of a generator must hold only 'generator', got fields {unknown}")
+    check_complete(config_dict["generator"], GeneratorConfig, f"{directory}/config.json", "generator.")
     config = GeneratorConfig.from_dict(config_dict["generator"])
     with torch.device("meta"):
         generator = Generator(config)

@@ -18,7 +18,8 @@ from torch import Tensor, nn
 from torch.overrides import TorchFunctionMode
 from typing_extensions import Self
 
-from ..config import ModelConfig
+from ..config import ModelConfig, check_complete
+from ..devices import resolve_device
 from ..errors import ConfigError
 from ..serialization import read_model_folder, read_state_dict, save_model_folder
 from .encoders import build_encoder, use_channels_last
@@ -223,6 +224,7 @@ class IntereStyleModel(nn.Module):
         Weights keep the dtype they were saved in unless ``dtype`` is given. For Hub repositories use
         :func:`interestyle.load_encoder`.
         """
+        device = None if device is None else resolve_device(device)
         config_dict, weights = read_model_folder(directory)
         if config_dict.get("_class_name") == GENERATOR_CLASS_NAME:
             raise ConfigError(
@@ -230,6 +232,7 @@ class IntereStyleModel(nn.Module):
                 "interestyle.models.generator.load_generator, or pair it with an encoder checkpoint: "
                 f"interestyle convert ENCODER.pt --generator {directory} --out MODEL_DIR"
             )
+        check_complete(config_dict, ModelConfig, f"{directory}/config.json")
         config = ModelConfig.from_dict(config_dict)
         with torch.device("meta"), _ShapesOnly():
             model = cls(config)
