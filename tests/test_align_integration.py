@@ -148,3 +148,18 @@ def test_mediapipe_face_hull_is_a_mask_provider_by_name():
     else:
         provider = get_mask_provider("mediapipe-face")
         assert provider(torch.zeros(1, 3, 32, 32)).shape == (1, 1, 32, 32)
+
+
+def test_the_demo_model_on_a_real_photo_warns_that_it_knows_only_synthetic_faces(model, photo):
+    import warnings
+
+    from interestyle import load_encoder
+
+    demo = load_encoder("demo")
+    assert demo.domain == "synthetic" and model.domain is None
+    with pytest.warns(UserWarning, match=r"knows only the synthetic faces .* cartoon face"):
+        invert(demo, photo, align=True, landmarks=TwoFaces())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        invert(model, photo, align=True, landmarks=TwoFaces())  # a model of unknown domain: no word
+        invert(demo, torch.zeros(3, 64, 64))  # an aligned crop of its own domain: no word either

@@ -72,3 +72,18 @@ def test_softness_and_custom_ellipses():
 def test_bad_arguments(build, message):
     with pytest.raises(ValueError, match=message):
         build()
+
+
+def test_the_prior_on_an_image_that_cannot_be_an_aligned_crop_warns():
+    import warnings
+
+    from interestyle.masks import Dilate, resolve_mask
+
+    wide = torch.zeros(1, 3, 40, 60)
+    with pytest.warns(UserWarning, match=r"'aligned-face' mask assumes FFHQ-aligned crops .* the image is 60x40"):
+        resolve_mask("aligned-face", wide, 32)
+    with pytest.warns(UserWarning, match=r"image 1 is 60x40"):
+        resolve_mask(Dilate(AlignedFacePrior(), 2.0), [torch.zeros(1, 3, 40, 40), wide], 32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        resolve_mask("aligned-face", torch.zeros(2, 3, 64, 62), 32)  # square within 5 %: no warning

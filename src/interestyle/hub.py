@@ -50,6 +50,10 @@ def load_encoder(
     """
     hub = HubOptions(revision=revision, cache_dir=cache_dir, local_files_only=local_files_only, token=token)
     folder = resolve_model_folder(repo_id_or_path, hub)
-    if dtype is None and folder in EMBEDDED_MODELS.values():
+    embedded = folder in EMBEDDED_MODELS.values()
+    if dtype is None and embedded:
         dtype = torch.float32
-    return IntereStyleModel.from_pretrained(folder, device=device, dtype=dtype)
+    model = IntereStyleModel.from_pretrained(folder, device=device, dtype=dtype)
+    if embedded:
+        model.domain = "synthetic"
+    return model

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import torch
@@ -92,6 +93,13 @@ def invert(
     steps = model.config.iterations if iterations is None else check_positive_int(iterations, "iterations")
     batch_size = check_positive_int(batch_size, "batch_size")
     if align:
+        if model.domain == "synthetic":
+            warnings.warn(
+                "this model knows only the synthetic faces of interestyle.synthetic (the embedded demo model): "
+                "on a real photo it pastes back a cartoon face; for real photos load a model trained on them "
+                "(see docs/real-photos.md)",
+                stacklevel=3,
+            )
         photos = align_photos(images, landmarks, size=model.resolution, progress=progress)
         result = invert(
             model, face_batch(photos), mask=mask, iterations=iterations, batch_size=batch_size, progress=progress

@@ -8,6 +8,7 @@ every ``os.PathLike``, is the path of a mask file.
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -18,10 +19,13 @@ from tqdm.auto import tqdm
 from ..images import image_sizes, stack_resized
 from ..validation import check_positive_int
 from .explicit import explicit_masks
+from .prior import AlignedFacePrior
 from .protocol import MaskSpec, prepare_provider, provider_name, resize_masks
 from .registry import available_mask_providers, get_mask_provider, is_provider_name
 
 __all__ = ["masks_for_items", "resolve_mask"]
+
+_SQUARE_TOLERANCE = 0.05  # an aligned crop is square; resized or padded ones stay within 5 %
 
 
 def resolve_mask(
@@ -114,6 +118,8 @@ def _run(
     name: str,
 ) -> Tensor:
     prepared = prepare_provider(provider, name=name)
+    if _assumes_aligned(provider):
+        _warn_if_unaligned(image_sizes(items), name)
     side = prepared.resolution or size
     x = resized if resized is not None and side == size else stack_resized(items, side)
     starts = range(0, x.shape[0], batch_size)
@@ -122,3 +128,28 @@ def _run(
         masks = prepared(x[start : start + batch_size])
         out.append(resize_masks(masks.to("cpu"), (size, size)))
     return torch.cat(out)
+
+
+def _assumes_aligned(provider: object) -> bool:
+    """Whether ``provider`` is (or wraps, through Dilate, Feather ...) the aligned-face prior."""
+    while not isinstance(provider, AlignedFacePrior) and hasattr(provider, "inner"):
+        provider = provider.inner
+    return isinstance(provider, AlignedFacePrior)
+
+
+def _warn_if_unaligned(sizes: Sequence[tuple[int, int]], name: str) -> None:
+    """The prior paints the FFHQ crop's face and hair without looking at the pixels: warn for images that
+    cannot be such a crop. Only the shape tells (an aligned crop is square); an off-centre face in a square
+    photo goes unnoticed."""
+    odd = [(i, h, w) for i, (h, w) in enumerate(sizes) if abs(h - w) > _SQUARE_TOLERANCE * max(h, w)]
+    if not odd:
+        return
+    i, h, w = odd[0]
+    which = f"image {i}" if len(sizes) > 1 else "the image"
+    more = f" ({len(odd)} of {len(sizes)} are not square)" if len(odd) > 1 else ""
+    warnings.warn(
+        f"the {name!r} mask assumes FFHQ-aligned crops (square, the face centred and upright) but {which} is "
+        f"{w}x{h}{more}: align photos first (invert(..., align=True); --align on the command line) or use a mask "
+        "that looks at the pixels (face-parsing)",
+        stacklevel=4,
+    )

@@ -67,9 +67,16 @@ class IntereStyleModel(nn.Module):
 
     Images in and out are (B, 3, H, W) in [-1, 1]. The encoder sees them at ``config.encoder.input_size``;
     the generator makes them at ``config.generator.resolution``.
+
+    Attributes:
+        domain: what the model knows when that is narrower than photos of faces, or None: ``"synthetic"``
+            for the embedded demo models (:func:`~interestyle.load_encoder` sets it), which know only the
+            procedural faces of :mod:`interestyle.synthetic`; ``invert(..., align=True)`` then warns that a
+            real photo will come back as a cartoon face.
     """
 
     latent_avg: Tensor
+    domain: str | None = None
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__()
