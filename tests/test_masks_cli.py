@@ -95,7 +95,8 @@ def test_provider_options(photos, tmp_path):
     ("argv", "message"),
     [
         (["--provider", "no-such-thing"], "unknown mask provider 'no-such-thing'; known: aligned-face, face-parsing"),
-        (["--provider", "face-parsing"], "INTERESTYLE_FACE_PARSING"),
+        (["--provider", "face-parsing"], "`interestyle convert 79999_iter.pth --out DIR`, then give DIR"),
+        (["--provider", "face-parsing"], "`--option weights=DIR` with interestyle masks, INTERESTYLE_FACE_PARSING"),
         (["--provider", "aligned-face", "--option", "softness"], "KEY=VALUE"),
         (["--provider", "aligned-face", "--option", "colour=red"], "'aligned-face' does not accept options ['colour']"),
         (["--provider", "aligned-face", "--batch-size", "0"], "--batch-size=0"),

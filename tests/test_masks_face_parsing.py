@@ -230,8 +230,11 @@ def test_loading_bad_folders(net, folder, tmp_path):
 
 def test_registered_name_needs_weights(monkeypatch):
     monkeypatch.delenv(FACE_PARSING_ENV, raising=False)
-    with pytest.raises(FileNotFoundError, match=FACE_PARSING_ENV):
+    with pytest.raises(FileNotFoundError, match=FACE_PARSING_ENV) as caught:
         get_mask_provider("face-parsing")
+    message = str(caught.value)
+    assert "`interestyle convert 79999_iter.pth --out DIR`" in message and "`--option weights=DIR`" in message
+    assert "bisenet_state_dict_from_checkpoint" not in message and "from_pretrained" not in message
 
 
 def test_invert_with_face_parsing_by_name(folder, monkeypatch):

@@ -12,9 +12,9 @@ import torch
 from PIL import Image
 from tqdm.auto import tqdm
 
-from ..images import IMAGE_SUFFIXES, image_sizes, read_images, to_pil
+from ..images import IMAGE_SUFFIXES, image_sizes, read_images
 from ..masks import Dilate, Feather, Invert, get_mask_provider, resolve_mask
-from ..masks.overlay import overlay, overlay_grid
+from ..masks.overlay import overlay_grid, overlay_picture
 from ..masks.protocol import MaskProvider, provider_resolution, resize_masks
 from ..serialization import atomic_write
 from ..validation import check_positive_int
@@ -28,7 +28,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "masks",
         help="write interest masks of images with a mask provider",
         description="Write one mask PNG per image (white = interest region: face + hair) and an overlay grid "
-        f"({GRID_NAME}) into OUT. IMAGES are files, folders (their images) or glob patterns.",
+        f"({GRID_NAME}: each image with its mask's outline) into OUT. IMAGES are files, folders (their images) or "
+        "glob patterns.",
     )
     parser.add_argument("images", nargs="+", metavar="IMAGES", help="image files, folders or glob patterns")
     parser.add_argument("--provider", required=True, help="a mask provider name, e.g. face-parsing or aligned-face")
@@ -50,7 +51,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--invert", action="store_true", help="swap interest and uninterest")
     parser.add_argument("--batch-size", type=int, default=8, help="images per provider call (default 8)")
-    parser.add_argument("--thumb", type=int, default=128, help="side of each overlay-grid cell (default 128)")
+    parser.add_argument(
+        "--thumb", type=int, default=256, help="side of each overlay-grid cell, the mask outlined on it (default 256)"
+    )
     parser.add_argument("--columns", type=int, default=8, help="overlay-grid columns (default 8)")
     parser.add_argument("--grid-max", type=int, default=64, help="images shown in the overlay grid (default 64)")
     add_device_option(parser)
@@ -165,7 +168,7 @@ def run(args: argparse.Namespace) -> int:
                 mask_u8 = (mask * 255).round().to(torch.uint8).numpy()
                 _save_png(Image.fromarray(mask_u8), out / names[start + i])
                 if len(cells) < args.grid_max:
-                    cells.append(to_pil(overlay(item[:1], mask[None, None]))[0])
+                    cells.append(overlay_picture(item[:1], mask[None, None], cell=args.thumb))
             bar.update(len(batch))
     _save_png(overlay_grid(cells, columns=args.columns, cell=args.thumb), out / GRID_NAME)
     print(f"wrote {len(paths)} masks and {GRID_NAME} to {out}")

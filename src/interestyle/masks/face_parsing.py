@@ -370,10 +370,10 @@ def face_parsing_provider(
     source = weights if weights is not None else os.environ.get(FACE_PARSING_ENV)
     if not source:
         raise FileNotFoundError(
-            "the 'face-parsing' mask provider needs BiSeNet weights (a folder with config.json + "
-            f"model.safetensors, or a Hub repo id): set {FACE_PARSING_ENV}=FOLDER_OR_REPO, pass weights=, or build "
-            "it with interestyle.masks.FaceParser.from_pretrained(FOLDER_OR_REPO). The public checkpoint "
-            "79999_iter.pth (zllrunning/face-parsing.PyTorch) converts with bisenet_state_dict_from_checkpoint."
+            "the 'face-parsing' mask provider needs BiSeNet weights: convert the public checkpoint of "
+            "zllrunning/face-parsing.PyTorch once with `interestyle convert 79999_iter.pth --out DIR`, then give "
+            f"DIR (or a Hub repo id holding such a folder): `--option weights=DIR` with interestyle masks, "
+            f"{FACE_PARSING_ENV}=DIR in the environment for every command, or weights=DIR in Python"
         )
     hub = HubOptions(revision=revision, cache_dir=cache_dir, local_files_only=local_files_only, token=token)
     return FaceParser.from_pretrained(
