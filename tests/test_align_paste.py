@@ -98,3 +98,37 @@ def test_bad_paste_inputs_are_refused(photo):
         paste_back(photo, torch.cat([aligned, aligned]), [transform])
     with pytest.raises(ValueError, match="mask"):
         unalign(aligned, transform, photo, mask=torch.ones(2, 3, 1, 32, 32))
+
+
+def _psnr(a: torch.Tensor, b: torch.Tensor, region: torch.Tensor) -> float:
+    return 10 * math.log10(4 / float(((a - b)[0][:, region] ** 2).mean()))
+
+
+@pytest.fixture(scope="module")
+def textured() -> torch.Tensor:
+    """A 700x700 photo with detail down to a few pixels (upsampled noise), (1, 3, H, W) in [-1, 1]."""
+    noise = torch.randn(1, 3, 350, 350, generator=torch.Generator().manual_seed(0))
+    photo = torch.nn.functional.interpolate(noise, size=(700, 700), mode="bicubic", align_corners=False)
+    return (photo / photo.abs().max() * 0.9).clamp(-1, 1)
+
+
+@pytest.mark.parametrize("eyes", [30.0, 160.0])  # faces of about 120 and 640 photo pixels
+def test_a_1024_result_pastes_back_as_sharp_as_a_256_one(textured, eyes):
+    # round trip: the aligned crop of the photo, pasted back, against the photo where it replaces it fully
+    psnr = {}
+    for size in (256, 1024):
+        aligned, transform = align_face(textured, face_points((350, 330), 7.0, eyes), size=size)
+        inside = paste_weight(transform, size=size)[0, 0] >= 1 - 1e-6
+        psnr[size] = _psnr(unalign(aligned, transform, textured), textured, inside)
+    # a 1024 result used to be shrunk to the face's size and then warped: 31 dB, blurrier than a 256 one
+    assert psnr[1024] >= 37.0 and psnr[1024] >= psnr[256] - 1.5, psnr
+
+
+def test_detail_finer_than_the_photo_holds_is_filtered_not_aliased():
+    photo = torch.zeros(1, 3, 400, 400)
+    _, transform = align_face(photo, face_points((200, 190), 0.0, 30.0), size=1024)  # a 120-pixel face
+    yy, xx = torch.meshgrid(torch.arange(1024), torch.arange(1024), indexing="ij")
+    checker = (((xx + yy) % 2) * 1.6 - 0.8).float()[None, None].expand(1, 3, -1, -1)  # one-pixel detail
+    back = unalign(checker, transform, photo, mask=torch.ones(1024, 1024), feather_fraction=0.0)
+    inside = paste_weight(transform, mask=torch.ones(1024, 1024), feather_fraction=0.0, size=1024)[0, 0] >= 1 - 1e-6
+    assert float(back[0][:, inside].abs().max()) < 0.05  # its mean, 0, not a moire of it
