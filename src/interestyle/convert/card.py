@@ -13,16 +13,35 @@ __all__ = ["CardFacts", "model_card"]
 
 _LICENSE_ID = re.compile(r"^[a-z0-9][a-z0-9.+-]*$")
 
-_UPSTREAM = {
+# The code whose checkpoint layout each kind reads (a link for the reader, not a claim about who made the file).
+_LAYOUT = {
     "stylegan2": "https://github.com/rosinality/stylegan2-pytorch",
     "psp": "https://github.com/eladrich/pixel2style2pixel",
     "e4e": "https://github.com/omertov/encoder4editing",
     "restyle-psp": "https://github.com/yuval-alaluf/restyle-encoder",
     "restyle-e4e": "https://github.com/yuval-alaluf/restyle-encoder",
-    "interestyle": "https://github.com/seungjun-moon/interestyle",
     "stylegan2-ada": "https://github.com/NVlabs/stylegan2-ada-pytorch",
+    "face-parsing": "https://github.com/zllrunning/face-parsing.PyTorch",
     "interfacegan": "https://github.com/genforce/interfacegan",
     "ganspace": "https://github.com/harskish/ganspace",
+}
+
+# The paper behind each kind's architecture or method: what the card credits.
+_PAPERS = {
+    "stylegan2": "Karras et al., *Analyzing and Improving the Image Quality of StyleGAN*, CVPR 2020",
+    "stylegan2-ada": "Karras et al., *Training Generative Adversarial Networks with Limited Data*, NeurIPS 2020",
+    "psp": "Richardson et al., *Encoding in Style: a StyleGAN Encoder for Image-to-Image Translation*, CVPR 2021",
+    "e4e": "Tov et al., *Designing an Encoder for StyleGAN Image Manipulation*, SIGGRAPH 2021",
+    "restyle-psp": "Alaluf et al., *ReStyle: A Residual-Based StyleGAN Encoder via Iterative Refinement*, ICCV 2021",
+    "restyle-e4e": "Alaluf et al., *ReStyle: A Residual-Based StyleGAN Encoder via Iterative Refinement*, ICCV 2021",
+    "interestyle": "Moon and Park, *IntereStyle: Encoding an Interest Region for Robust StyleGAN Inversion*, WACV 2023",
+    "face-parsing": (
+        "Yu et al., *BiSeNet: Bilateral Segmentation Network for Real-time Semantic Segmentation*, ECCV 2018"
+    ),
+    "arcface": "Deng et al., *ArcFace: Additive Angular Margin Loss for Deep Face Recognition*, CVPR 2019",
+    "lpips": "Zhang et al., *The Unreasonable Effectiveness of Deep Features as a Perceptual Metric*, CVPR 2018",
+    "interfacegan": "Shen et al., *Interpreting the Latent Space of GANs for Semantic Face Editing*, CVPR 2020",
+    "ganspace": "Härkönen et al., *GANSpace: Discovering Interpretable GAN Controls*, NeurIPS 2020",
 }
 
 
@@ -35,8 +54,9 @@ class CardFacts:
     kind: str
     how_chosen: str
     license: str | None = None
-    location: str = "MODEL"  # what the usage example loads: the Hub repo id or the local folder
+    location: str = "MODEL"  # what the usage example loads: the Hub repo id, or the folder's name (never a full path)
     also: tuple[tuple[str, str], ...] = ()  # further source files merged into the folder: (name, sha256)
+    folder_name: str = ""  # the output folder's own name
 
 
 def check_license(license: str | None) -> str | None:
@@ -58,7 +78,8 @@ def model_card(facts: CardFacts, conversion: Conversion) -> str:
     else:
         front.append("# license: fill in the license of the original weights (e.g. mit, apache-2.0, other)")
     front += ["tags:", "- stylegan2", "- gan-inversion", f"- {facts.kind}", "- interestyle-convert", "---"]
-    upstream = _UPSTREAM.get(facts.kind)
+    layout = _LAYOUT.get(facts.kind)
+    paper = _PAPERS.get(facts.kind)
     config = json.dumps(conversion.config, indent=2)
     n_params = sum(t.numel() for t in conversion.tensors.values())
     if conversion.directions is None:
@@ -76,10 +97,16 @@ def model_card(facts: CardFacts, conversion: Conversion) -> str:
         "",
         f"# {facts.source_name} ({facts.kind}), converted to safetensors",
         "",
-        f"Weights of the `{facts.kind}` checkpoint `{facts.source_name}`"
-        + (f" (from [{upstream}]({upstream}))" if upstream else "")
-        + f", converted by `interestyle convert` (interestyle {__version__}). Nothing here is pickled: "
+        f"The checkpoint `{facts.source_name}`, of kind `{facts.kind}`"
+        + (f" (the layout of [{layout}]({layout}))" if layout else "")
+        + f" and converted by `interestyle convert` (interestyle {__version__}). Nothing here is pickled: "
         f"{files}.",
+        "",
+        "## Who made it",
+        "",
+        "The converter knows the file, not its authors: this card does not say who trained these weights, on "
+        "what data, or under which license. Fill that in before you publish them.",
+        *(["", f"The architecture and method: {paper}."] if paper else []),
         "",
         "## Source",
         "",
@@ -89,6 +116,11 @@ def model_card(facts: CardFacts, conversion: Conversion) -> str:
         "",
         "## Load it",
         "",
+        *(
+            ["From the folder's parent directory (or give the folder's path, or its Hub repo id once uploaded):", ""]
+            if facts.location == facts.folder_name
+            else []
+        ),
         "```python",
         conversion.usage.replace('"MODEL"', json.dumps(facts.location)),
         "```",

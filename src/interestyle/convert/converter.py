@@ -211,7 +211,8 @@ def convert_checkpoint(
         kind=chosen.name,
         how_chosen=how,
         license=license,
-        location=push_to_hub or str(folder),
+        location=push_to_hub or folder.resolve().name,
+        folder_name=folder.resolve().name,
         also=tuple((c.path.name, c.sha256) for c, _, _, _ in converted[1:]),
     )
     write_folder(folder, conversion, model_card(facts, conversion))
