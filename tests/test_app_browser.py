@@ -75,6 +75,10 @@ def test_sample_invert_an_edit_slider_changes_the_output_then_mix(page):
     page.wait_for_function(
         "() => document.querySelector('#mask-editor canvas') && !document.querySelector('#mask-editor .empty')"
     )
+    # the tools the mask's label names are on screen, and the page says which model it runs
+    for tool in ("Brush", "Color", "Erase"):
+        assert page.locator(f"#mask-editor button[aria-label='{tool}']").is_visible(), tool
+    assert "Model:" in page.inner_text("#intro")
     page.click("#invert")
     page.wait_for_selector("#edited img")
     for shown in ("#input", "#mask", "#baseline", "#reconstruction"):
@@ -104,6 +108,9 @@ def test_a_bad_upload_shows_a_message_and_the_page_keeps_working(page, tmp_path)
     bad.write_bytes(b"not a PNG at all")
     page.locator("#upload input[type=file]").set_input_files(str(bad))
     page.get_by_text("scan.png is not an image").first.wait_for()
+    # a warning toast, not an error: no red "Error" toast or badge anywhere
+    assert page.locator(".toast-body.warning").count() >= 1
+    assert page.locator(".toast-body.error").count() == 0 and page.locator(".error").count() == 0
     page.fill("#sample-seed input", "4")
     page.click("#sample")
     page.wait_for_function("() => document.querySelector('#photo img') !== null")

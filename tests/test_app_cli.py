@@ -86,3 +86,7 @@ def test_the_command_serves_the_page_on_localhost(tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=60)
+    said = server.stdout.read() if server.stdout else ""
+    # one line naming the model and the address; none of Gradio's, which suggest a share link
+    assert f"IntereStyle editor for {model}: open http://127.0.0.1:{port}/ in a browser" in said
+    assert "share=True" not in said and "public link" not in said

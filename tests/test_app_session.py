@@ -124,3 +124,10 @@ def test_save_writes_the_png_and_the_latents(editor, tmp_path):
     assert np.array_equal(np.asarray(Image.open(png)), np.asarray(image))
     with safe_open(weights, "pt") as f:
         assert torch.equal(f.get_tensor("latents"), torch.ones(1, 8, 32))
+
+
+def test_the_editor_says_which_model_it_runs():
+    demo = Editor.load()
+    assert demo.name == "demo" and "`demo`" in demo.describe() and "knows only synthetic faces" in demo.describe()
+    plain = Editor(tiny_model(), name="./my-model")
+    assert plain.describe() == "**Model:** `./my-model` (32 px)." and "synthetic" not in plain.describe()

@@ -53,6 +53,9 @@ def build_app(editor: Editor) -> gr.Blocks:
 def launch(editor: Editor, *, port: int | None = None, block: bool = True, **kwargs: Any) -> gr.Blocks:
     """Serve the editor on ``http://127.0.0.1:PORT`` (no share link, no analytics) and return the Blocks.
 
+    It prints one line (which model, the address) unless ``quiet=True``, and routes the library's warnings
+    raised while serving a request into that visitor's page (:func:`interestyle.app.ui.route_warnings`).
+
     Args:
         editor: the models and directions to serve.
         port: the port; None lets Gradio pick a free one from 7860 on.
@@ -63,16 +66,23 @@ def launch(editor: Editor, *, port: int | None = None, block: bool = True, **kwa
         if forbidden in kwargs:
             raise ValueError(f"{forbidden}= is fixed: the app serves on 127.0.0.1 only, never through a share link")
     app = build_app(editor)
-    from .ui import CSS
+    from .ui import CSS, route_warnings
 
+    route_warnings()
+    announce = not kwargs.pop("quiet", False)
     app.queue()
     app.launch(
         server_name="127.0.0.1",
         server_port=port,
         share=False,
         inbrowser=False,
-        prevent_thread_lock=not block,
+        prevent_thread_lock=True,
         footer_links=["api"],
+        quiet=True,  # Gradio's own lines include a hint to set share=True, which this app never does
         **{"css": CSS, **kwargs},
     )
+    if announce:
+        print(f"IntereStyle editor for {editor.name}: open {app.local_url} in a browser (Ctrl+C stops it)", flush=True)
+    if block:
+        app.block_thread()
     return app

@@ -86,6 +86,7 @@ class Editor:
         baseline: a second model to compare against (e.g. plain ReStyle), or None.
         directions: the sliders' edit directions; None computes ``PCA 1..5`` (GANSpace) from the model.
         refine_steps: the steps of :func:`interestyle.refine` when a visitor asks for a refined inversion.
+        name: what the page calls the model (its folder or repo id); ``baseline_name`` likewise.
 
     Attributes:
         labels: each direction's slider label, by direction name.
@@ -98,6 +99,8 @@ class Editor:
         baseline: IntereStyleModel | None = None,
         directions: DirectionSet | None = None,
         refine_steps: int = REFINE_STEPS,
+        name: str | None = None,
+        baseline_name: str | None = None,
     ) -> None:
         if not isinstance(model, IntereStyleModel):
             raise TypeError(f"model must be an IntereStyleModel (see load_encoder), got {type(model).__name__}")
@@ -109,6 +112,8 @@ class Editor:
             )
         self.model = model
         self.baseline = baseline
+        self.name = name or f"a {model.config.method} model given in Python"
+        self.baseline_name = None if baseline is None else baseline_name or "a second model given in Python"
         if directions is None:
             directions = principal_directions(model, min(PCA_COUNT, model.style_dim), progress=False)
             self.labels = {f"pc{k}": f"PCA {k + 1}" for k in range(len(directions))}
@@ -135,7 +140,26 @@ class Editor:
             raise ValueError("no model given: pass --model with a model folder or Hugging Face Hub repo id")
         loaded = load_encoder(model, device=device)
         other = None if baseline is None else load_encoder(baseline, device=device)
-        return cls(loaded, baseline=other, directions=shipped_directions(model), refine_steps=refine_steps)
+        return cls(
+            loaded,
+            baseline=other,
+            directions=shipped_directions(model),
+            refine_steps=refine_steps,
+            name=str(model),
+            baseline_name=None if baseline is None else str(baseline),
+        )
+
+    def describe(self) -> str:
+        """Which model (and baseline) the page runs, as one line of Markdown."""
+        text = f"**Model:** `{self.name}` ({self.resolution} px)"
+        if self.model.domain == "synthetic":
+            text += (
+                ", the embedded demo model: it knows only synthetic faces, so a real photo comes back as a "
+                "cartoon face; start the app with `--model` for real photos"
+            )
+        if self.baseline is not None:
+            text += f". **Baseline:** `{self.baseline_name}`"
+        return text + "."
 
     @property
     def resolution(self) -> int:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
+import warnings
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -18,38 +20,70 @@ from .uploads import MAX_MEGAPIXELS, read_upload
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import gradio as gr
+from gradio.context import LocalContext
 
-__all__ = ["CSS", "build_app"]
+__all__ = ["CSS", "MASK_LABEL", "build_app", "route_warnings", "tell"]
 
 # Small models make small images: scale them up to their frame, pixels kept sharp.
 CSS = """
 .its-image img { width: 100% !important; height: 100% !important; object-fit: contain; image-rendering: pixelated; }
 """
 
-# What a visitor can fix: shown in the page as an error toast, and the app keeps serving.
+# What a visitor can fix: one message in the page and one line in the log, and the app keeps serving.
 PAGE_ERRORS = (InterestyleError, ValueError, TypeError, FileNotFoundError, ImportError)
 MAX_SLIDERS = 12
 F = TypeVar("F", bound=Callable[..., Any])
 
 INTRO = """\
 # IntereStyle editor
-Pick a sample face or upload a photo, check the **interest mask** (white = face and hair; paint with the
-brush to touch it up), then **Invert**. The error is measured inside the mask only: what lies outside it
-(backgrounds, hands, microphones) is not the encoder's job. Then move the sliders, or mix styles.
+Pick a sample face or upload a photo, check the **interest mask** (white = face and hair; touch it up with
+the brush of the mask's toolbar), then **Invert**. The error is measured inside the mask only: what lies
+outside it (backgrounds, hands, microphones) is not the encoder's job. Then move the sliders, or mix styles.
 """
+MASK_LABEL = (
+    "Interest mask: white = interest region. Toolbar on the left: Brush, then Color: white adds, black "
+    "removes; Erase takes strokes back"
+)
+
+
+def tell(message: str) -> None:
+    """A note for the visitor: a yellow toast in the page (not an error badge) and one line on stderr."""
+    print(f"interestyle app: {' '.join(message.split())}", file=sys.stderr, flush=True)
+    gr.Warning(message)
 
 
 def _in_page(fn: F) -> F:
-    """Turn a user-fixable exception into a ``gr.Error`` (a message in the page) instead of a stack trace."""
+    """Turn a user-fixable exception into one message in the page and one log line (no stack trace, no red
+    error badges on the outputs, which keep what they showed)."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return fn(*args, **kwargs)
         except PAGE_ERRORS as exc:
-            raise gr.Error(str(exc)) from None
+            tell(str(exc))
+            return gr.skip()
 
     return wrapper  # type: ignore[return-value]
+
+
+def route_warnings() -> None:
+    """Show the library's warnings (the demo model on a real photo, a photo too small, a mask that assumes an
+    aligned crop) to the visitor whose request raised them, each time, as :func:`tell` does; warnings
+    outside a request go where they went. Installed once, by :func:`interestyle.app.launch`."""
+    if getattr(warnings.showwarning, "_interestyle_app", False):
+        return
+    shown = warnings.showwarning
+
+    def show(message: Warning | str, category: type[Warning], *args: Any, **kwargs: Any) -> None:
+        if LocalContext.event_id.get(None) is not None and issubclass(category, UserWarning):
+            tell(str(message))
+        else:
+            shown(message, category, *args, **kwargs)
+
+    show._interestyle_app = True  # type: ignore[attr-defined]
+    warnings.showwarning = show
+    warnings.filterwarnings("always", category=UserWarning, module=r"interestyle\.")
 
 
 def _editor_mask(value: Any) -> Image.Image | None:
@@ -77,7 +111,7 @@ def build_app(editor: Editor) -> gr.Blocks:
             raise ValueError("no file was uploaded")
         image, note = read_upload(path)
         if note:
-            gr.Warning(note)
+            tell(note)
         return image
 
     def sample(seed: float) -> Image.Image:
@@ -144,7 +178,7 @@ def build_app(editor: Editor) -> gr.Blocks:
     )
     with gr.Blocks(title="IntereStyle editor", analytics_enabled=False) as app:
         state = gr.State(None)
-        gr.Markdown(INTRO)
+        gr.Markdown(INTRO + "\n" + editor.describe(), elem_id="intro")
         with gr.Row():
             with gr.Column():
                 photo = image(label="Photo", elem_id="photo", height=300)
@@ -163,9 +197,9 @@ def build_app(editor: Editor) -> gr.Blocks:
                     image_mode="RGB",
                     format="png",
                     sources=(),
-                    label="Interest mask: white = interest region (brush: white adds, black removes)",
+                    label=MASK_LABEL,
                     brush=gr.Brush(colors=["#ffffff", "#000000"], default_color="#ffffff", color_mode="fixed"),
-                    eraser=False,
+                    eraser=gr.Eraser(),  # with a second tool Gradio shows the toolbar, and so the colours
                     layers=False,
                     transforms=(),
                     height=300,
