@@ -104,3 +104,39 @@ def test_dir_of_the_package_shows_its_public_names_only():
     names = set(dir(interestyle))
     assert names == {*interestyle.__all__, "IntereStylePipeline"}
     assert not {"Any", "TYPE_CHECKING", "annotations"} & names
+
+
+SPHINX_ROLE = re.compile(r":(mod|class|func|meth|attr|data|exc|obj):`")
+# how mkdocstrings (griffe) reads the first line of a Returns section: "name (type): description"
+NAMED_RETURN = re.compile(r"^\w+\s*(\(.+\))?:")
+
+
+def _docstrings() -> list[tuple[str, str]]:
+    import ast
+
+    out = []
+    for path in sorted((ROOT / "src" / "interestyle").rglob("*.py")):
+        tree = ast.parse(path.read_text())
+        for node in [tree, *ast.walk(tree)]:
+            if isinstance(node, (ast.Module, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                doc = ast.get_docstring(node)
+                if doc:
+                    out.append((f"{path.relative_to(ROOT)}:{getattr(node, 'name', '<module>')}", doc))
+    return out
+
+
+def test_docstrings_cross_reference_in_markdown_not_in_sphinx_roles():
+    # mkdocstrings renders :class:`X` as the raw text; [`X`][interestyle.X] is a link on the API page
+    offenders = [where for where, doc in _docstrings() if SPHINX_ROLE.search(doc)]
+    assert not offenders, offenders
+
+
+def test_returns_sections_do_not_start_with_what_reads_as_a_name():
+    # "Returns: The :class:`X` ..." used to render as a table whose name column read "The"
+    offenders = []
+    for where, doc in _docstrings():
+        lines = doc.splitlines()
+        for i, line in enumerate(lines[:-1]):
+            if line.strip() in ("Returns:", "Yields:") and NAMED_RETURN.match(lines[i + 1].strip()):
+                offenders.append(f"{where}: {lines[i + 1].strip()}")
+    assert not offenders, offenders

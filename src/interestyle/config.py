@@ -133,7 +133,7 @@ class GeneratorConfig:
         resolution: output size, a power of two from 8 to 1024.
         style_dim: width of z, w and every style vector (512 for official weights).
         n_mlp: layers of the mapping network (8 for official weights).
-        channel_multiplier: the ``m`` of :func:`default_generator_channels` (2 for config F).
+        channel_multiplier: the ``m`` of `default_generator_channels` (2 for config F).
         channels: explicit widths for resolutions 4, 8, ..., ``resolution`` (overrides the multiplier);
             lets tests and small models be tiny.
         lr_mlp: learning-rate multiplier of the mapping network (0.01 upstream).
@@ -270,7 +270,7 @@ class ModelConfig:
     Attributes:
         generator: the StyleGAN2 generator.
         encoder: the encoder; its ``input_nc`` decides single-pass (3) or iterative (6) inversion.
-        iterations: default refinement steps of :func:`interestyle.invert` (5 for ReStyle and
+        iterations: default refinement steps of [`interestyle.invert`][interestyle.invert] (5 for ReStyle and
             IntereStyle, 1 for pSp/e4e).
         method: what trained it: ``"interestyle"``, ``"restyle"``, ``"psp"``, ``"e4e"``, or any label.
         start_from_latent_avg: add the encoder's output to ``latent_avg`` (all upstream models do).

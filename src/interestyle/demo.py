@@ -29,7 +29,7 @@ HELD_OUT_SEED = 900_001  # never used for training (training seeds count up from
 
 @dataclass
 class DemoReport:
-    """What :func:`run_demo` made.
+    """What [`run_demo`][interestyle.demo.run_demo] made.
 
     Attributes:
         grid: the labelled grid, one row per image: input | interest mask | baseline | IntereStyle | edit |
@@ -91,11 +91,12 @@ def run_demo(
         n: images (rows).
         seed: which held-out faces.
         direction: the edit; default the first principal direction of the generator's W.
-        strength: the edit's strength in W units (as :func:`~interestyle.edit`); default the direction's
-            recommended strength (:attr:`Direction.strength`), else 2 standard deviations of W along it.
+        strength: the edit's strength in W units (as [`edit`][interestyle.edit]); default the direction's
+            recommended strength (`Direction.strength`), else 2 standard deviations of W along it.
         mix_layers: the style vectors the style mix takes from the style source (a preset of
-            :func:`~interestyle.style_mix`); each row's style source is the next row's face.
-        domain: the synthetic face domain the models were trained on (:data:`interestyle.synthetic.DOMAINS`).
+            [`style_mix`][interestyle.style_mix]); each row's style source is the next row's face.
+        domain: the synthetic face domain the models were trained on
+            ([`interestyle.synthetic.DOMAINS`][interestyle.synthetic.DOMAINS]).
         cell: side of each grid cell in pixels.
     """
     n = check_positive_int(n, "n")

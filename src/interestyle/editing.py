@@ -1,9 +1,9 @@
 """``edit`` and ``style_mix``: new W+ latents from inverted ones, decoded, and pasted back into the photo.
 
-Both return an :class:`EditResult`. Style vectors are chosen by index (``layers``): ``None`` for all, an
-int, a ``range``, a ``slice``, a sequence of ints, a preset name or a string such as ``"4:8"``. The
-presets follow the usual StyleGAN split at 1024 pixels (18 style vectors: coarse 0-3, middle 4-7, fine
-8-17), scaled to the model's ``n_latent``; see :func:`layer_groups`.
+Both return an [`EditResult`][interestyle.editing.EditResult]. Style vectors are chosen by index (``layers``): ``None``
+for all, an int, a ``range``, a ``slice``, a sequence of ints, a preset name or a string such as ``"4:8"``. The presets
+follow the usual StyleGAN split at 1024 pixels (18 style vectors: coarse 0-3, middle 4-7, fine 8-17), scaled to the
+model's ``n_latent``; see [`layer_groups`][interestyle.editing.layer_groups].
 """
 
 from __future__ import annotations
@@ -153,12 +153,14 @@ def resolve_layers(layers: LayerSpec, n_latent: int) -> list[int]:
 
 @dataclass(kw_only=True)
 class EditResult(LatentResult):
-    """What :func:`edit` and :func:`style_mix` return; tensors on the model's device. The fields and methods
-    it shares with :class:`~interestyle.InversionResult` (``to_pil``, ``composite``) are :class:`LatentResult`'s.
+    """What [`edit`][interestyle.editing.edit] and [`style_mix`][interestyle.editing.style_mix] return; tensors on the
+    model's device. The fields and methods
+    it shares with [`InversionResult`][interestyle.InversionResult] (``to_pil``, ``composite``) are
+    [`LatentResult`][interestyle.results.LatentResult]'s.
 
     Outputs are flat along the batch, ``N = S * B`` for an edit with ``S`` strengths of ``B`` sources,
     ordered strength-major: output ``s * B + b`` is source ``b`` at ``strengths[s]``. A single strength
-    gives the shapes of :class:`~interestyle.InversionResult`. For a style mix ``N`` is the broadcast batch.
+    gives the shapes of [`InversionResult`][interestyle.InversionResult]. For a style mix ``N`` is the broadcast batch.
 
     Attributes:
         latents: edited W+ latents, (N, n_latent, style_dim).
@@ -173,7 +175,7 @@ class EditResult(LatentResult):
         photos: with ``align=True``: the photos with their faces replaced by the outputs, (1, 3, H, W) in
             [-1, 1] each; one photo per source photo and strength (or style), in output order.
         generator: the tuned generator that decoded the images when the source carried one (a
-            :class:`~interestyle.RefinedResult`); None: the model's generator did.
+            [`RefinedResult`][interestyle.RefinedResult]); None: the model's generator did.
     """
 
     source_latents: Tensor
@@ -249,7 +251,8 @@ def resolve_strengths(strength: float | Sequence[float] | Tensor | np.ndarray) -
 
 
 def _generator(source: object) -> nn.Module | None:
-    """The tuned generator a result carries (from :func:`interestyle.refine`), or None for the model's own."""
+    """The tuned generator a result carries (from [`interestyle.refine`][interestyle.refine]), or None for the model's
+    own."""
     return source.generator if isinstance(source, LatentResult) else None
 
 
@@ -314,23 +317,24 @@ def edit(
 ) -> EditResult:
     """Move latents along a direction and decode them: ``w' = w + strength * unit * d`` on the chosen style
     vectors, or, for a direction with an origin (e4e's GANSpace edits), set the latents' coordinate along
-    ``d`` to ``strength`` (see :meth:`~interestyle.Direction.offsets`).
+    ``d`` to ``strength`` (see [`offsets`][interestyle.Direction.offsets]).
 
     Args:
         model: the model the latents belong to; its device and dtype are used.
-        source: an :class:`~interestyle.InversionResult` (its photos and masks are kept for
-            :meth:`EditResult.composite`), an :class:`EditResult` (e.g. a style mix, to edit it further), or
-            W+ latents (B, n_latent, style_dim) / (n_latent, style_dim). A result that carries a tuned
-            generator (a :class:`~interestyle.RefinedResult`, or an edit of one) is decoded with it.
-        direction: a :class:`~interestyle.Direction` (e.g. ``DirectionSet.from_pretrained(folder)["smile"]``),
+        source: an [`InversionResult`][interestyle.InversionResult] (its photos and masks are kept for
+            [`EditResult.composite`][interestyle.editing.EditResult.composite]), an
+            [`EditResult`][interestyle.editing.EditResult] (e.g. a style mix, to edit it further), or W+ latents (B,
+            n_latent, style_dim) / (n_latent, style_dim). A result that carries a tuned generator (a
+            [`RefinedResult`][interestyle.RefinedResult], or an edit of one) is decoded with it.
+        direction: a [`Direction`][interestyle.Direction] (e.g. ``DirectionSet.from_pretrained(folder)["smile"]``),
             a tensor or array (style_dim,) / (n_latent, style_dim), or a ``.npy`` / ``.safetensors`` file;
             normalised to unit length.
         strength: how far to move, in the direction's ``unit`` (W distance unless the direction says
             otherwise; GANSpace's: standard deviations), or the coordinate to set for a direction with an
             origin; a sequence of numbers gives a sweep: one output per value, ordered strength-major (see
-            :class:`EditResult`). 0 returns the source for an offset direction.
-        layers: which style vectors to edit (see :func:`resolve_layers`); default the direction's own
-            ``layers``, else all.
+            [`EditResult`][interestyle.editing.EditResult]). 0 returns the source for an offset direction.
+        layers: which style vectors to edit (see [`resolve_layers`][interestyle.editing.resolve_layers]); default the
+            direction's own ``layers``, else all.
         batch_size: latents per generator pass.
         progress: show a progress bar; by default only when there is more than one batch.
         align: paste every output back into its photo (``EditResult.photos``); the source must come from
@@ -338,7 +342,7 @@ def edit(
         feather_fraction: the paste-back's blend band, as a fraction of the crop (with ``align=True``).
 
     Returns:
-        An :class:`EditResult` with ``N = len(strengths) * B`` outputs.
+        An [`EditResult`][interestyle.editing.EditResult] with ``N = len(strengths) * B`` outputs.
 
     Raises:
         ValueError: a direction that does not fit the model, a NaN or infinite strength, layers out of
@@ -411,14 +415,15 @@ def style_mix(
 
     Args:
         model: the model both latents belong to.
-        content: an :class:`~interestyle.InversionResult`, an :class:`EditResult`, or W+ latents
-            (B, n_latent, style_dim); the photos and masks of a result are kept for :meth:`EditResult.composite`,
-            and the tuned generator of a refined one decodes the mix.
+        content: an [`InversionResult`][interestyle.InversionResult], an [`EditResult`][interestyle.editing.EditResult],
+            or W+ latents (B, n_latent, style_dim); the photos and masks of a result are kept for
+            [`EditResult.composite`][interestyle.editing.EditResult.composite], and the tuned generator of a refined one
+            decodes the mix.
         style: the same kinds, or None to draw one random style per content item from the mapping network
             (seeded by ``seed``, truncated toward ``latent_avg`` by ``truncation``). Batches broadcast: equal
             sizes pair up, a batch of one is shared.
         layers: the style vectors taken from ``style``: a preset (``"coarse"``, ``"middle"``, ``"fine"``,
-            ``"all"``), or any selection :func:`resolve_layers` accepts.
+            ``"all"``), or any selection [`resolve_layers`][interestyle.editing.resolve_layers] accepts.
         seed: seed of the random styles (used only when ``style`` is None).
         truncation: psi of the random styles, in [0, 1] (used only when ``style`` is None).
         batch_size: latents per generator pass.
@@ -428,7 +433,8 @@ def style_mix(
         feather_fraction: the paste-back's blend band, as a fraction of the crop (with ``align=True``).
 
     Returns:
-        An :class:`EditResult` with ``styles`` set and ``strengths`` None; N = max(B_content, B_style).
+        An [`EditResult`][interestyle.editing.EditResult] with ``styles`` set and ``strengths`` None; N = max(B_content,
+        B_style).
 
     Raises:
         ValueError: batches that do not broadcast, layers out of bounds, latents of the wrong shape.

@@ -75,8 +75,8 @@ def image_grid(
         pad: pixels between cells and around the sheet.
         background: RGB colour of the gaps.
         column_labels: text over the columns, left to right (as many as the columns, or fewer); a strip of
-            :func:`label_height` pixels is added on top. Each label is shrunk (down to 8 px) or cut to fit
-            its cell.
+            [`label_height`][interestyle.grids.label_height] pixels is added on top. Each label is shrunk (down to 8 px)
+            or cut to fit its cell.
         row_labels: text left of the rows, top to bottom; a column as wide as the longest label (at most two
             cells) is added on the left.
 

@@ -30,8 +30,8 @@ def load_encoder(
     Args:
         repo_id_or_path: a local folder, a Hub repo id such as ``"org/name"``, or the name of a model
             embedded in the package: ``"demo"`` (the default; IntereStyle trained on the synthetic face
-            domain of :mod:`interestyle.synthetic`) or ``"demo-baseline"`` (its no-mask baseline).
-        revision: Hub branch, tag or commit (these four: see :class:`~interestyle.locate.HubOptions`).
+            domain of `interestyle.synthetic`) or ``"demo-baseline"`` (its no-mask baseline).
+        revision: Hub branch, tag or commit (these four: see [`HubOptions`][interestyle.locate.HubOptions]).
         cache_dir: Hugging Face cache folder.
         local_files_only: use the cache only, never the network.
         token: Hub token for private or gated repositories.
@@ -40,7 +40,7 @@ def load_encoder(
             float16 to keep the package small and load as float32).
 
     Returns:
-        The :class:`~interestyle.models.model.IntereStyleModel`, in eval mode.
+        The [`IntereStyleModel`][interestyle.models.model.IntereStyleModel], in eval mode.
 
     Raises:
         FileNotFoundError: no such folder, or it lacks ``config.json`` or weights.

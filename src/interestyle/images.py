@@ -58,14 +58,15 @@ would be read."""
 
 MAX_IMAGE_PIXELS = 178_956_970
 """The most pixels an image file (or PIL image) may have: about 179 megapixels (e.g. 13,000 x 13,000; PIL's
-own decompression-bomb limit). Larger ones raise :class:`~interestyle.errors.ImageTooLargeError` from their
-header, before any decoding."""
+own decompression-bomb limit). Larger ones raise [`ImageTooLargeError`][interestyle.errors.ImageTooLargeError] from
+their header, before any decoding."""
 MAX_UPSCALE = 4.0
-"""Past this enlargement to the model's size, :func:`~interestyle.invert` warns (a 16 x 16 image for a 64-pixel
+"""Past this enlargement to the model's size, [`invert`][interestyle.invert] warns (a 16 x 16 image for a 64-pixel
 model: 4x, no warning; 15 x 15: a warning)."""
 DECODE_MARGIN = 2
 """Files are decoded at a reduced size that keeps this many times the side the model needs (see
-:func:`read_images`' ``min_side``): the final resize is still antialiased from more pixels than it keeps."""
+[`read_images`][interestyle.images.read_images]' ``min_side``): the final resize is still antialiased from more pixels
+than it keeps."""
 
 _CHANNELS = (1, 3, 4)
 _TOL = 1e-3  # float inputs may overshoot their range by rounding
@@ -181,7 +182,7 @@ def _to_rgb_channels(x: Tensor, what: str) -> Tensor:
 
 def _image_items(images: ImageInput, what: str, min_side: int | None = None) -> list[Tensor]:
     """Any accepted input -> list of (B_i, 3, H_i, W_i) float tensors in [-1, 1] (files and PIL images reduced
-    as :func:`read_images` says, arrays and tensors as they are)."""
+    as [`read_images`][interestyle.images.read_images] says, arrays and tensors as they are)."""
     if isinstance(images, (str, os.PathLike)):
         images = _open(images, min_side)
     if isinstance(images, Image.Image):
@@ -249,8 +250,8 @@ def read_images(images: ImageInput, *, what: str = "images", min_side: int | Non
         A list of (B_i, 3, H_i, W_i) float32 tensors in [-1, 1]; one per item given.
 
     Raises:
-        ImageTooLargeError: a file or PIL image of more than :data:`MAX_IMAGE_PIXELS` pixels (checked from
-            the file's header, before decoding).
+        ImageTooLargeError: a file or PIL image of more than [`MAX_IMAGE_PIXELS`][interestyle.images.MAX_IMAGE_PIXELS]
+            pixels (checked from the file's header, before decoding).
         FileNotFoundError: a path that does not exist.
         ValueError / TypeError: an unreadable file, or an input of the wrong type, dtype, shape or range.
     """
@@ -260,10 +261,11 @@ def read_images(images: ImageInput, *, what: str = "images", min_side: int | Non
 
 
 def warn_if_upscaled(sizes: Sequence[tuple[int, int]], side: int, *, what: str = "image") -> None:
-    """Warn once when images will be enlarged more than :data:`MAX_UPSCALE` times to ``side`` x ``side``.
+    """Warn once when images will be enlarged more than [`MAX_UPSCALE`][interestyle.images.MAX_UPSCALE] times to
+    ``side`` x ``side``.
 
     Args:
-        sizes: the images' (H, W), as :func:`image_sizes` gives them.
+        sizes: the images' (H, W), as `image_sizes` gives them.
         side: the square side they are resized to.
         what: how the message names them.
     """
@@ -283,7 +285,8 @@ def warn_if_upscaled(sizes: Sequence[tuple[int, int]], side: int, *, what: str =
 
 
 def image_sizes(items: Sequence[Tensor]) -> list[tuple[int, int]]:
-    """Each image's (H, W), one entry per image (not per item) of :func:`read_images`' output."""
+    """Each image's (H, W), one entry per image (not per item) of [`read_images`][interestyle.images.read_images]'
+    output."""
     return [(int(t.shape[-2]), int(t.shape[-1])) for t in items for _ in range(t.shape[0])]
 
 
@@ -344,7 +347,7 @@ def load_masks(mask: MaskInput, size: int, *, sizes: Sequence[tuple[int, int]], 
     """Turn an explicit mask into (B, 1, size, size) float32 in [0, 1] for a batch of B images.
 
     A single mask is shared by the whole batch. Each mask must have the aspect ratio of its image (it is
-    resized with it); ``sizes`` are the images' original (H, W) (:func:`image_sizes`).
+    resized with it); ``sizes`` are the images' original (H, W) (`image_sizes`).
 
     Raises:
         ValueError: NaNs, values outside [0, 1], a wrong rank or channel count, a batch of masks that is
@@ -371,7 +374,7 @@ def load_masks(mask: MaskInput, size: int, *, sizes: Sequence[tuple[int, int]], 
 
 def to_pil(images: Tensor) -> list[Image.Image]:
     """(B, 3, H, W) or (3, H, W) images in [-1, 1] (clipped) -> a list of RGB PIL images; (B, 1, H, W) in [-1, 1]
-    -> grayscale ones. For masks in [0, 1] use :func:`mask_to_pil`."""
+    -> grayscale ones. For masks in [0, 1] use [`mask_to_pil`][interestyle.images.mask_to_pil]."""
     x = images.detach()
     if x.ndim == 3:
         x = x[None]
@@ -388,7 +391,7 @@ def mask_to_pil(masks: Tensor) -> list[Image.Image]:
         masks: (B, 1, H, W), (1, H, W) or (H, W), e.g. ``InversionResult.masks``; any float dtype, or bool.
 
     Raises:
-        ValueError: a shape that is not one of these (a 3-channel image: use :func:`to_pil`).
+        ValueError: a shape that is not one of these (a 3-channel image: use [`to_pil`][interestyle.images.to_pil]).
     """
     m = masks.detach()
     if m.ndim == 2:

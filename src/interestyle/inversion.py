@@ -22,8 +22,10 @@ __all__ = ["InversionResult", "invert"]
 
 @dataclass(kw_only=True)
 class InversionResult(LatentResult):
-    """What :func:`invert` returns; all tensors on the model's device. The fields and methods it shares
-    with :class:`~interestyle.EditResult` (``to_pil``, ``composite``) are :class:`LatentResult`'s.
+    """What [`invert`][interestyle.inversion.invert] returns; all tensors on the model's device. The fields and methods
+    it shares
+    with [`EditResult`][interestyle.EditResult] (``to_pil``, ``composite``) are
+    [`LatentResult`][interestyle.results.LatentResult]'s.
 
     Attributes:
         latents: final W+ latents, (B, n_latent, style_dim).
@@ -57,33 +59,36 @@ def invert(
     """Invert images into the model's W+ space.
 
     Args:
-        model: from :func:`interestyle.load_encoder`; its device and dtype are used.
+        model: from [`interestyle.load_encoder`][interestyle.load_encoder]; its device and dtype are used.
         images: a PIL image, a numpy array ((H, W, C) or (B, H, W, C); uint8 in [0, 255] or float in [0, 1]),
             a tensor ((C, H, W) or (B, C, H, W); float in [-1, 1] or uint8), a path, or a list of these, of
             any size: each is resized (antialiased) to the encoder's input size. Files and PIL images more than
-            twice the model's size are decoded at a reduced size first (:func:`~interestyle.images.read_images`);
-            an image enlarged more than 4x (:data:`~interestyle.images.MAX_UPSCALE`) gives a warning.
+            twice the model's size are decoded at a reduced size first
+            ([`read_images`][interestyle.images.read_images]); an image enlarged more than 4x
+            ([`MAX_UPSCALE`][interestyle.images.MAX_UPSCALE]) gives a warning.
         mask: None (the whole image is the interest region); a mask provider (any callable mapping
             (B, 3, H, W) in [-1, 1] to (B, 1, H, W) in [0, 1], run at the resolution and on the device it
             declares); a registered provider name such as ``"face-parsing"`` or ``"aligned-face"`` (see
-            :mod:`interestyle.masks`); or an explicit mask per image, or one for all (PIL / numpy / tensor /
+            `interestyle.masks`); or an explicit mask per image, or one for all (PIL / numpy / tensor /
             path; bool, uint8 or float in [0, 1]; (H, W), (B, H, W) or (B, 1, H, W); same aspect ratio as its
-            image, any size). It is kept for :meth:`InversionResult.composite`.
+            image, any size). It is kept for
+            [`InversionResult.composite`][interestyle.inversion.InversionResult.composite].
         iterations: refinement steps (default ``model.config.iterations``: 5 for IntereStyle/ReStyle).
         batch_size: images per forward pass.
         progress: show a progress bar; by default only when there is more than one batch.
         align: the inputs are photos, not FFHQ-aligned crops: find every face with ``landmarks``, align it
-            (:func:`interestyle.align.align_photos`), invert the crops, and paste the reconstructions back
-            into the photos (``InversionResult.photos``). ``mask`` then applies to the aligned crops.
+            ([`interestyle.align.align_photos`][interestyle.align.align_photos]), invert the crops, and paste the
+            reconstructions back into the photos (``InversionResult.photos``). ``mask`` then applies to the aligned
+            crops.
         landmarks: the landmark provider (or its registered name) used with ``align=True``.
         feather_fraction: the blend band of the paste-back, as a fraction of the crop (with ``align=True``).
 
     Returns:
-        An :class:`InversionResult`.
+        An [`InversionResult`][interestyle.inversion.InversionResult].
 
     Raises:
         ValueError / TypeError: an input of the wrong type, dtype, shape, channel count or range.
-        ImageTooLargeError: an image file of more than :data:`~interestyle.images.MAX_IMAGE_PIXELS` pixels.
+        ImageTooLargeError: an image file of more than [`MAX_IMAGE_PIXELS`][interestyle.images.MAX_IMAGE_PIXELS] pixels.
         MaskProviderError: an unknown provider name, or a provider that returned an invalid mask.
         NoFaceError: with ``align=True``, no face in any photo (a photo without a face is skipped with a
             warning naming it).

@@ -1,9 +1,9 @@
 """``IntereStylePipeline``: invert, edit and style-mix photos through the diffusers ``DiffusionPipeline`` API.
 
 diffusers is slow to import, so only this module imports it; ``interestyle.IntereStylePipeline`` loads
-it on first use. The pipeline reads and writes the same folders as :func:`interestyle.load_encoder`
-(``config.json`` + ``model.safetensors``, plus ``directions.safetensors`` when it has named directions),
-not diffusers' ``model_index.json`` layout.
+it on first use. The pipeline reads and writes the same folders as
+[`interestyle.load_encoder`][interestyle.load_encoder] (``config.json`` + ``model.safetensors``, plus
+``directions.safetensors`` when it has named directions), not diffusers' ``model_index.json`` layout.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ class IntereStylePipeline(DiffusionPipeline):  # type: ignore[misc]  # diffusers
     """Photo in, edited photo out: IntereStyle inversion, then an optional style mix and edit.
 
     Args:
-        model: an :class:`~interestyle.IntereStyleModel`.
+        model: an [`IntereStyleModel`][interestyle.IntereStyleModel].
         directions: named directions for ``edit="name"`` (loaded with the model when its folder holds
             ``directions.safetensors``).
 
@@ -78,15 +78,16 @@ class IntereStylePipeline(DiffusionPipeline):  # type: ignore[misc]  # diffusers
         token: str | bool | None = None,
         **kwargs: Any,
     ) -> Self:
-        """Load a model folder or Hub repo (the folders :func:`interestyle.load_encoder` reads).
+        """Load a model folder or Hub repo (the folders [`interestyle.load_encoder`][interestyle.load_encoder] reads).
 
         Named directions come along when the folder holds ``directions.safetensors``. ``revision``,
         ``cache_dir``, ``local_files_only`` and ``token`` say how to fetch a Hub repository (see
-        :class:`~interestyle.locate.HubOptions`).
+        [`HubOptions`][interestyle.locate.HubOptions]).
 
         Raises:
             TypeError: a diffusers loading option this pipeline does not support (``variant``, ``device_map``, ...).
-            FileNotFoundError / WeightsError / ConfigError / HubError: as :func:`interestyle.load_encoder`.
+            FileNotFoundError / WeightsError / ConfigError / HubError: as
+                [`interestyle.load_encoder`][interestyle.load_encoder].
         """
         if kwargs:
             raise TypeError(
@@ -101,7 +102,8 @@ class IntereStylePipeline(DiffusionPipeline):  # type: ignore[misc]  # diffusers
     def save_pretrained(self, save_directory: str | os.PathLike[str], **kwargs: Any) -> None:
         """Write ``config.json`` + ``model.safetensors`` (and the named directions) into ``save_directory``.
 
-        The folder loads with :func:`interestyle.load_encoder` as well as with :meth:`from_pretrained`.
+        The folder loads with [`interestyle.load_encoder`][interestyle.load_encoder] as well as with
+        [`from_pretrained`][interestyle.pipelines.IntereStylePipeline.from_pretrained].
         """
         if kwargs:
             raise TypeError(f"IntereStylePipeline.save_pretrained got unsupported arguments {sorted(kwargs)}")
@@ -143,27 +145,29 @@ class IntereStylePipeline(DiffusionPipeline):  # type: ignore[misc]  # diffusers
     ) -> ImagePipelineOutput | tuple[Any]:
         """Invert ``image``, mix in ``style``, move along ``edit``, and return the images.
 
-        The steps are those of :func:`interestyle.invert`, :func:`interestyle.refine` (when asked),
-        :func:`interestyle.style_mix` and :func:`interestyle.edit`, in that order; with neither ``style`` nor
-        ``edit`` it returns the reconstruction.
+        The steps are those of [`interestyle.invert`][interestyle.invert], [`interestyle.refine`][interestyle.refine]
+        (when asked), [`interestyle.style_mix`][interestyle.style_mix] and [`interestyle.edit`][interestyle.edit], in
+        that order; with neither ``style`` nor ``edit`` it returns the reconstruction.
 
         Args:
-            image: one photo or several (PIL, numpy, tensor, path or a list; see :func:`interestyle.invert`).
-            mask: the interest mask(s) (see :func:`interestyle.invert`).
-            edit: a direction name from :attr:`directions`, a :class:`~interestyle.Direction`, a tensor, or a
+            image: one photo or several (PIL, numpy, tensor, path or a list; see
+                [`interestyle.invert`][interestyle.invert]).
+            mask: the interest mask(s) (see [`interestyle.invert`][interestyle.invert]).
+            edit: a direction name from `directions`, a [`Direction`][interestyle.Direction], a tensor, or a
                 ``.npy`` / ``.safetensors`` file.
             strength: edit strength, or a list for a sweep: outputs are strength-major (all photos at the
                 first strength, then the next).
             style: photo(s) whose ``style_layers`` replace the input's (one, or one per photo), or
                 ``"random"`` for random styles seeded by ``seed``.
-            layers: the style vectors the edit touches (default all; see :func:`interestyle.editing.resolve_layers`).
+            layers: the style vectors the edit touches (default all; see
+                [`interestyle.editing.resolve_layers`][interestyle.editing.resolve_layers]).
             style_layers: the style vectors taken from ``style`` (default ``"coarse"``).
             seed: seed of ``style="random"``.
             iterations: refinement steps of the inversion (default: the model's).
-            refine: pivotal tuning inside ``mask`` after the inversion (:func:`interestyle.refine`): True for
-                its default steps, or a number of steps; the mix and the edit then decode with the tuned
-                generator. One generator is tuned for all the photos of a call: call once per photo for the
-                sharpest fit. Needs ``mask``.
+            refine: pivotal tuning inside ``mask`` after the inversion ([`interestyle.refine`][interestyle.refine]):
+                True for its default steps, or a number of steps; the mix and the edit then decode with the tuned
+                generator. One generator is tuned for all the photos of a call: call once per photo for the sharpest
+                fit. Needs ``mask``.
             paste: paste the result into the photo through the feathered mask; default True when ``mask``
                 is given.
             feather_px: sigma in pixels of the paste's soft edge (default resolution / 64).

@@ -1,6 +1,7 @@
-"""What :func:`interestyle.invert`, :func:`interestyle.edit` and :func:`interestyle.style_mix` return in
+"""What [`interestyle.invert`][interestyle.invert], [`interestyle.edit`][interestyle.edit] and
+[`interestyle.style_mix`][interestyle.style_mix] return in
 common: W+ latents, the images they decode to, and the photos and masks they came from, which
-:meth:`LatentResult.composite` pastes the images back into.
+[`LatentResult.composite`][interestyle.results.LatentResult.composite] pastes the images back into.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ __all__ = ["LatentResult", "composite_through_mask"]
 
 @dataclass(kw_only=True)
 class LatentResult:
-    """The fields and methods :class:`~interestyle.InversionResult` and :class:`~interestyle.EditResult`
+    """The fields and methods [`InversionResult`][interestyle.InversionResult] and
+    [`EditResult`][interestyle.EditResult]
     share; tensors on the model's device. Outputs are flat along the batch: ``N`` rows.
 
     Attributes:
@@ -35,8 +37,8 @@ class LatentResult:
         photos: with ``align=True``, the photos with their faces replaced by the outputs, (1, 3, H, W) in
             [-1, 1] each, in output order; None otherwise.
         generator: the generator the latents decode with when it is not the model's own: the tuned copy
-            :func:`interestyle.refine` makes (edits and style mixes of a refined result keep it); None: the
-            model's generator.
+            [`interestyle.refine`][interestyle.refine] makes (edits and style mixes of a refined result keep it); None:
+            the model's generator.
     """
 
     latents: Tensor
@@ -85,7 +87,7 @@ def composite_through_mask(images: Tensor, photos: Tensor, masks: Tensor, *, fea
     Args:
         images: (N, 3, R, R) generated images (clipped to [-1, 1]).
         photos: (B, 3, R, R) in [-1, 1]; B divides N and output ``n`` uses photo ``n % B`` (strength-major
-            sweeps of :func:`interestyle.edit`).
+            sweeps of [`interestyle.edit`][interestyle.edit]).
         masks: (B, 1, R, R) in [0, 1], one per photo.
         feather_px: Gaussian sigma of the blend edge in pixels; default ``R / 64``; 0 for a hard edge.
     """

@@ -1,7 +1,7 @@
 """Checks of scalar arguments at the API boundary, with one wording for every error.
 
 Each check returns the value as a plain ``int`` / ``float`` / ``bool`` or raises ``error`` (``ValueError``
-unless the caller names another, e.g. :class:`~interestyle.errors.ConfigError`) with the message
+unless the caller names another, e.g. [`ConfigError`][interestyle.errors.ConfigError]) with the message
 ``"{name}={value!r} is invalid: expected {what is accepted}"``. A ``bool`` is never accepted as a number
 (``True`` is an ``int`` to Python, but ``steps=True`` is a mistake); numpy scalars are accepted.
 """
@@ -67,12 +67,14 @@ def check_int(
 
 
 def check_positive_int(value: object, name: str, *, note: str = "", error: type[Exception] = ValueError) -> int:
-    """``value`` as an ``int`` >= 1 (a count, a size, a batch size); see :func:`check_int`."""
+    """``value`` as an ``int`` >= 1 (a count, a size, a batch size); see
+    [`check_int`][interestyle.validation.check_int]."""
     return check_int(value, name, minimum=1, note=note, error=error)
 
 
 def check_non_negative_int(value: object, name: str, *, note: str = "", error: type[Exception] = ValueError) -> int:
-    """``value`` as an ``int`` >= 0 (a seed, an index, an optional count); see :func:`check_int`."""
+    """``value`` as an ``int`` >= 0 (a seed, an index, an optional count); see
+    [`check_int`][interestyle.validation.check_int]."""
     return check_int(value, name, minimum=0, note=note, error=error)
 
 
@@ -130,19 +132,22 @@ def check_number(
 
 
 def check_positive_number(value: object, name: str, *, note: str = "", error: type[Exception] = ValueError) -> float:
-    """``value`` as a finite ``float`` > 0 (a scale, a learning rate); see :func:`check_number`."""
+    """``value`` as a finite ``float`` > 0 (a scale, a learning rate); see
+    [`check_number`][interestyle.validation.check_number]."""
     return check_number(value, name, minimum=0, open_minimum=True, note=note, error=error)
 
 
 def check_non_negative_number(
     value: object, name: str, *, note: str = "", error: type[Exception] = ValueError
 ) -> float:
-    """``value`` as a finite ``float`` >= 0 (a weight, a radius, a sigma); see :func:`check_number`."""
+    """``value`` as a finite ``float`` >= 0 (a weight, a radius, a sigma); see
+    [`check_number`][interestyle.validation.check_number]."""
     return check_number(value, name, minimum=0, note=note, error=error)
 
 
 def check_unit_interval(value: object, name: str, *, note: str = "", error: type[Exception] = ValueError) -> float:
-    """``value`` as a ``float`` in [0, 1] (a probability, a fraction, a blend); see :func:`check_number`."""
+    """``value`` as a ``float`` in [0, 1] (a probability, a fraction, a blend); see
+    [`check_number`][interestyle.validation.check_number]."""
     return check_number(value, name, minimum=0, maximum=1, note=note, error=error)
 
 

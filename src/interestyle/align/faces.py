@@ -53,16 +53,16 @@ def align_faces(
     size: int = 1024,
     padding: bool = True,
 ) -> list[AlignedFace]:
-    """Detect every face of one photo and align each the FFHQ way (:func:`~interestyle.align.align_face`).
+    """Detect every face of one photo and align each the FFHQ way ([`align_face`][interestyle.align.align_face]).
 
     Args:
         image: one photo (PIL / numpy / tensor / path), any size.
-        provider: a :class:`~interestyle.align.LandmarkProvider` or its name.
+        provider: a [`LandmarkProvider`][interestyle.align.LandmarkProvider] or its name.
         size: side of the aligned crops.
-        padding: as in :func:`~interestyle.align.align_face`.
+        padding: as in [`align_face`][interestyle.align.align_face].
 
     Returns:
-        One :class:`~interestyle.align.AlignedFace` per face, left to right. Detections with degenerate
+        One [`AlignedFace`][interestyle.align.AlignedFace] per face, left to right. Detections with degenerate
         landmarks are skipped with a warning.
 
     Raises:
@@ -75,13 +75,13 @@ def align_faces(
 
 @dataclass
 class PhotoFaces:
-    """The faces of one photo, from :func:`align_photos`.
+    """The faces of one photo, from [`align_photos`][interestyle.align.faces.align_photos].
 
     Attributes:
         name: the photo's path, or ``images[i]`` when it was not read from a file.
         photo: the photo, (1, 3, H, W) float32 in [-1, 1].
         faces: its aligned faces, left to right (empty when none was found).
-        error: the :class:`~interestyle.errors.NoFaceError` when none was found, else None.
+        error: the [`NoFaceError`][interestyle.errors.NoFaceError] when none was found, else None.
     """
 
     name: str
@@ -103,14 +103,14 @@ def align_photos(
 
     Args:
         images: one photo or a list (paths, PIL images, arrays, tensors; a (B, 3, H, W) tensor is B photos).
-        provider: a :class:`~interestyle.align.LandmarkProvider` or its name; built once for all photos.
+        provider: a [`LandmarkProvider`][interestyle.align.LandmarkProvider] or its name; built once for all photos.
         size: side of the aligned crops.
-        padding: as in :func:`~interestyle.align.align_face`.
+        padding: as in [`align_face`][interestyle.align.align_face].
         progress: show a progress bar; by default when there is more than one photo.
 
     Returns:
-        One :class:`PhotoFaces` per photo, in order. Photos without a face have ``error`` set (and a
-        warning naming them is issued).
+        One [`PhotoFaces`][interestyle.align.faces.PhotoFaces] per photo, in order. Photos without a face have ``error``
+        set (and a warning naming them is issued).
     """
     size = _check_size(size)
     detector = get_landmark_provider(provider)
@@ -156,13 +156,14 @@ def paste_photos(
     masks: Tensor | None = None,
     feather_fraction: float = DEFAULT_FEATHER_FRACTION,
 ) -> list[Tensor]:
-    """Put processed faces back into their photos (:func:`~interestyle.align.paste_back` per photo).
+    """Put processed faces back into their photos ([`paste_back`][interestyle.align.paste_back] per photo).
 
     Args:
-        photos: from :func:`align_photos`.
-        results: (N, 3, n, n) in [-1, 1], rows in :func:`face_batch` order (e.g. ``InversionResult.images``).
+        photos: from [`align_photos`][interestyle.align.faces.align_photos].
+        results: (N, 3, n, n) in [-1, 1], rows in [`face_batch`][interestyle.align.faces.face_batch] order (e.g.
+            ``InversionResult.images``).
         masks: None or (N, 1, n, n) interest masks in aligned coordinates (e.g. ``InversionResult.masks``).
-        feather_fraction: as in :func:`~interestyle.align.unalign`.
+        feather_fraction: as in [`unalign`][interestyle.align.unalign].
 
     Returns:
         One (1, 3, H, W) float32 photo in [-1, 1] per entry of ``photos``; photos without a face unchanged.

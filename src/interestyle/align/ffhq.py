@@ -54,7 +54,7 @@ def ffhq_quad(landmarks: LandmarkInput) -> np.ndarray:
     PIL's ``QUAD`` transform).
 
     Args:
-        landmarks: (68, 2) or (5, 2) ``(x, y)`` pixels (see :mod:`interestyle.align.landmarks`).
+        landmarks: (68, 2) or (5, 2) ``(x, y)`` pixels (see `interestyle.align.landmarks`).
 
     Raises:
         ValueError: landmarks of the wrong shape, or a degenerate geometry: eyes on top of each other, the
@@ -92,7 +92,8 @@ def ffhq_quad(landmarks: LandmarkInput) -> np.ndarray:
 
 @dataclass(frozen=True)
 class AlignmentTransform:
-    """Where an aligned face came from: the crop quad in the photo, serialisable with :meth:`to_dict`.
+    """Where an aligned face came from: the crop quad in the photo, serialisable with
+    [`to_dict`][interestyle.align.ffhq.AlignmentTransform.to_dict].
 
     Aligned pixel ``(u, v)`` of an aligned image of side ``n`` (any ``n``: an inversion at 256 of a crop
     made at 1024 maps the same way) lies at ``quad[0] + s * (quad[3] - quad[0]) + t * (quad[1] - quad[0])``
@@ -101,7 +102,7 @@ class AlignmentTransform:
 
     Attributes:
         quad: the four corners, top-left, bottom-left, bottom-right, top-right, as ``(x, y)`` photo pixels.
-        size: the side of the aligned image :func:`align_face` made.
+        size: the side of the aligned image [`align_face`][interestyle.align.ffhq.align_face] made.
         original_size: the photo's ``(H, W)``.
     """
 
@@ -140,31 +141,31 @@ class AlignmentTransform:
 
     @property
     def scale(self) -> float:
-        """Photo pixels per aligned pixel at :attr:`size`."""
+        """Photo pixels per aligned pixel at `size`."""
         q = np.asarray(self.quad)
         return float(np.hypot(*(q[3] - q[0]))) / self.size
 
     def to_original(self, points: Any, *, size: int | None = None) -> np.ndarray:
-        """Aligned pixel coordinates (..., 2) of an image of side ``size`` (default :attr:`size`) -> photo pixels."""
+        """Aligned pixel coordinates (..., 2) of an image of side ``size`` (default `size`) -> photo pixels."""
         n = self.size if size is None else size
         p = _points(points)
         unit = (p + 0.5) / n
         return unit @ self.matrix[:2, :2].T + self.matrix[:2, 2]
 
     def to_aligned(self, points: Any, *, size: int | None = None) -> np.ndarray:
-        """Photo pixel coordinates (..., 2) -> aligned pixels of an image of side ``size`` (default :attr:`size`)."""
+        """Photo pixel coordinates (..., 2) -> aligned pixels of an image of side ``size`` (default `size`)."""
         n = self.size if size is None else size
         p = _points(points)
         unit = (p - self.matrix[:2, 2]) @ np.linalg.inv(self.matrix[:2, :2]).T
         return unit * n - 0.5
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-serialisable form; :meth:`from_dict` reads it back."""
+        """JSON-serialisable form; [`from_dict`][interestyle.align.ffhq.AlignmentTransform.from_dict] reads it back."""
         return {"quad": [list(c) for c in self.quad], "size": self.size, "original_size": list(self.original_size)}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Self:
-        """Rebuild a transform from :meth:`to_dict`'s output.
+        """Rebuild a transform from [`to_dict`][interestyle.align.ffhq.AlignmentTransform.to_dict]'s output.
 
         Raises:
             ValueError: a missing or unknown key, or invalid values.
@@ -189,7 +190,7 @@ class AlignedFace(NamedTuple):
 
     Attributes:
         image: the aligned face, (1, 3, size, size) float32 in [-1, 1].
-        transform: the :class:`AlignmentTransform` of the crop.
+        transform: the [`AlignmentTransform`][interestyle.align.ffhq.AlignmentTransform] of the crop.
     """
 
     image: Tensor
@@ -304,21 +305,22 @@ def align_face(
     """Crop and align one face the FFHQ way.
 
     Args:
-        image: one photo: PIL image, numpy array, tensor or path (see :mod:`interestyle.images`), any size.
+        image: one photo: PIL image, numpy array, tensor or path (see `interestyle.images`), any size.
         landmarks: the face's (68, 2) or (5, 2) ``(x, y)`` pixel landmarks (numpy, tensor or list; see
-            :mod:`interestyle.align.landmarks` for the conventions), or a :class:`LandmarkProvider` or the
-            name of one (e.g. ``"mediapipe"``) to detect them; with several faces, the largest (widest eye
-            distance) is taken.
+            `interestyle.align.landmarks` for the conventions), or a
+            [`LandmarkProvider`][interestyle.align.landmarks.LandmarkProvider] or the name of one (e.g. ``"mediapipe"``)
+            to detect them; with several faces, the largest (widest eye distance) is taken.
         size: side of the aligned image (FFHQ: 1024; use the generator's resolution).
         padding: fill the parts of the crop outside the photo with blurred reflection (as FFHQ); when False
             they are black.
 
     Returns:
-        :class:`AlignedFace`: ``image`` (1, 3, size, size) float32 in [-1, 1] and its ``transform``.
+        [`AlignedFace`][interestyle.align.ffhq.AlignedFace]: ``image`` (1, 3, size, size) float32 in [-1, 1] and its
+        ``transform``.
 
     Raises:
         ValueError: no landmarks or the wrong shape, degenerate landmarks, a crop outside the photo, a
-            batch instead of one photo; :class:`~interestyle.errors.NoFaceError` when a provider finds none.
+            batch instead of one photo; [`NoFaceError`][interestyle.errors.NoFaceError] when a provider finds none.
         TypeError: inputs of the wrong type.
     """
     size = _check_size(size)
@@ -334,7 +336,8 @@ def align_face(
 
 
 def crop_face(photo: Tensor, quad: np.ndarray, size: int, *, padding: bool = True) -> AlignedFace:
-    """Warp ``quad`` of a (1, 3, H, W) photo in [-1, 1] to an :class:`AlignedFace` of side ``size``."""
+    """Warp ``quad`` of a (1, 3, H, W) photo in [-1, 1] to an [`AlignedFace`][interestyle.align.ffhq.AlignedFace] of
+    side ``size``."""
     h, w = photo.shape[-2:]
     aligned = warp_quad((photo + 1) / 2, quad, size, padding=padding) * 2 - 1
     transform = AlignmentTransform(quad=tuple(map(tuple, quad)), size=size, original_size=(int(h), int(w)))

@@ -9,11 +9,12 @@ at ``(0, 0)`` (the dlib convention the FFHQ tool assumes).
 * **5 points** (the RetinaFace / InsightFace order): eye centre on the image's left, eye centre on the
   image's right, nose tip, mouth corner on the image's left, mouth corner on the image's right.
 
-A :class:`LandmarkProvider` is any callable that takes one image, (3, H, W) in [-1, 1], and returns the
-landmarks of every face in it, (F, K, 2) with K in {5, 68} (F may be 0). Providers are found by name:
-the ones registered in this process (:func:`register_landmark_provider`), then the built-ins
-(``"mediapipe"``), then the ``interestyle.landmark_providers`` entry points of installed packages, loaded
-only when asked for by name.
+A [`LandmarkProvider`][interestyle.align.landmarks.LandmarkProvider] is any callable that takes one image, (3, H, W) in
+[-1, 1], and returns the landmarks of every face in it, (F, K, 2) with K in {5, 68} (F may be 0). Providers are found by
+name: the ones registered in this process
+([`register_landmark_provider`][interestyle.align.landmarks.register_landmark_provider]), then the built-ins
+(``"mediapipe"``), then the ``interestyle.landmark_providers`` entry points of installed packages, loaded only when
+asked for by name.
 """
 
 from __future__ import annotations
@@ -103,7 +104,7 @@ def eye_mouth_anchors(landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray, np
 
     From 68 points the eye centres are the means of points 36-41 and 42-47 and the mouth corners are
     points 48 and 54 (as in the FFHQ dataset tool); 5 points give them directly. "Left" is the image's left
-    for an upright face. ``landmarks`` is the (K, 2) array of :func:`as_landmarks`.
+    for an upright face. ``landmarks`` is the (K, 2) array of `as_landmarks`.
     """
     if landmarks.shape[0] == 68:
         return landmarks[36:42].mean(0), landmarks[42:48].mean(0), landmarks[48], landmarks[54]
@@ -119,12 +120,14 @@ def _check_name(name: object) -> str:
 
 
 def register_landmark_provider(name: str, factory: LandmarkProviderFactory, *, overwrite: bool = False) -> None:
-    """Make ``factory`` available as ``name`` in this process (for :func:`get_landmark_provider`).
+    """Make ``factory`` available as ``name`` in this process (for
+    [`get_landmark_provider`][interestyle.align.landmarks.get_landmark_provider]).
 
     Args:
         name: the name users pass, e.g. ``"my-detector"``.
-        factory: called with the options given to :func:`get_landmark_provider`; returns a provider. A
-            provider class works as its own factory.
+        factory: called with the options given to
+            [`get_landmark_provider`][interestyle.align.landmarks.get_landmark_provider]; returns a provider. A provider
+            class works as its own factory.
         overwrite: replace a provider already registered or built in under this name.
 
     Raises:
@@ -144,7 +147,8 @@ def _entry_points() -> dict[str, Any]:
 
 
 def available_landmark_providers() -> list[str]:
-    """Names :func:`get_landmark_provider` accepts: registered, built in, and installed entry points.
+    """Names [`get_landmark_provider`][interestyle.align.landmarks.get_landmark_provider] accepts: registered, built in,
+    and installed entry points.
 
     Entry points are listed by name only; none is imported. A built-in whose optional dependency is
     missing is still listed (asking for it raises an ImportError that says what to install).

@@ -5,7 +5,7 @@ runs with no download (later releases ship no models). It pins numpy 1.26 and pu
 separate environment, never beside a numpy 2 stack. This module imports mediapipe only when a provider
 is first called.
 
-The mesh is mapped to the 68-point iBUG convention by :data:`MESH_TO_68` (one mesh vertex per iBUG
+The mesh is mapped to the 68-point iBUG convention by `MESH_TO_68` (one mesh vertex per iBUG
 point, chosen by anatomy: the face-oval contour for the jaw, the brow, nose, eyelid and lip contours for
 the rest). The correspondence is approximate: the mesh's oval follows the visible face edge, which at the
 temples (points 0 and 16) sits higher than dlib's jaw line, and dlib's eyelid points are at the lash line
@@ -58,7 +58,7 @@ _INSTALL = (
 
 
 def mesh_to_68(mesh: Tensor) -> Tensor:
-    """(F, 468, 2) face-mesh pixels -> (F, 68, 2) iBUG pixels (see :data:`MESH_TO_68`)."""
+    """(F, 468, 2) face-mesh pixels -> (F, 68, 2) iBUG pixels (see `MESH_TO_68`)."""
     return mesh[:, list(MESH_TO_68)]
 
 
@@ -126,11 +126,11 @@ class _FaceMesh:
 
 
 class MediaPipeLandmarks:
-    """A :class:`~interestyle.align.LandmarkProvider` built on MediaPipe's face mesh; works offline.
+    """A [`LandmarkProvider`][interestyle.align.LandmarkProvider] built on MediaPipe's face mesh; works offline.
 
     Args:
         points: 68 (iBUG, default), 5 (eyes, nose, mouth corners) or 468 (the raw mesh; not accepted by
-            :func:`~interestyle.align.align_face`, for your own use).
+            [`align_face`][interestyle.align.align_face], for your own use).
         max_faces: most faces returned per image.
         min_confidence: the face detector's threshold, in [0, 1].
 

@@ -1,8 +1,9 @@
 """Putting aligned faces back: warp an inverted or edited crop into its photo, blended through a mask.
 
-The blend weight is built in aligned coordinates (the interest mask, or :func:`face_region_mask` when
-there is none), feathered, and warped into the photo with the crop's :class:`AlignmentTransform`. Where
-the weight is 0 (everywhere outside the crop, and outside the mask) the photo is returned bit for bit.
+The blend weight is built in aligned coordinates (the interest mask, or
+[`face_region_mask`][interestyle.align.paste.face_region_mask] when there is none), feathered, and warped into the photo
+with the crop's [`AlignmentTransform`][interestyle.align.ffhq.AlignmentTransform]. Where the weight is 0 (everywhere
+outside the crop, and outside the mask) the photo is returned bit for bit.
 """
 
 from __future__ import annotations
@@ -97,7 +98,7 @@ def _to_photo(
 def _prepare(
     result: Tensor, mask: Tensor | None, transform: AlignmentTransform, feather_fraction: float
 ) -> tuple[Tensor, Tensor]:
-    """Bring a (1, 3, n, n) result to at most :data:`_MAX_DENSITY` times the crop's size in the photo
+    """Bring a (1, 3, n, n) result to at most `_MAX_DENSITY` times the crop's size in the photo
     (antialiased) and build its weight."""
     n = result.shape[-1]
     photo_side = transform.scale * transform.size
@@ -156,14 +157,16 @@ def paste_weight(
     feather_fraction: float = DEFAULT_FEATHER_FRACTION,
     size: int = 256,
 ) -> Tensor:
-    """The blend weight :func:`unalign` uses, in the photo's pixels: (1, 1, H, W) in [0, 1].
+    """The blend weight [`unalign`][interestyle.align.paste.unalign] uses, in the photo's pixels: (1, 1, H, W) in [0,
+    1].
 
     Args:
-        transform: the crop's :class:`AlignmentTransform`.
+        transform: the crop's [`AlignmentTransform`][interestyle.align.ffhq.AlignmentTransform].
         mask: the interest mask in aligned coordinates (any square size; PIL / numpy / tensor / path), or None
-            for :func:`face_region_mask`.
+            for [`face_region_mask`][interestyle.align.paste.face_region_mask].
         feather_fraction: width of the blend band, as a fraction of the crop side (0: a hard edge).
-        size: side of the aligned result the weight is made for (:func:`unalign` uses the result's side).
+        size: side of the aligned result the weight is made for ([`unalign`][interestyle.align.paste.unalign] uses the
+            result's side).
     """
     feather_fraction = _check_feather_fraction(feather_fraction)
     h, w = transform.original_size
@@ -192,20 +195,21 @@ def unalign(
     Args:
         result: the aligned face, one square image of any side (PIL / numpy / tensor (1, 3, n, n) or
             (3, n, n) in [-1, 1], clipped / path).
-        transform: from :func:`align_face` (``AlignedFace.transform``).
+        transform: from `align_face` (``AlignedFace.transform``).
         original: the photo the face was aligned from, of the size the transform records.
         mask: the interest mask in aligned coordinates (e.g. ``InversionResult.masks[i]``), any square size;
-            None blends the :func:`face_region_mask` ellipse.
+            None blends the [`face_region_mask`][interestyle.align.paste.face_region_mask] ellipse.
         feather_fraction: width of the blend band as a fraction of the crop side (0 for a hard edge).
 
     Returns:
         The photo with the face replaced: (1, 3, H, W) float32 in [-1, 1]. Pixels where the blend weight
-        (:func:`paste_weight`) is 0 are the photo's own, unchanged.
+        ([`paste_weight`][interestyle.align.paste.paste_weight]) is 0 are the photo's own, unchanged.
 
     Raises:
         ValueError: a result that is not square or not one image, a photo of another size than the
             transform's, a bad mask or feather_fraction.
-        TypeError: a transform that is not an :class:`AlignmentTransform`, inputs of the wrong type.
+        TypeError: a transform that is not an [`AlignmentTransform`][interestyle.align.ffhq.AlignmentTransform], inputs
+            of the wrong type.
     """
     feather_fraction = _check_feather_fraction(feather_fraction)
     photo = read_photo(original, "original")
@@ -227,7 +231,7 @@ def paste_back(
     masks: MaskInput | None = None,
     feather_fraction: float = DEFAULT_FEATHER_FRACTION,
 ) -> Tensor:
-    """Paste several faces of one photo back, one after the other (see :func:`unalign`).
+    """Paste several faces of one photo back, one after the other (see [`unalign`][interestyle.align.paste.unalign]).
 
     Args:
         original: the photo.
@@ -236,7 +240,7 @@ def paste_back(
         transforms: the F transforms, in the same order (``[face.transform for face in faces]``).
         masks: None, or F masks in aligned coordinates ((F, 1, n, n), e.g. ``InversionResult.masks``), or
             one for all.
-        feather_fraction: as in :func:`unalign`.
+        feather_fraction: as in [`unalign`][interestyle.align.paste.unalign].
 
     Returns:
         (1, 3, H, W) float32 in [-1, 1].

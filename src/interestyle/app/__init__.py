@@ -1,9 +1,9 @@
 """``interestyle app``: a local editor in the browser (Gradio), a thin layer over the public API.
 
-Needs the optional extra: ``pip install 'interestyle[app]'``. :class:`Editor` holds the models and does
-the work through :func:`interestyle.invert`, :func:`interestyle.edit` and :func:`interestyle.style_mix`;
-:func:`build_app` lays it out as a Gradio page; :func:`launch` serves it on 127.0.0.1 only, offline, with
-analytics off and never a share link.
+Needs the optional extra: ``pip install 'interestyle[app]'``. [`Editor`][interestyle.app.session.Editor] holds the
+models and does the work through [`interestyle.invert`][interestyle.invert], [`interestyle.edit`][interestyle.edit] and
+[`interestyle.style_mix`][interestyle.style_mix]; [`build_app`][interestyle.app.build_app] lays it out as a Gradio page;
+[`launch`][interestyle.app.launch] serves it on 127.0.0.1 only, offline, with analytics off and never a share link.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ INSTALL = "the app needs Gradio: pip install 'interestyle[app]'"
 
 
 def require_gradio() -> None:
-    """Import :mod:`interestyle.app.ui` (which imports Gradio, analytics off).
+    """Import `interestyle.app.ui` (which imports Gradio, analytics off).
 
     Raises:
         MissingExtraError: Gradio is not installed (an ImportError whose message says what to install).
@@ -39,7 +39,7 @@ def require_gradio() -> None:
 
 
 def build_app(editor: Editor) -> gr.Blocks:
-    """The Gradio page for ``editor`` (see :func:`interestyle.app.ui.build_app`).
+    """The Gradio page for ``editor`` (see `interestyle.app.ui.build_app`).
 
     Raises:
         MissingExtraError: Gradio is not installed (an ImportError whose message says what to install).
@@ -54,7 +54,7 @@ def launch(editor: Editor, *, port: int | None = None, block: bool = True, **kwa
     """Serve the editor on ``http://127.0.0.1:PORT`` (no share link, no analytics) and return the Blocks.
 
     It prints one line (which model, the address) unless ``quiet=True``, and routes the library's warnings
-    raised while serving a request into that visitor's page (:func:`interestyle.app.ui.route_warnings`).
+    raised while serving a request into that visitor's page (`interestyle.app.ui.route_warnings`).
 
     Args:
         editor: the models and directions to serve.

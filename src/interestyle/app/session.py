@@ -1,8 +1,8 @@
 """What the editor does, as plain functions over the public API: no Gradio here, so it is easy to test.
 
-:class:`Editor` holds the loaded model (and an optional baseline) and its edit directions; every method
-takes and returns PIL images, tensors or text, and raises ValueError / TypeError / an InterestyleError
-with a message fit for the page.
+[`Editor`][interestyle.app.session.Editor] holds the loaded model (and an optional baseline) and its edit directions;
+every method takes and returns PIL images, tensors or text, and raises ValueError / TypeError / an InterestyleError with
+a message fit for the page.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ DEFAULT_MODEL: str | None = "demo"
 required)."""
 MIX_LAYERS: tuple[str, ...] = ("coarse", "middle", "fine")
 REFINE_STEPS = DEFAULT_STEPS
-"""Steps of the pivotal tuning the "Refine" box runs (:func:`interestyle.refine`'s default)."""
+"""Steps of the pivotal tuning the "Refine" box runs ([`interestyle.refine`][interestyle.refine]'s default)."""
 PCA_COUNT = 5
 
 Progress = Callable[[float, str], None]
@@ -56,8 +56,8 @@ class Inversion:
     """One photo inverted by the model and, when there is one, the baseline.
 
     Attributes:
-        result: the model's :class:`~interestyle.InversionResult` (one image); a
-            :class:`~interestyle.RefinedResult` when it was refined, whose tuned generator the edits then use.
+        result: the model's [`InversionResult`][interestyle.InversionResult] (one image); a
+            [`RefinedResult`][interestyle.RefinedResult] when it was refined, whose tuned generator the edits then use.
         baseline: the baseline's, or None.
         errors: the interest-region MSE per name (``"IntereStyle"``, ``"IntereStyle, refined"``,
             ``"baseline"``), in [-1, 1] units.
@@ -85,7 +85,8 @@ class Editor:
         model: the inversion model.
         baseline: a second model to compare against (e.g. plain ReStyle), or None.
         directions: the sliders' edit directions; None computes ``PCA 1..5`` (GANSpace) from the model.
-        refine_steps: the steps of :func:`interestyle.refine` when a visitor asks for a refined inversion.
+        refine_steps: the steps of [`interestyle.refine`][interestyle.refine] when a visitor asks for a refined
+            inversion.
         name: what the page calls the model (its folder or repo id); ``baseline_name`` likewise.
 
     Attributes:
@@ -130,10 +131,11 @@ class Editor:
         device: torch.device | str | None = None,
         refine_steps: int = REFINE_STEPS,
     ) -> Editor:
-        """Load the model (and baseline) with :func:`interestyle.load_encoder`, and the directions it ships.
+        """Load the model (and baseline) with [`interestyle.load_encoder`][interestyle.load_encoder], and the directions
+        it ships.
 
         The directions are a ``directions.safetensors`` set in the model's folder or repository
-        (:meth:`DirectionSet.from_pretrained`); without one, the sliders are the model's first principal
+        (`DirectionSet.from_pretrained`); without one, the sliders are the model's first principal
         directions, named ``PCA 1`` ... ``PCA 5``.
         """
         if model is None:
@@ -167,11 +169,13 @@ class Editor:
 
     @staticmethod
     def mask_providers() -> list[str]:
-        """The registered interest-mask providers (:func:`interestyle.available_mask_providers`)."""
+        """The registered interest-mask providers
+        ([`interestyle.available_mask_providers`][interestyle.available_mask_providers])."""
         return available_mask_providers()
 
     def sample(self, seed: int) -> Image.Image:
-        """A synthetic occluded face at the model's resolution (:func:`interestyle.synthetic.make_batch`)."""
+        """A synthetic occluded face at the model's resolution
+        ([`interestyle.synthetic.make_batch`][interestyle.synthetic.make_batch])."""
         seed = check_non_negative_int(seed, "sample number")
         batch = make_batch(1, size=self.resolution, seed=seed, condition="occluded")
         return to_pil(batch.image)[0]
@@ -180,7 +184,8 @@ class Editor:
         """The interest mask of ``image`` from a registered provider, grayscale, at the image's size.
 
         The provider runs at the model's resolution; the mask is resized back so that it lies over the
-        photo, whatever its aspect ratio, and can be painted on and passed to :meth:`invert` as is.
+        photo, whatever its aspect ratio, and can be painted on and passed to
+        [`invert`][interestyle.app.session.Editor.invert] as is.
         """
         masks = resolve_mask(provider, read_images(image, what="image"), self.resolution)
         assert masks is not None
@@ -199,10 +204,10 @@ class Editor:
 
         With ``align`` the photo's first face is found and aligned first (``invert(..., align=True)``);
         the mask then applies to the aligned crop. With ``refine`` the model's inversion is then refined
-        inside the mask (:func:`interestyle.refine` for :attr:`refine_steps`, a progress bar over the steps);
+        inside the mask ([`interestyle.refine`][interestyle.refine] for `refine_steps`, a progress bar over the steps);
         the baseline's is left as it is, for comparison. The errors are
-        :func:`interestyle.metrics.masked_mse` of each reconstruction against the input inside the mask (the
-        whole image without one).
+        [`interestyle.metrics.masked_mse`][interestyle.metrics.masked_mse] of each reconstruction against the input
+        inside the mask (the whole image without one).
 
         Raises:
             ValueError: ``refine`` without a mask (refining fits the inside of the mask).
@@ -231,7 +236,8 @@ class Editor:
         return Inversion(result=shown, baseline=results.get("baseline"), errors=errors)
 
     def edit(self, inversion: Inversion, strengths: Mapping[str, float]) -> InversionResult | EditResult:
-        """Apply the sliders: the sum of each named direction's offset at its strength, as :func:`edit` applies
+        """Apply the sliders: the sum of each named direction's offset at its strength, as
+        [`edit`][interestyle.app.session.Editor.edit] applies
         it (from the inversion's latents), one decode.
 
         With every strength at zero the inversion itself is returned (there is nothing to edit).

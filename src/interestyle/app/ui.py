@@ -1,4 +1,4 @@
-"""The Gradio page: components wired to :class:`~interestyle.app.session.Editor`; no image logic here."""
+"""The Gradio page: components wired to [`Editor`][interestyle.app.session.Editor]; no image logic here."""
 
 from __future__ import annotations
 
@@ -69,8 +69,8 @@ def _in_page(fn: F) -> F:
 
 def route_warnings() -> None:
     """Show the library's warnings (the demo model on a real photo, a photo too small, a mask that assumes an
-    aligned crop) to the visitor whose request raised them, each time, as :func:`tell` does; warnings
-    outside a request go where they went. Installed once, by :func:`interestyle.app.launch`."""
+    aligned crop) to the visitor whose request raised them, each time, as `tell` does; warnings
+    outside a request go where they went. Installed once, by [`interestyle.app.launch`][interestyle.app.launch]."""
     if getattr(warnings.showwarning, "_interestyle_app", False):
         return
     shown = warnings.showwarning

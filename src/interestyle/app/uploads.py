@@ -29,7 +29,8 @@ def read_upload(path: str | os.PathLike[str], *, max_megapixels: float = MAX_MEG
     """Open an uploaded file as one RGB image, refusing what the app cannot use.
 
     The header is read first, so a huge image is refused before it is decoded; the pixels then go through
-    :func:`interestyle.images.read_images` (EXIF orientation, mode conversion) like every other input.
+    [`interestyle.images.read_images`][interestyle.images.read_images] (EXIF orientation, mode conversion) like every
+    other input.
 
     Args:
         path: the uploaded file.

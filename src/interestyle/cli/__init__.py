@@ -1,8 +1,8 @@
 """The ``interestyle`` command: parses arguments, calls the public API, prints. No logic of its own.
 
 Each subcommand is a module of this package with ``add_parser(subparsers)`` (which sets ``func`` through
-``set_defaults``) and a ``run(args) -> int``; :data:`COMMANDS` lists them. They are imported only when
-the command line is parsed, so ``import interestyle`` stays light.
+``set_defaults``) and a ``run(args) -> int``; [`COMMANDS`][interestyle.cli.COMMANDS] lists them. They are imported only
+when the command line is parsed, so ``import interestyle`` stays light.
 """
 
 from __future__ import annotations

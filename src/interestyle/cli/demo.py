@@ -57,7 +57,7 @@ DEFAULT_EDIT = "grey_hair"
 
 
 def _shipped_direction(model: str, name: str | None) -> Direction | None:
-    """The direction ``name`` shipped in the model's folder. Without a name: :data:`DEFAULT_EDIT` when the
+    """The direction ``name`` shipped in the model's folder. Without a name: `DEFAULT_EDIT` when the
     model ships it, else None (the demo then uses a principal direction)."""
     directions = shipped_directions(model)
     if directions is None:

@@ -66,7 +66,7 @@ def expand_inputs(specs: Sequence[str], *, what: str = "input", suffixes: Sequen
 
 def decode_side(model: IntereStyleModel) -> int:
     """The side image files are decoded at (at least) for ``model`` without --align: a small multiple of
-    what it resizes them to (see :func:`interestyle.images.read_images`)."""
+    what it resizes them to (see [`interestyle.images.read_images`][interestyle.images.read_images])."""
     return DECODE_MARGIN * max(model.input_size, model.resolution)
 
 
@@ -125,7 +125,7 @@ class Reader:
 
 class MaskFinder:
     """What ``--mask`` names for each image: one mask file for all, a folder of masks matched by file stem,
-    or (anything else) a value passed to :func:`interestyle.invert` unchanged."""
+    or (anything else) a value passed to [`interestyle.invert`][interestyle.invert] unchanged."""
 
     def __init__(self, spec: str | None) -> None:
         self.spec = spec
@@ -140,7 +140,7 @@ class MaskFinder:
         return f"the mask folder {self.spec} has no mask named {image.stem}.*"
 
     def masks(self, images: Sequence[Path]) -> list[str] | list[Path] | str | None:
-        """The ``mask=`` argument of :func:`interestyle.invert` for these images."""
+        """The ``mask=`` argument of [`interestyle.invert`][interestyle.invert] for these images."""
         if self.by_stem is not None:
             return [self.by_stem[p.stem] for p in images]
         return self.spec

@@ -77,7 +77,7 @@ def add_model_options(parser: argparse.ArgumentParser) -> None:
 
 def resolve_device(text: str) -> torch.device:
     """``--device``: ``auto`` or a torch device string, checked to be usable here (see
-    :func:`interestyle.devices.resolve_device`)."""
+    [`interestyle.devices.resolve_device`][interestyle.devices.resolve_device])."""
     return check_device(text, what="--device")
 
 

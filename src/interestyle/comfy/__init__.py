@@ -1,8 +1,8 @@
 """IntereStyle as ComfyUI nodes: interest mask, inversion, pivotal tuning, edit, style mix, alignment and paste-back.
 
 ComfyUI finds custom nodes only in its ``custom_nodes/`` folders; ``interestyle comfy install PATH`` writes a
-small package there (:mod:`interestyle.comfy.shim`) that re-exports the two mappings below, the classic
-way ComfyUI loads nodes. Nothing of ComfyUI is imported here, so this module (and its tests) work without
+small package there ([`interestyle.comfy.shim`][interestyle.comfy.shim]) that re-exports the two mappings below, the
+classic way ComfyUI loads nodes. Nothing of ComfyUI is imported here, so this module (and its tests) work without
 ComfyUI::
 
     from interestyle.comfy import NODE_CLASS_MAPPINGS
@@ -10,8 +10,8 @@ ComfyUI::
     (model,) = NODE_CLASS_MAPPINGS["InterestyleLoadModel"]().load("demo")
 
 Types on the wires: ComfyUI's IMAGE (B, H, W, 3) and MASK (B, H, W) in [0, 1] (see
-:mod:`interestyle.comfy.tensors`), and ours: INTERESTYLE_MODEL, INTERESTYLE_LATENTS, INTERESTYLE_ALIGNMENT
-(see :mod:`interestyle.comfy.values`).
+[`interestyle.comfy.tensors`][interestyle.comfy.tensors]), and ours: INTERESTYLE_MODEL, INTERESTYLE_LATENTS,
+INTERESTYLE_ALIGNMENT (see [`interestyle.comfy.values`][interestyle.comfy.values]).
 """
 
 from __future__ import annotations

@@ -2,8 +2,8 @@
 
 ComfyUI itself re-runs a node only when its inputs change; these caches make two LoadModel nodes with the
 same model (or a model switched away from and back) share one copy. Each holds the most recently used
-:data:`CACHE_SIZE` entries. A local model folder is keyed by its files' modification times too, so a model
-written again into the same folder (by training) is loaded afresh.
+[`CACHE_SIZE`][interestyle.comfy.cache.CACHE_SIZE] entries. A local model folder is keyed by its files' modification
+times too, so a model written again into the same folder (by training) is loaded afresh.
 """
 
 from __future__ import annotations
@@ -35,7 +35,8 @@ __all__ = [
 CACHE_SIZE = 4
 """How many models (and, separately, mask providers) stay loaded."""
 DEVICES: tuple[str, ...] = ("auto", "cpu", "cuda", "mps")
-"""The LoadModel node's device choices; ``auto`` is the device ComfyUI runs on (see :func:`pick_device`)."""
+"""The LoadModel node's device choices; ``auto`` is the device ComfyUI runs on (see
+[`pick_device`][interestyle.comfy.cache.pick_device])."""
 DTYPES: tuple[str, ...] = ("auto", "float32", "float16", "bfloat16")
 """The LoadModel node's dtype choices; ``auto`` keeps the stored dtype (float32 for the embedded models)."""
 
@@ -63,7 +64,7 @@ def pick_device(choice: str) -> torch.device:
     loaded already.
 
     Raises:
-        ValueError: a choice not in :data:`DEVICES`, or CUDA / MPS where there is none.
+        ValueError: a choice not in [`DEVICES`][interestyle.comfy.cache.DEVICES], or CUDA / MPS where there is none.
     """
     if choice == "auto":
         management = sys.modules.get("comfy.model_management")
@@ -94,16 +95,18 @@ def folder_stamp(source: str) -> tuple[int, ...]:
 
 
 def cached_model(source: str, device: str = "auto", dtype: str = "auto") -> ComfyModel:
-    """The model ``source`` on ``device`` in ``dtype``, loaded once (:func:`interestyle.load_encoder`).
+    """The model ``source`` on ``device`` in ``dtype``, loaded once
+    ([`interestyle.load_encoder`][interestyle.load_encoder]).
 
     Args:
         source: an embedded model name (``"demo"``), a model folder or a Hugging Face Hub repo id.
-        device: one of :data:`DEVICES`.
-        dtype: one of :data:`DTYPES`.
+        device: one of [`DEVICES`][interestyle.comfy.cache.DEVICES].
+        dtype: one of [`DTYPES`][interestyle.comfy.cache.DTYPES].
 
     Raises:
         ValueError: an empty ``source``, or a device or dtype that is not accepted.
-        FileNotFoundError / WeightsError / ConfigError / HubError: as :func:`interestyle.load_encoder`.
+        FileNotFoundError / WeightsError / ConfigError / HubError: as
+            [`interestyle.load_encoder`][interestyle.load_encoder].
     """
     if not isinstance(source, str) or not source.strip():
         raise ValueError(f"model {source!r} is empty; give an embedded name (demo), a model folder or a Hub repo id")
@@ -117,13 +120,13 @@ def cached_mask_provider(name: str, options: str = "") -> MaskProvider:
     """The mask provider registered as ``name``, built once with ``options``.
 
     Args:
-        name: a name from :func:`interestyle.masks.available_mask_providers`.
+        name: a name from [`interestyle.masks.available_mask_providers`][interestyle.masks.available_mask_providers].
         options: the keyword options of its factory as a JSON object (e.g. ``{"weights": "/models/bisenet"}``
             for ``face-parsing``), or empty for none.
 
     Raises:
         ValueError: options that are not a JSON object.
-        MaskProviderError / TypeError: as :func:`interestyle.masks.get_mask_provider`.
+        MaskProviderError / TypeError: as [`interestyle.masks.get_mask_provider`][interestyle.masks.get_mask_provider].
     """
     text = options.strip() if isinstance(options, str) else options
     if not isinstance(text, str):

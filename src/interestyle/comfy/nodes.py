@@ -2,9 +2,10 @@
 over the public API, nothing of ComfyUI imported.
 
 Each class declares what ComfyUI reads (``INPUT_TYPES``, ``RETURN_TYPES``, ``RETURN_NAMES``, ``FUNCTION``,
-``CATEGORY``, ``DESCRIPTION``) and its function calls :func:`interestyle.invert`, :func:`interestyle.refine`,
-:func:`interestyle.edit` or :func:`interestyle.style_mix` (see :mod:`interestyle.comfy.running` for how it
-runs and fails). The photo nodes, Align and PasteBack, are in :mod:`interestyle.comfy.photos`.
+``CATEGORY``, ``DESCRIPTION``) and its function calls [`interestyle.invert`][interestyle.invert],
+[`interestyle.refine`][interestyle.refine], [`interestyle.edit`][interestyle.edit] or
+[`interestyle.style_mix`][interestyle.style_mix] (see [`interestyle.comfy.running`][interestyle.comfy.running] for how
+it runs and fails). The photo nodes, Align and PasteBack, are in [`interestyle.comfy.photos`][interestyle.comfy.photos].
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """How a node's function runs: without gradients, and with the errors a user can fix as one line.
 
-ComfyUI shows an exception's message on the node that raised it; :func:`node_function` makes that message
-one line naming the problem (:class:`NodeInputError`) and lets anything else (a bug, out of memory)
-through as it was raised.
+ComfyUI shows an exception's message on the node that raised it;
+[`node_function`][interestyle.comfy.running.node_function] makes that message one line naming the problem
+([`NodeInputError`][interestyle.comfy.running.NodeInputError]) and lets anything else (a bug, out of memory) through as
+it was raised.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ class NodeInputError(InterestyleError, ValueError):
 
 def node_function(method: F) -> F:
     """Run a node's function without gradients, turning the errors a user can fix into one-line
-    :class:`NodeInputError` (the original is kept as ``__cause__``)."""
+    [`NodeInputError`][interestyle.comfy.running.NodeInputError] (the original is kept as ``__cause__``)."""
 
     @functools.wraps(method)
     def run(*args: Any, **kwargs: Any) -> Any:

@@ -2,7 +2,8 @@
 
 ComfyUI discovers custom nodes only as ``.py`` files or package folders inside its ``custom_nodes/``
 folders (or those an extra-model-paths YAML lists); it has no pip entry-point discovery. The shim is such a
-folder: an ``__init__.py`` that re-exports :data:`interestyle.comfy.NODE_CLASS_MAPPINGS`, the
+folder: an ``__init__.py`` that re-exports
+    [`interestyle.comfy.NODE_CLASS_MAPPINGS`][interestyle.comfy.NODE_CLASS_MAPPINGS], the
 ``pyproject.toml`` a Comfy Registry entry publishes, the ``requirements.txt`` ComfyUI-Manager installs and
 a marker naming the files written, so that installing again replaces exactly those and uninstalling removes
 exactly those.
@@ -96,7 +97,8 @@ def shim_files(version: str = __version__) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class InstallReport:
-    """What :func:`install`, :func:`write_shim` or :func:`uninstall` did.
+    """What [`install`][interestyle.comfy.shim.install], [`write_shim`][interestyle.comfy.shim.write_shim] or
+    [`uninstall`][interestyle.comfy.shim.uninstall] did.
 
     Attributes:
         folder: the shim folder.
@@ -189,7 +191,8 @@ def comfyui_custom_nodes(comfyui: str | os.PathLike[str]) -> Path:
 
 
 def install(comfyui: str | os.PathLike[str]) -> InstallReport:
-    """Write the shim into ``COMFYUI/custom_nodes/comfyui-interestyle`` (idempotent; see :func:`write_shim`).
+    """Write the shim into ``COMFYUI/custom_nodes/comfyui-interestyle`` (idempotent; see
+    [`write_shim`][interestyle.comfy.shim.write_shim]).
 
     Raises:
         FileNotFoundError: ``comfyui`` is not a ComfyUI folder.

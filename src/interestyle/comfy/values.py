@@ -1,7 +1,7 @@
 """What travels along the IntereStyle wires of a ComfyUI graph: the custom type names and their values.
 
 ComfyUI connects an output to an input when both name the same upper-case type; these three are ours.
-IMAGE and MASK are ComfyUI's own (see :mod:`interestyle.comfy.tensors`).
+IMAGE and MASK are ComfyUI's own (see [`interestyle.comfy.tensors`][interestyle.comfy.tensors]).
 """
 
 from __future__ import annotations
@@ -16,13 +16,14 @@ from ..models.model import IntereStyleModel
 __all__ = ["ALIGNMENT", "LATENTS", "MODEL", "ComfyModel", "FaceAlignment"]
 
 MODEL = "INTERESTYLE_MODEL"
-"""The type of a loaded model (a :class:`ComfyModel`)."""
+"""The type of a loaded model (a [`ComfyModel`][interestyle.comfy.values.ComfyModel])."""
 LATENTS = "INTERESTYLE_LATENTS"
 """The type of inverted or edited W+ latents with the photos and masks they came from: the
-:class:`~interestyle.results.LatentResult` that ``invert``, ``edit`` or ``style_mix`` returned, which ``edit`` and
-``style_mix`` take as their source and whose ``composite()`` pastes the images into the photos."""
+[`LatentResult`][interestyle.results.LatentResult] that ``invert``, ``edit`` or ``style_mix`` returned, which ``edit``
+and ``style_mix`` take as their source and whose ``composite()`` pastes the images into the photos."""
 ALIGNMENT = "INTERESTYLE_ALIGNMENT"
-"""The type of a photo batch's aligned faces and their transforms (a :class:`FaceAlignment`)."""
+"""The type of a photo batch's aligned faces and their transforms (a
+[`FaceAlignment`][interestyle.comfy.values.FaceAlignment])."""
 
 
 @dataclass
@@ -48,7 +49,7 @@ class FaceAlignment:
     """An INTERESTYLE_ALIGNMENT value: every face of every photo of a batch, aligned.
 
     Attributes:
-        photos: one :class:`~interestyle.align.PhotoFaces` per photo, in batch order; each holds the photo
+        photos: one [`PhotoFaces`][interestyle.align.PhotoFaces] per photo, in batch order; each holds the photo
             and its aligned faces, left to right, with their transforms.
         size: the side of the aligned crops, in pixels.
     """

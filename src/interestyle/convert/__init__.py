@@ -1,7 +1,7 @@
 """Official PyTorch checkpoints (StyleGAN2, pSp, e4e, ReStyle, IntereStyle) into safetensors model folders.
 
 The only part of the package that opens pickles, and only with ``torch.load(weights_only=True)``; loading
-code never imports it. One module per checkpoint kind, listed in :data:`registry.KIND_MODULES`.
+code never imports it. One module per checkpoint kind, listed in `registry.KIND_MODULES`.
 
     from interestyle.convert import convert_checkpoint
 

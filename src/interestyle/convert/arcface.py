@@ -1,5 +1,6 @@
 """Kind ``arcface``: the ArcFace IR-SE50 of TreB1eN/InsightFace_Pytorch (``model_ir_se50.pth``), as used for
-pSp/ReStyle's identity loss; the result is a folder :func:`interestyle.lossnets.load_arcface` reads.
+pSp/ReStyle's identity loss; the result is a folder
+[`interestyle.lossnets.load_arcface`][interestyle.lossnets.load_arcface] reads.
 
 The checkpoint is a bare state dict (``input_layer.*``, ``body.*``, ``output_layer.*``); it predates
 BatchNorm's ``num_batches_tracked`` counters, which are filled with 0 (they play no part in eval mode).

@@ -129,7 +129,8 @@ def load_checkpoint(path: str | os.PathLike[str], *, progress: bool = False) -> 
     """Load a ``.pt``/``.pth`` checkpoint safely.
 
     ``torch.load(path, map_location="cpu", weights_only=True)``; when the file holds a class outside the
-    default allow-list, it is loaded again with exactly :data:`ALLOWED_GLOBALS` allowed, or refused.
+    default allow-list, it is loaded again with exactly
+    [`ALLOWED_GLOBALS`][interestyle.convert.checkpoint.ALLOWED_GLOBALS] allowed, or refused.
 
     Raises:
         FileNotFoundError: no such file (or it is a folder).

@@ -21,7 +21,7 @@ __all__ = ["ConversionResult", "convert_checkpoint"]
 
 @dataclass
 class ConversionResult:
-    """What :func:`convert_checkpoint` did.
+    """What [`convert_checkpoint`][interestyle.convert.converter.convert_checkpoint] did.
 
     Attributes:
         folder: the written model folder (``config.json``, ``model.safetensors``, ``README.md``).
@@ -145,17 +145,17 @@ def convert_checkpoint(
     """Convert an official PyTorch checkpoint into a safetensors model folder, and optionally publish it.
 
     A ``torch.save`` file is opened with ``torch.load(weights_only=True)`` only (see
-    :func:`~interestyle.convert.checkpoint.load_checkpoint`), an NVlabs network pickle with a reader that
-    runs none of its code (:func:`~interestyle.convert.nvlabs_pickle.load_network_pickle`); the
+    [`load_checkpoint`][interestyle.convert.checkpoint.load_checkpoint]), an NVlabs network pickle with a reader that
+    runs none of its code ([`load_network_pickle`][interestyle.convert.nvlabs_pickle.load_network_pickle]); the
     configuration is read from the tensor shapes; every source tensor ends up in the model or is dropped on
     purpose and reported.
 
     Args:
         source: the ``.pt``/``.pth`` file, an NVlabs ``.pkl``, or a direction file (InterFaceGAN ``.pt`` /
-            ``.npy``, GANSpace ``.pt`` / ``.npz``: the folder then holds a :class:`~interestyle.DirectionSet`);
+            ``.npy``, GANSpace ``.pt`` / ``.npz``: the folder then holds a [`DirectionSet`][interestyle.DirectionSet]);
             a list of direction files merges their directions into one folder.
         out: the folder to write; it must not exist or be empty, unless ``overwrite``.
-        kind: ``"auto"`` (detect from the keys; see :func:`~interestyle.convert.registry.detect_kind`) or
+        kind: ``"auto"`` (detect from the keys; see [`detect_kind`][interestyle.convert.registry.detect_kind]) or
             one of ``stylegan2``, ``stylegan2-ada``, ``psp``, ``e4e``, ``restyle-psp``, ``restyle-e4e``,
             ``interestyle``, ``face-parsing``, ``arcface``, ``lpips``, ``interfacegan``, ``ganspace``.
         generator: a StyleGAN2 checkpoint (rosinality ``.pt`` or NVlabs ``.pkl``) or a converted generator
@@ -173,7 +173,7 @@ def convert_checkpoint(
         progress: show progress bars.
 
     Returns:
-        A :class:`ConversionResult`.
+        A [`ConversionResult`][interestyle.convert.converter.ConversionResult].
 
     Raises:
         FileNotFoundError: ``source``, ``generator`` or ``backbone`` does not exist.

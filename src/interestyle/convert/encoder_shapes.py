@@ -27,7 +27,7 @@ _UPSTREAM_SE_REDUCTION = 16
 
 @dataclass(frozen=True)
 class EncoderShape:
-    """What the tensors say about an encoder; :meth:`config` adds the kind, which they cannot say."""
+    """What the tensors say about an encoder; `config` adds the kind, which they cannot say."""
 
     pyramid: bool
     input_nc: int

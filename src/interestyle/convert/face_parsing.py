@@ -1,7 +1,8 @@
 """Kind ``face-parsing``: the BiSeNet face-parsing network of zllrunning/face-parsing.PyTorch (``79999_iter.pth``).
 
 The checkpoint is a bare state dict (optionally with a ``module.`` prefix from ``DataParallel``); the result
-is a folder that :meth:`interestyle.masks.FaceParser.from_pretrained` and ``mask="face-parsing"`` read.
+is a folder that [`interestyle.masks.FaceParser.from_pretrained`][interestyle.masks.FaceParser.from_pretrained] and
+``mask="face-parsing"`` read.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Kind ``ganspace``: GANSpace principal components into a :class:`~interestyle.DirectionSet` folder.
+"""Kind ``ganspace``: GANSpace principal components into a [`DirectionSet`][interestyle.DirectionSet] folder.
 
 Two files hold them, and their projects edit with them differently; each keeps its own semantics here:
 

@@ -28,7 +28,8 @@ _CONV = re.compile(r"^convs\.(\d+)\.conv\.weight$")
 
 
 def infer_generator_config(tensors: Mapping[str, Tensor], where: str, lr_mlp: float | None = None) -> GeneratorConfig:
-    """The :class:`GeneratorConfig` whose generator has these tensors (names without a ``decoder.`` prefix).
+    """The [`GeneratorConfig`][interestyle.config.GeneratorConfig] whose generator has these tensors (names without a
+    ``decoder.`` prefix).
 
     ``lr_mlp`` is not in the tensors: the given value, else upstream's 0.01.
 

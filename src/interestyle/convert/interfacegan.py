@@ -1,4 +1,5 @@
-"""Kind ``interfacegan``: one InterFaceGAN-style direction file into a :class:`~interestyle.DirectionSet` folder.
+"""Kind ``interfacegan``: one InterFaceGAN-style direction file into a [`DirectionSet`][interestyle.DirectionSet]
+folder.
 
 e4e's and PTI's ``editings/interfacegan_directions/`` (``age.pt``, ``smile.pt``, ``rotation.pt``: (1, 512);
 ``pose.pt``: (1, 18, 512)) are tensors saved with ``torch.save``; genforce/interfacegan's ``boundaries/`` are

@@ -2,7 +2,8 @@
 ``lin0.model.1.weight`` ... ``lin4.model.1.weight``) and the AlexNet it measures with (torchvision's
 ``alexnet-owt-7be5be79.pth``: ``features.*``, ``classifier.*``) are separate public files: the heads are
 the source and ``--backbone`` names the AlexNet. The classifier is dropped on purpose (LPIPS uses only
-the convolutional features). The result is a folder :func:`interestyle.lossnets.load_lpips` reads.
+the convolutional features). The result is a folder [`interestyle.lossnets.load_lpips`][interestyle.lossnets.load_lpips]
+reads.
 """
 
 from __future__ import annotations

@@ -4,14 +4,16 @@ A snapshot is ``pickle.dump`` of a dict (``G``, ``D``, ``G_ema``, ``augment_pipe
 Every network in it is a *persistent class* (``torch_utils/persistence.py``): it pickles as a call of
 ``torch_utils.persistence._reconstruct_persistent_obj(meta)``, where ``meta`` holds the whole source of the
 class's module (``module_src``), the class name and the object's ``__dict__``; an ordinary ``pickle.load``
-runs ``exec(module_src)``. Here each global the pickle names is looked up in :data:`NVLABS_GLOBALS`, a table
-of this module's own small functions and plain containers; any other name is refused, so nothing is
-imported from the file and none of its code runs:
+runs ``exec(module_src)``. Here each global the pickle names is looked up in
+[`NVLABS_GLOBALS`][interestyle.convert.nvlabs_pickle.NVLABS_GLOBALS], a table of this module's own small functions and
+plain containers; any other name is refused, so nothing is imported from the file and none of its code runs:
 
-- a persistent-class record becomes an inert :class:`PersistentRecord` (class name, source text, state);
-- a tensor becomes a :class:`StoredTensor` that keeps its storage's bytes until asked for, then reads them
+- a persistent-class record becomes an inert [`PersistentRecord`][interestyle.convert.nvlabs_pickle.PersistentRecord]
+(class name, source text, state);
+- a tensor becomes a [`StoredTensor`][interestyle.convert.nvlabs_pickle.StoredTensor] that keeps its storage's bytes
+until asked for, then reads them
   with ``torch.load(weights_only=True)`` (torch's own ``_load_from_bytes`` passes ``weights_only=False``);
-- numpy scalars become Python numbers, numeric numpy arrays a :class:`NumpyArray`, ``dnnlib.EasyDict`` a
+- numpy scalars become Python numbers, numeric numpy arrays a `NumpyArray`, ``dnnlib.EasyDict`` a
   plain dict.
 """
 
@@ -89,7 +91,8 @@ class StoredTensor(_Inert):
     """A tensor of the pickle, not yet read: its storage and the view into it.
 
     Attributes:
-        storage: the storage's bytes (read with ``torch.load(weights_only=True)`` by :meth:`load`).
+        storage: the storage's bytes (read with ``torch.load(weights_only=True)`` by
+            [`load`][interestyle.convert.nvlabs_pickle.StoredTensor.load]).
         offset: the view's first element in the storage.
         shape: the view's shape.
         stride: the view's strides, in elements.
@@ -300,7 +303,8 @@ NVLABS_GLOBALS: dict[str, Callable[..., Any]] = {
 
 
 class _RestrictedUnpickler(pickle.Unpickler):
-    """Resolves globals through :data:`NVLABS_GLOBALS` only; remembers which ones the file used."""
+    """Resolves globals through [`NVLABS_GLOBALS`][interestyle.convert.nvlabs_pickle.NVLABS_GLOBALS] only; remembers
+    which ones the file used."""
 
     def __init__(self, file: io.BufferedReader, path: Path) -> None:
         super().__init__(file)
@@ -343,14 +347,16 @@ def load_network_pickle(path: str | os.PathLike[str], *, progress: bool = False)
     """Read an NVlabs network pickle with the restricted unpickler: nothing in it is imported or run.
 
     Returns:
-        A :class:`Checkpoint` whose content is the pickled object (a snapshot's dict, with
-        :class:`PersistentRecord` networks and :class:`StoredTensor` tensors) and whose ``allowed`` lists
-        the globals of :data:`NVLABS_GLOBALS` the file used.
+        A [`Checkpoint`][interestyle.convert.checkpoint.Checkpoint] whose content is the pickled object (a snapshot's
+        dict, with [`PersistentRecord`][interestyle.convert.nvlabs_pickle.PersistentRecord] networks and
+        [`StoredTensor`][interestyle.convert.nvlabs_pickle.StoredTensor] tensors) and whose ``allowed`` lists the
+        globals of [`NVLABS_GLOBALS`][interestyle.convert.nvlabs_pickle.NVLABS_GLOBALS] the file used.
 
     Raises:
         FileNotFoundError: no such file.
-        WeightsError: a TensorFlow-era pickle, a global outside :data:`NVLABS_GLOBALS` (named), or a
-            truncated or corrupt file.
+        WeightsError: a TensorFlow-era pickle, a global outside
+            [`NVLABS_GLOBALS`][interestyle.convert.nvlabs_pickle.NVLABS_GLOBALS] (named), or a truncated or corrupt
+            file.
     """
     file = Path(path)
     if not file.is_file():

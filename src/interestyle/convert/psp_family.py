@@ -4,7 +4,7 @@ All five are ``{"state_dict": {"encoder.*", "decoder.*"}, "latent_avg": ..., "op
 training state. The tensors give the encoder's structure (feature pyramid or not, depth, widths, input
 channels and size) and the generator's; what they cannot give is whether the style heads are read as
 e4e-style offsets from a base w, which is the difference between pSp and e4e (and between ReStyle-pSp and
-ReStyle-e4e). Each kind module declares that as a :class:`Variant`.
+ReStyle-e4e). Each kind module declares that as a `Variant`.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The checkpoint kinds the converter knows, and how ``--kind auto`` picks one.
 
-A kind is one small module of this package defining ``KIND = Kind(...)``; :data:`KIND_MODULES` lists
+A kind is one small module of this package defining ``KIND = Kind(...)``; `KIND_MODULES` lists
 them, so adding a kind (say BiSeNet face parsing) is one module and one name here. Each kind says whether a
 checkpoint's layout fits it (``why_not``), whether the checkpoint carries a sign of exactly this kind
 among same-shaped ones (``evidence``), and converts it.
@@ -118,12 +118,13 @@ class Kind:
 
 
 def kinds() -> tuple[Kind, ...]:
-    """Every registered kind, in :data:`KIND_MODULES` order."""
+    """Every registered kind, in `KIND_MODULES` order."""
     return tuple(importlib.import_module(f"{__package__}.{name}").KIND for name in KIND_MODULES)
 
 
 def kind_names() -> list[str]:
-    """The names of every registered kind (what ``--kind`` accepts besides ``auto``), in :func:`kinds` order."""
+    """The names of every registered kind (what ``--kind`` accepts besides ``auto``), in
+    [`kinds`][interestyle.convert.registry.kinds] order."""
     return [k.name for k in kinds()]
 
 

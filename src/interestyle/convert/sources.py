@@ -1,8 +1,8 @@
 """Opening a source file the one safe way its format allows.
 
-A ``torch.save`` file (zip or legacy) goes through :func:`.checkpoint.load_checkpoint`
+A ``torch.save`` file (zip or legacy) goes through `.checkpoint.load_checkpoint`
 (``torch.load(weights_only=True)``); a bare pickle, which is how NVlabs writes its network snapshots,
-through :func:`.nvlabs_pickle.load_network_pickle`, which runs none of its code; a ``.npy`` / ``.npz``
+through `.nvlabs_pickle.load_network_pickle`, which runs none of its code; a ``.npy`` / ``.npz``
 (InterFaceGAN boundaries, GANSpace components) through ``numpy.load(allow_pickle=False)``.
 """
 

@@ -1,8 +1,8 @@
 """Kind ``stylegan2``: rosinality/stylegan2-pytorch checkpoints (``g_ema``, ``latent_avg``, training state).
 
 A generator has no encoder, so the result is a generator-only folder (``_class_name: "Generator"``), which
-:func:`interestyle.models.generator.load_generator` loads and which ``--generator`` accepts when converting
-an encoder checkpoint saved without its decoder.
+[`interestyle.models.generator.load_generator`][interestyle.models.generator.load_generator] loads and which
+``--generator`` accepts when converting an encoder checkpoint saved without its decoder.
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ def latent_avg_vector(value: object, style_dim: int, where: str) -> Tensor:
 
 @torch.no_grad()
 def mean_latent(tensors: dict[str, Tensor], generator: Generator) -> Tensor:
-    """The mean w of :data:`MEAN_LATENT_SAMPLES` z ~ N(0, I) (seed 0) through these weights: (style_dim,)."""
+    """The mean w of `MEAN_LATENT_SAMPLES` z ~ N(0, I) (seed 0) through these weights: (style_dim,)."""
     generator.load_state_dict(tensors, strict=True, assign=True)
     return generator.float().mean_latent(MEAN_LATENT_SAMPLES, seed=0)[0]
 

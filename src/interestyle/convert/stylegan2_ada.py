@@ -1,6 +1,6 @@
 """Kind ``stylegan2-ada``: NVlabs network pickles (stylegan2-ada-pytorch, and stylegan3's StyleGAN2 configs).
 
-The pickle is read by :mod:`.nvlabs_pickle`, which runs none of its code; this module maps ``G_ema``'s
+The pickle is read by `.nvlabs_pickle`, which runs none of its code; this module maps ``G_ema``'s
 tensors onto our generator (rosinality layout) and writes a generator-only folder, like kind ``stylegan2``.
 Correspondence (``training/networks.py``): ``mapping.fc{i}`` -> ``style.{i+1}``; ``mapping.w_avg`` ->
 ``latent_avg``; ``b4.const[None]`` -> ``input.input``; ``b4.conv1`` -> ``conv1``; ``b4.torgb`` ->
@@ -177,7 +177,7 @@ def rosinality_names(nvlabs_keys: Mapping[str, Any], n_mlp: int, resolution: int
 
 
 def rosinality_tensors(stored: Mapping[str, Tensor], names: Mapping[str, tuple[str, str]]) -> dict[str, Tensor]:
-    """Our tensors from NVlabs' (``names`` from :func:`rosinality_names`): a leading 1 on weights and the
+    """Our tensors from NVlabs' (``names`` from `rosinality_names`): a leading 1 on weights and the
     constant input, ToRGB biases as (1, 3, 1, 1), noise strengths as (1,), noise maps as (1, 1, R, R), and
     upsampling filters times 4."""
     return {ours: _reshape(stored[theirs], how) for ours, (theirs, how) in names.items()}

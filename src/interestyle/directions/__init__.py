@@ -1,6 +1,8 @@
-"""Editing directions in W: the :class:`Direction` and :class:`DirectionSet` types with their file format
-(:mod:`.direction`), and the ways of finding directions (:mod:`.finding`: :func:`fit_direction`,
-InterFaceGAN-style, and :func:`principal_directions`, GANSpace-style).
+"""Editing directions in W: the [`Direction`][interestyle.directions.direction.Direction] and
+[`DirectionSet`][interestyle.directions.direction.DirectionSet] types with their file format
+(`.direction`), and the ways of finding directions (`.finding`:
+[`fit_direction`][interestyle.directions.finding.fit_direction], InterFaceGAN-style, and
+[`principal_directions`][interestyle.directions.finding.principal_directions], GANSpace-style).
 """
 
 from .direction import (

@@ -1,17 +1,19 @@
-"""Editing directions in W: the :class:`Direction` type, named :class:`DirectionSet` folders and their file
-format, and the directions a model ships (:func:`shipped_directions`).
+"""Editing directions in W: the [`Direction`][interestyle.directions.direction.Direction] type, named
+[`DirectionSet`][interestyle.directions.direction.DirectionSet] folders and their file
+format, and the directions a model ships ([`shipped_directions`][interestyle.directions.direction.shipped_directions]).
 
 A direction is a vector ``(style_dim,)`` applied to every style vector, or a per-layer array
 ``(n_latent, style_dim)``. It is normalised so that its longest style vector has unit length: an edit of
 strength ``s`` moves each style vector by at most ``s * unit`` in W (``unit`` is 1 unless the direction's
 source measures strengths otherwise, as GANSpace does in standard deviations). A direction may also carry
 the style vectors it applies to by default (``layers``, GANSpace's layer range) and an ``origin``: then
-its strength is not an offset but the coordinate to set, e4e's GANSpace edits (see :meth:`Direction.offsets`).
+its strength is not an offset but the coordinate to set, e4e's GANSpace edits (see
+[`Direction.offsets`][interestyle.directions.direction.Direction.offsets]).
 
 A folder of named directions holds ``directions.safetensors`` (one tensor per name, plus
 ``NAME/origin`` for a direction with an origin) and ``directions.json`` (format, names, descriptions, and
 ``unit`` / ``layers`` / ``origin`` where they are not the defaults). The JSON is also embedded in the
-safetensors header, because a Hub snapshot fetched by :func:`interestyle.hub.resolve_model_folder` brings
+safetensors header, because a Hub snapshot fetched by `interestyle.hub.resolve_model_folder` brings
 ``*.safetensors`` files only.
 """
 
@@ -56,7 +58,8 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}$")
 
 
 class UnknownDirectionError(InterestyleError, KeyError):
-    """A direction name that a :class:`DirectionSet` does not hold; the message lists the ones it does."""
+    """A direction name that a [`DirectionSet`][interestyle.directions.direction.DirectionSet] does not hold; the
+    message lists the ones it does."""
 
     def __str__(self) -> str:  # KeyError would print the repr of its message
         return str(self.args[0]) if self.args else ""
@@ -95,7 +98,7 @@ class Direction:
             shared by every style vector, or ``(n_latent, style_dim)`` per layer; tensor, numpy array or
             nested list. It is rescaled so that its longest row has unit length.
         name: a short name (letters, digits, ``_ . + -``), used in file names.
-        description: free text kept in a :class:`DirectionSet`'s metadata.
+        description: free text kept in a [`DirectionSet`][interestyle.directions.direction.DirectionSet]'s metadata.
         unit: the W distance of one unit of strength (a positive number; 1: strengths are W distances).
             GANSpace measures strengths in standard deviations of W along the component: its ``std``.
         origin: None (the strength is an offset), or a ``(style_dim,)`` point of W: the strength is then
@@ -315,14 +318,17 @@ def _stem_name(path: Path) -> str:
 
 
 DirectionInput = Union[Direction, Tensor, np.ndarray, str, os.PathLike]  # noqa: UP007 (runtime alias)
-"""What :func:`as_direction` (and so :func:`interestyle.edit`) accepts: a :class:`Direction`, a tensor or array
+"""What [`as_direction`][interestyle.directions.direction.as_direction] (and so [`interestyle.edit`][interestyle.edit])
+accepts: a [`Direction`][interestyle.directions.direction.Direction], a tensor or array
 (style_dim,) / (n_latent, style_dim), or the path of a ``.npy`` / ``.safetensors`` file."""
 
 
 def as_direction(direction: DirectionInput, *, what: str = "direction") -> Direction:
-    """A :class:`Direction` from a Direction, a tensor or array, or the path of a ``.npy`` / ``.safetensors``.
+    """A [`Direction`][interestyle.directions.direction.Direction] from a Direction, a tensor or array, or the path of a
+    ``.npy`` / ``.safetensors``.
 
-    Names are looked up in a :class:`DirectionSet` (``directions[name]``), not here: a string must be a file.
+    Names are looked up in a [`DirectionSet`][interestyle.directions.direction.DirectionSet] (``directions[name]``), not
+    here: a string must be a file.
     """
     if isinstance(direction, Direction):
         return direction
@@ -345,11 +351,12 @@ def as_direction(direction: DirectionInput, *, what: str = "direction") -> Direc
 class DirectionSet(Mapping[str, Direction]):
     """Named directions, read from and written to a folder (``directions.safetensors`` + ``directions.json``).
 
-    ``directions[name]`` raises :class:`UnknownDirectionError` (a ``KeyError``) listing the known names.
+    ``directions[name]`` raises [`UnknownDirectionError`][interestyle.directions.direction.UnknownDirectionError] (a
+    ``KeyError``) listing the known names.
 
     Args:
-        directions: :class:`Direction` objects (their names are the keys), or a mapping from names to
-            directions, tensors or arrays.
+        directions: [`Direction`][interestyle.directions.direction.Direction] objects (their names are the keys), or a
+            mapping from names to directions, tensors or arrays.
     """
 
     def __init__(self, directions: Mapping[str, Direction | Tensor | np.ndarray] | Iterable[Direction]) -> None:
@@ -461,7 +468,7 @@ class DirectionSet(Mapping[str, Direction]):
 
         Args:
             repo_id_or_path: a folder, a ``.safetensors`` file or a Hub repo id.
-            revision: Hub branch, tag or commit (these four: see :class:`~interestyle.locate.HubOptions`).
+            revision: Hub branch, tag or commit (these four: see [`HubOptions`][interestyle.locate.HubOptions]).
             cache_dir: Hugging Face cache folder.
             local_files_only: use the cache only, never the network.
             token: Hub token for private or gated repositories.
@@ -557,11 +564,12 @@ def shipped_directions(
     (``directions.safetensors``), or None when it ships none.
 
     Args:
-        repo_id_or_path: what :func:`interestyle.load_encoder` takes.
-        hub: how to fetch a Hub repository (default: :class:`~interestyle.locate.HubOptions` ``()``).
+        repo_id_or_path: what [`interestyle.load_encoder`][interestyle.load_encoder] takes.
+        hub: how to fetch a Hub repository (default: [`HubOptions`][interestyle.locate.HubOptions] ``()``).
 
     Raises:
-        FileNotFoundError / HubError: the model itself cannot be found (see :func:`DirectionSet.from_pretrained`).
+        FileNotFoundError / HubError: the model itself cannot be found (see
+            [`DirectionSet.from_pretrained`][interestyle.directions.direction.DirectionSet.from_pretrained]).
     """
     folder = resolve_model_folder(repo_id_or_path, hub)
     if not (folder / DIRECTIONS_WEIGHTS).is_file():

@@ -1,6 +1,6 @@
 """Ways of finding editing directions in W: a linear boundary between labelled latents (InterFaceGAN,
 Shen et al. 2020) and the principal components of the mapping network's output (GANSpace, Härkönen et
-al. 2020). Both return the types of :mod:`interestyle.directions.direction`.
+al. 2020). Both return the types of `interestyle.directions.direction`.
 """
 
 from __future__ import annotations
@@ -59,8 +59,8 @@ def fit_direction(
         steps: L-BFGS iterations.
 
     Returns:
-        A :class:`Direction` of shape (style_dim,) or (n_latent, style_dim); its description records the
-        training accuracy.
+        A [`Direction`][interestyle.directions.direction.Direction] of shape (style_dim,) or (n_latent, style_dim); its
+        description records the training accuracy.
 
     Raises:
         ValueError: shapes that disagree, labels that are not binary or hold one class only, NaNs.
@@ -131,9 +131,9 @@ def principal_directions(
         progress: show a progress bar; by default only when there is more than one batch.
 
     Returns:
-        A :class:`DirectionSet` named ``pc0`` ... ``pc{n-1}``, each (style_dim,); the descriptions give
-        each component's standard deviation in W and its share of the variance (GANSpace edits in units
-        of that standard deviation).
+        A [`DirectionSet`][interestyle.directions.direction.DirectionSet] named ``pc0`` ... ``pc{n-1}``, each
+        (style_dim,); the descriptions give each component's standard deviation in W and its share of the variance
+        (GANSpace edits in units of that standard deviation).
     """
     if not isinstance(model, IntereStyleModel):
         raise TypeError(f"model must be an IntereStyleModel (see load_encoder), got {type(model).__name__}")

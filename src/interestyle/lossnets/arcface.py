@@ -26,7 +26,7 @@ INPUT_SIZE = 112
 class ArcFace(nn.Module):
     """IR-SE50 face embedder: (B, 3, 112, 112) in [-1, 1] -> (B, 512) unit vectors.
 
-    Build empty, then :func:`load_arcface` (no download, ever).
+    Build empty, then [`load_arcface`][interestyle.lossnets.arcface.load_arcface] (no download, ever).
     """
 
     def __init__(self, dropout: float = 0.6) -> None:
@@ -63,7 +63,7 @@ class IdentityLoss(nn.Module):
     """``1 - cos(ArcFace(crop(y_hat)), ArcFace(crop(y)))`` per image, (B,) in [0, 2]; the target is detached.
 
     Args:
-        arcface: a loaded :class:`ArcFace` (frozen, eval mode).
+        arcface: a loaded [`ArcFace`][interestyle.lossnets.arcface.ArcFace] (frozen, eval mode).
     """
 
     def __init__(self, arcface: ArcFace) -> None:

@@ -33,7 +33,8 @@ class _LinearHead(nn.Module):
 
 
 class LPIPS(nn.Module):
-    """Learned perceptual distance; build empty, then :func:`load_lpips` (no download, ever).
+    """Learned perceptual distance; build empty, then [`load_lpips`][interestyle.lossnets.lpips.load_lpips] (no
+    download, ever).
 
     ``forward(x, y)`` takes two (B, 3, H, W) batches in [-1, 1] (H, W >= 32) and returns the (B,) distances:
     0 for identical images, about 0.1-0.7 for different ones.

@@ -1,13 +1,18 @@
 """Interest masks: which pixels are the face + hair (1) and which are not (0).
 
-* :class:`MaskProvider`: the protocol, ``images (B, 3, H, W) in [-1, 1] -> masks (B, 1, H, W) in [0, 1]``.
-* A registry of providers by name (:func:`get_mask_provider`, :func:`register_mask_provider`), extended by
+* [`MaskProvider`][interestyle.masks.protocol.MaskProvider]: the protocol, ``images (B, 3, H, W) in [-1, 1] -> masks (B,
+1, H, W) in [0, 1]``.
+* A registry of providers by name ([`get_mask_provider`][interestyle.masks.registry.get_mask_provider],
+[`register_mask_provider`][interestyle.masks.registry.register_mask_provider]), extended by
   installed packages through the ``interestyle.mask_providers`` entry-point group.
-* Built-ins: explicit masks (:class:`ExplicitMask`), ``"aligned-face"`` (:class:`AlignedFacePrior`),
-  ``"face-parsing"`` (:class:`FaceParser`, BiSeNet).
-* Wrappers: :class:`Dilate`, :class:`Erode`, :class:`Feather`, :class:`Invert`, :class:`Union`,
-  :class:`Intersect`, :class:`Cached`.
-* :func:`resolve_mask`: what ``invert(..., mask=...)`` does with its argument.
+* Built-ins: explicit masks ([`ExplicitMask`][interestyle.masks.explicit.ExplicitMask]), ``"aligned-face"``
+([`AlignedFacePrior`][interestyle.masks.prior.AlignedFacePrior]),
+  ``"face-parsing"`` ([`FaceParser`][interestyle.masks.face_parsing.FaceParser], BiSeNet).
+* Wrappers: [`Dilate`][interestyle.masks.compose.Dilate], [`Erode`][interestyle.masks.compose.Erode],
+[`Feather`][interestyle.masks.compose.Feather], [`Invert`][interestyle.masks.compose.Invert],
+[`Union`][interestyle.masks.compose.Union],
+  [`Intersect`][interestyle.masks.compose.Intersect], [`Cached`][interestyle.masks.compose.Cached].
+* [`resolve_mask`][interestyle.masks.resolve.resolve_mask]: what ``invert(..., mask=...)`` does with its argument.
 
 This package never imports the inversion models.
 """

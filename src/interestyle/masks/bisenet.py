@@ -8,7 +8,9 @@ and ``conv_out32`` used in training). Logits come out at the input's resolution;
 trained on 512 x 512 ImageNet-normalised images.
 
 The network is built empty: unlike upstream, nothing downloads ResNet-18 weights; load a converted
-checkpoint instead (:func:`bisenet_state_dict_from_checkpoint`, :class:`~interestyle.masks.FaceParser`).
+checkpoint instead
+([`bisenet_state_dict_from_checkpoint`][interestyle.masks.bisenet.bisenet_state_dict_from_checkpoint],
+[`FaceParser`][interestyle.masks.FaceParser]).
 """
 
 from __future__ import annotations
@@ -187,7 +189,8 @@ class BiSeNet(nn.Module):
 
 
 def bisenet_layout(n_classes: int = 19) -> dict[str, tuple[int, ...]]:
-    """Every state-dict key of :class:`BiSeNet` and its shape (built on the meta device, no memory)."""
+    """Every state-dict key of [`BiSeNet`][interestyle.masks.bisenet.BiSeNet] and its shape (built on the meta device,
+    no memory)."""
     with torch.device("meta"):
         net = BiSeNet(n_classes)
     return {k: tuple(v.shape) for k, v in net.state_dict().items()}
@@ -209,7 +212,7 @@ def bisenet_state_dict_from_checkpoint(state: Mapping[str, Tensor]) -> dict[str,
         FaceParser(net).save_pretrained(out_dir)
 
     Returns:
-        A new dict with exactly the keys of :func:`bisenet_layout`, in its order.
+        A new dict with exactly the keys of [`bisenet_layout`][interestyle.masks.bisenet.bisenet_layout], in its order.
 
     Raises:
         TypeError: ``state`` is not a mapping of string keys to tensors.

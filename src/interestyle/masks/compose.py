@@ -2,8 +2,9 @@
 
 Sizes (dilation radius, feathering sigma) are in pixels of a 256 x 256 mask, the resolution IntereStyle
 computes its losses at, hence the ``_px256`` in their names, and scale with the mask's width:
-``Dilate(p, radius_px256=4)`` grows a 1024-pixel mask by 16 pixels (see :mod:`interestyle.masks.morphology`).
-Every wrapper accepts a provider or a registered provider name.
+``Dilate(p, radius_px256=4)`` grows a 1024-pixel mask by 16 pixels (see
+[`interestyle.masks.morphology`][interestyle.masks.morphology]). Every wrapper accepts a provider or a registered
+provider name.
 """
 
 from __future__ import annotations

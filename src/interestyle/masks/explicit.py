@@ -33,10 +33,10 @@ def explicit_masks(mask: MaskInput, sizes: Sequence[tuple[int, int]], size: int,
 
 class ExplicitMask:
     """A fixed mask (or one per image) as a provider, so explicit masks compose with the wrappers in
-    :mod:`interestyle.masks.compose` (e.g. ``Union(ExplicitMask(m), "aligned-face")``).
+    [`interestyle.masks.compose`][interestyle.masks.compose] (e.g. ``Union(ExplicitMask(m), "aligned-face")``).
 
     When called with (B, 3, H, W) images it returns its mask(s) resized to (B, 1, H, W). The mask needs
-    the aspect ratio of the images it is called with (square inside :func:`interestyle.invert`, which
+    the aspect ratio of the images it is called with (square inside [`interestyle.invert`][interestyle.invert], which
     resizes every image to a square).
     """
 

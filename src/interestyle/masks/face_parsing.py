@@ -3,8 +3,8 @@
 Labels are those of zllrunning/face-parsing.PyTorch (``79999_iter.pth``), not CelebAMask-HQ's own order:
 0 background, 1 skin, 2-3 brows, 4-5 eyes, 6 eyeglasses, 7-8 ears, 9 earring, 10 nose, 11 mouth,
 12-13 lips, 14 neck, 15 necklace, 16 cloth, 17 hair, 18 hat. IntereStyle's interest region is face + hair:
-:data:`DEFAULT_INTEREST`. Whatever the network labels otherwise (hats, glasses, hands and microphones,
-which it sees as background or cloth) is the uninterest region.
+[`DEFAULT_INTEREST`][interestyle.masks.face_parsing.DEFAULT_INTEREST]. Whatever the network labels otherwise (hats,
+glasses, hands and microphones, which it sees as background or cloth) is the uninterest region.
 """
 
 from __future__ import annotations
@@ -73,7 +73,8 @@ INPUT_SIZE = 512  # the public weights were trained on 512 x 512 crops
 
 
 def interest_indices(classes: Iterable[int | str], n_classes: int = len(LABELS)) -> tuple[int, ...]:
-    """Normalise a choice of interest classes (label indices or :data:`LABELS` names) to sorted indices.
+    """Normalise a choice of interest classes (label indices or [`LABELS`][interestyle.masks.face_parsing.LABELS] names)
+    to sorted indices.
 
     Raises:
         ValueError: an empty choice, an index outside [0, n_classes), or an unknown name.
@@ -106,7 +107,7 @@ def interest_from_labels(
 
     Args:
         labels: (B, H, W) integer label map with values in [0, n_classes).
-        classes: interest classes (indices or :data:`LABELS` names).
+        classes: interest classes (indices or [`LABELS`][interestyle.masks.face_parsing.LABELS] names).
         n_classes: number of labels of the network.
 
     Returns:
@@ -138,7 +139,7 @@ def interest_from_probabilities(probabilities: Tensor, classes: Iterable[int | s
 
     Args:
         probabilities: (B, C, H, W), softmax over C.
-        classes: interest classes (indices or :data:`LABELS` names).
+        classes: interest classes (indices or [`LABELS`][interestyle.masks.face_parsing.LABELS] names).
 
     Returns:
         (B, 1, H, W) in [0, 1].
@@ -159,8 +160,10 @@ class FaceParser(nn.Module):
     images already at that size and place.
 
     Args:
-        net: the network with its weights loaded (usually via :meth:`from_pretrained`).
-        interest_classes: labels counted as interest (indices or :data:`LABELS` names); default face + hair.
+        net: the network with its weights loaded (usually via
+            [`from_pretrained`][interestyle.masks.face_parsing.FaceParser.from_pretrained]).
+        interest_classes: labels counted as interest (indices or [`LABELS`][interestyle.masks.face_parsing.LABELS]
+            names); default face + hair.
         soft: True: the summed probability of the interest classes; False: 1 where the most likely
             label is an interest class, else 0 (kept binary when resized, unless feathered).
         dilate_px256: grow the mask by this many pixels at 256 x 256 (0: no dilation).
@@ -276,11 +279,13 @@ class FaceParser(nn.Module):
     ) -> Self:
         """Load the parser from a local folder or a Hub repository (``config.json`` + ``model.safetensors``).
 
-        Such a folder is written by :meth:`save_pretrained`; the public ``79999_iter.pth`` is converted to one
-        with :func:`~interestyle.masks.bisenet.bisenet_state_dict_from_checkpoint`. Nothing is unpickled.
-        ``interest_classes``, ``soft``, ``dilate_px256`` and ``feather_px256`` are :class:`FaceParser`'s;
-        ``device`` and ``dtype`` place the network; ``revision``, ``cache_dir``, ``local_files_only`` and
-        ``token`` say how to fetch a Hub repository (:class:`~interestyle.locate.HubOptions`).
+        Such a folder is written by [`save_pretrained`][interestyle.masks.face_parsing.FaceParser.save_pretrained]; the
+        public ``79999_iter.pth`` is converted to one with
+        [`bisenet_state_dict_from_checkpoint`][interestyle.masks.bisenet.bisenet_state_dict_from_checkpoint]. Nothing is
+        unpickled. ``interest_classes``, ``soft``, ``dilate_px256`` and ``feather_px256`` are
+        [`FaceParser`][interestyle.masks.face_parsing.FaceParser]'s; ``device`` and ``dtype`` place the network;
+        ``revision``, ``cache_dir``, ``local_files_only`` and ``token`` say how to fetch a Hub repository
+        ([`HubOptions`][interestyle.locate.HubOptions]).
 
         Args:
             repo_id_or_path: a local folder or a Hub repo id.
@@ -348,18 +353,19 @@ def face_parsing_provider(
     local_files_only: bool = False,
     token: str | bool | None = None,
 ) -> FaceParser:
-    """Factory of the registered ``face-parsing`` provider: :meth:`FaceParser.from_pretrained` of ``weights``.
+    """Factory of the registered ``face-parsing`` provider:
+    [`FaceParser.from_pretrained`][interestyle.masks.face_parsing.FaceParser.from_pretrained] of ``weights``.
 
     Args:
         weights: a local folder or Hub repo id holding converted weights; default: the environment variable
             ``INTERESTYLE_FACE_PARSING``.
-        interest_classes: labels counted as interest (see :class:`FaceParser`).
+        interest_classes: labels counted as interest (see [`FaceParser`][interestyle.masks.face_parsing.FaceParser]).
         soft: summed probabilities (True) or argmax (False).
         dilate_px256: growth in pixels at 256 x 256.
         feather_px256: edge sigma in pixels at 256 x 256.
         device: where to put the network.
         dtype: floating dtype of the weights.
-        revision: Hub branch, tag or commit (these four: see :class:`~interestyle.locate.HubOptions`).
+        revision: Hub branch, tag or commit (these four: see [`HubOptions`][interestyle.locate.HubOptions]).
         cache_dir: Hugging Face cache folder.
         local_files_only: use the cache only, never the network.
         token: Hub token for private or gated repositories.

@@ -2,8 +2,8 @@
 
 Radii and sigmas are in pixels of a 256-wide mask (``radius_px256``, ``sigma_px256``) and scale linearly
 with the actual width, so one value means the same share of the face at every resolution. A leaf: it
-imports no other module of ``masks``, so the providers (:mod:`~interestyle.masks.compose`,
-:mod:`~interestyle.masks.face_parsing`) and the inversion's compositing all build on it.
+imports no other module of ``masks``, so the providers ([`compose`][interestyle.masks.compose],
+[`face_parsing`][interestyle.masks.face_parsing]) and the inversion's compositing all build on it.
 """
 
 from __future__ import annotations
@@ -69,7 +69,8 @@ def dilate_mask(masks: Tensor, radius_px256: float) -> Tensor:
 
 
 def erode_mask(masks: Tensor, radius_px256: float) -> Tensor:
-    """Grey-level erosion, the dual of :func:`dilate_mask`: ``1 - dilate(1 - m)``; (B, 1, H, W) in [0, 1]."""
+    """Grey-level erosion, the dual of [`dilate_mask`][interestyle.masks.morphology.dilate_mask]: ``1 - dilate(1 - m)``;
+    (B, 1, H, W) in [0, 1]."""
     _check_mask(masks, "erode_mask")
     return 1.0 - dilate_mask(1.0 - masks, radius_px256)
 

@@ -26,7 +26,8 @@ def overlay(images: Tensor, masks: Tensor, *, width_px: int = 2, colour: Sequenc
         images: (B, 3, H, W) in [-1, 1].
         masks: (B, 1, H, W) in [0, 1] (resized to the images when their sizes differ).
         width_px: thickness of the line in pixels of ``images``, straddling the edge; draw on a picture of the
-            size it is looked at (:func:`overlay_picture`), or a thin line vanishes when it is shrunk.
+            size it is looked at ([`overlay_picture`][interestyle.masks.overlay.overlay_picture]), or a thin line
+            vanishes when it is shrunk.
         colour: the line's RGB colour in [-1, 1].
 
     Returns:

@@ -76,9 +76,10 @@ def aligned_face_prior(
 
 
 class AlignedFacePrior:
-    """The ``aligned-face`` provider: :func:`aligned_face_prior` at the size of the images it is given.
+    """The ``aligned-face`` provider: [`aligned_face_prior`][interestyle.masks.prior.aligned_face_prior] at the size of
+    the images it is given.
 
-    A fallback for FFHQ-aligned faces (see :mod:`interestyle.masks.prior`); it never looks at the pixels.
+    A fallback for FFHQ-aligned faces (see `interestyle.masks.prior`); it never looks at the pixels.
 
     Args:
         ellipses: the regions, in normalised crop coordinates (default: face and hair).

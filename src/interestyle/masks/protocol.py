@@ -7,10 +7,10 @@ and masks (B, 1, H, W) in [0, 1] (1 = interest region). It may carry two optiona
   resized back. Absent or None: it gets the images at the size the caller works at.
 * ``device`` (``torch.device`` or str): where it wants its images; absent or None: wherever they are.
 
-:func:`run_provider` is the one place that honours both and validates what comes back. A caller that runs
-one provider on many batches (:func:`~interestyle.masks.resolve_mask`, the trainer's mask cache) prepares
-it once with :func:`prepare_provider`, which reads and checks the two attributes, and calls the result:
-that call is :func:`run_provider`'s.
+[`run_provider`][interestyle.masks.protocol.run_provider] is the one place that honours both and validates what comes
+back. A caller that runs one provider on many batches ([`resolve_mask`][interestyle.masks.resolve_mask], the trainer's
+mask cache) prepares it once with `prepare_provider`, which reads and checks the two attributes, and calls the result:
+that call is [`run_provider`][interestyle.masks.protocol.run_provider]'s.
 """
 
 from __future__ import annotations
@@ -170,7 +170,8 @@ def validate_mask_output(masks: object, batch: int, size: tuple[int, int], name:
 @dataclass(frozen=True)
 class PreparedProvider:
     """A mask provider with its ``resolution`` and ``device`` read and checked once (see
-    :func:`prepare_provider`); calling it runs the provider the way :func:`run_provider` does.
+    `prepare_provider`); calling it runs the provider the way [`run_provider`][interestyle.masks.protocol.run_provider]
+    does.
 
     Attributes:
         provider: the provider itself.
@@ -188,7 +189,7 @@ class PreparedProvider:
         """Masks for ``images`` (B, 3, H, W) in [-1, 1]: (B, 1, H, W) float32 in [0, 1] on the images' device.
 
         Raises:
-            MaskProviderError: an invalid output (see :func:`validate_mask_output`).
+            MaskProviderError: an invalid output (see `validate_mask_output`).
         """
         size = (int(images.shape[-2]), int(images.shape[-1]))
         x = images if self.resolution is None else bilinear_resize(images, self.resolution)
@@ -204,8 +205,8 @@ def prepare_provider(provider: Callable[[Tensor], Tensor], *, name: str | None =
     """Check that ``provider`` is callable and read its ``resolution`` and ``device``, once.
 
     Args:
-        provider: any :class:`MaskProvider`.
-        name: how to call the provider in errors (default: :func:`provider_name`).
+        provider: any [`MaskProvider`][interestyle.masks.protocol.MaskProvider].
+        name: how to call the provider in errors (default: `provider_name`).
 
     Raises:
         MaskProviderError: not callable, or a bad ``resolution``/``device`` attribute.
@@ -223,15 +224,15 @@ def run_provider(provider: Callable[[Tensor], Tensor], images: Tensor, *, name: 
     them); the masks come back at the images' size, on the images' device.
 
     Args:
-        provider: any :class:`MaskProvider`.
+        provider: any [`MaskProvider`][interestyle.masks.protocol.MaskProvider].
         images: (B, 3, H, W) float in [-1, 1].
-        name: how to call the provider in errors (default: :func:`provider_name`).
+        name: how to call the provider in errors (default: `provider_name`).
 
     Returns:
         (B, 1, H, W) float32 in [0, 1].
 
     Raises:
         MaskProviderError: a bad ``resolution``/``device`` attribute, or an invalid output (see
-            :func:`validate_mask_output`).
+            `validate_mask_output`).
     """
     return prepare_provider(provider, name=name)(images)

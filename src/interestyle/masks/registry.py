@@ -10,7 +10,8 @@ after which ``invert(model, images, mask="my-segmenter")`` works. Entry points a
 name is not a built-in or registered one, and the factory's module is imported only when used.
 
 Names are lowercase letters, digits, ``-`` and ``_`` (no dots, no slashes), which is how a string
-``mask=`` argument is told apart from a file path: see :func:`is_provider_name`.
+``mask=`` argument is told apart from a file path: see
+[`is_provider_name`][interestyle.masks.registry.is_provider_name].
 """
 
 from __future__ import annotations
@@ -103,7 +104,8 @@ def unregister_mask_provider(name: str) -> None:
     """Remove an in-process registration.
 
     Raises:
-        KeyError: ``name`` was not registered with :func:`register_mask_provider`.
+        KeyError: ``name`` was not registered with
+            [`register_mask_provider`][interestyle.masks.registry.register_mask_provider].
     """
     if name not in _REGISTERED:
         raise KeyError(f"mask provider {name!r} is not registered in this process")

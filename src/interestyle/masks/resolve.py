@@ -1,7 +1,7 @@
 """``resolve_mask``: whatever ``mask=`` was given -> one batch of masks, or None.
 
 The rule for strings: a string of provider-name form (lowercase letters, digits, ``-``, ``_``; see
-:func:`~interestyle.masks.registry.is_provider_name`) is a provider name, always; any other string, and
+[`is_provider_name`][interestyle.masks.registry.is_provider_name]) is a provider name, always; any other string, and
 every ``os.PathLike``, is the path of a mask file.
 """
 
@@ -45,9 +45,9 @@ def resolve_mask(
               the images resized to its declared ``resolution`` (default: ``size``) and on its ``device``;
             * a registered provider name such as ``"face-parsing"`` or ``"aligned-face"``;
             * an explicit mask: PIL / numpy / tensor / path, or a list of them, one for all images or one per
-              image (see :func:`~interestyle.masks.explicit.explicit_masks`).
-        images: the images as read (:func:`interestyle.images.read_images`: a list of (B_i, 3, H_i, W_i) in
-            [-1, 1] of any sizes), or one (B, 3, H, W) tensor in [-1, 1].
+              image (see [`explicit_masks`][interestyle.masks.explicit.explicit_masks]).
+        images: the images as read ([`interestyle.images.read_images`][interestyle.images.read_images]: a list of (B_i,
+            3, H_i, W_i) in [-1, 1] of any sizes), or one (B, 3, H, W) tensor in [-1, 1].
         size: the side of the square masks returned.
         batch_size: images per provider call.
         progress: show a progress bar over provider calls.
@@ -76,11 +76,12 @@ def masks_for_items(
     progress: bool,
     resized: Tensor | None = None,
 ) -> Tensor:
-    """:func:`resolve_mask` for a caller that has checked ``size`` and ``batch_size`` already (``invert``).
+    """[`resolve_mask`][interestyle.masks.resolve.resolve_mask] for a caller that has checked ``size`` and
+    ``batch_size`` already (``invert``).
 
     Args:
-        mask: anything :func:`resolve_mask` takes but None.
-        items: the images as read (:func:`interestyle.images.read_images`).
+        mask: anything [`resolve_mask`][interestyle.masks.resolve.resolve_mask] takes but None.
+        items: the images as read ([`interestyle.images.read_images`][interestyle.images.read_images]).
         size: the side of the square masks returned, an integer >= 1.
         batch_size: images per provider call, an integer >= 1.
         progress: show a progress bar over provider calls.
@@ -91,7 +92,7 @@ def masks_for_items(
         (B, 1, size, size) float32 in [0, 1] on the CPU.
 
     Raises:
-        As :func:`resolve_mask`.
+        As [`resolve_mask`][interestyle.masks.resolve.resolve_mask].
     """
     if isinstance(mask, str) and is_provider_name(mask):
         return _run(get_mask_provider(mask), items, size, batch_size, progress, resized, name=mask)

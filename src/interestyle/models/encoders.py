@@ -148,7 +148,7 @@ class Encoder4Editing(_PyramidEncoder):
 def build_encoder(config: EncoderConfig, n_styles: int, style_dim: int) -> nn.Module:
     """The encoder ``config.kind`` names, producing ``n_styles`` vectors of ``style_dim``.
 
-    Its convolution weights are stored channels-last (see :func:`use_channels_last`).
+    Its convolution weights are stored channels-last (see `use_channels_last`).
     """
     encoder: nn.Module
     if config.kind == "backbone":

@@ -110,8 +110,8 @@ class ToRGB(nn.Module):
 class Generator(nn.Module):
     """StyleGAN2 generator.
 
-    Call it with latents in Z, W or W+ (see :meth:`forward`); images come out as (B, 3, R, R), roughly in
-    [-1, 1] (not clipped), where R is ``config.resolution``.
+    Call it with latents in Z, W or W+ (see [`forward`][interestyle.models.generator.Generator.forward]); images come
+    out as (B, 3, R, R), roughly in [-1, 1] (not clipped), where R is ``config.resolution``.
     """
 
     def __init__(self, config: GeneratorConfig) -> None:
@@ -270,7 +270,7 @@ def load_generator(
     """Load a generator-only model folder (what ``interestyle convert --kind stylegan2`` writes).
 
     Returns:
-        The :class:`Generator` in eval mode, and ``latent_avg`` (style_dim,).
+        The [`Generator`][interestyle.models.generator.Generator] in eval mode, and ``latent_avg`` (style_dim,).
 
     Raises:
         FileNotFoundError: no such folder, or it lacks ``config.json`` or weights.

@@ -63,15 +63,16 @@ def avg_pool_resize(images: Tensor, size: int) -> Tensor:
 
 
 class IntereStyleModel(nn.Module):
-    """Encoder + generator + ``latent_avg`` (n_latent, style_dim), built from a :class:`ModelConfig`.
+    """Encoder + generator + ``latent_avg`` (n_latent, style_dim), built from a
+    [`ModelConfig`][interestyle.config.ModelConfig].
 
     Images in and out are (B, 3, H, W) in [-1, 1]. The encoder sees them at ``config.encoder.input_size``;
     the generator makes them at ``config.generator.resolution``.
 
     Attributes:
         domain: what the model knows when that is narrower than photos of faces, or None: ``"synthetic"``
-            for the embedded demo models (:func:`~interestyle.load_encoder` sets it), which know only the
-            procedural faces of :mod:`interestyle.synthetic`; ``invert(..., align=True)`` then warns that a
+            for the embedded demo models ([`load_encoder`][interestyle.load_encoder] sets it), which know only the
+            procedural faces of `interestyle.synthetic`; ``invert(..., align=True)`` then warns that a
             real photo will come back as a cartoon face.
     """
 
@@ -202,10 +203,10 @@ class IntereStyleModel(nn.Module):
             feedback = self.to_encoder_size(reconstruction.detach())
 
     def compile(self, *args: Any, **kwargs: Any) -> None:
-        """Compile the encoder and the generator with :func:`torch.compile`, in place (off by default).
+        """Compile the encoder and the generator with `torch.compile`, in place (off by default).
 
-        Arguments go to :meth:`torch.nn.Module.compile`. Everything that calls them (``refine``, ``decode``,
-        :func:`interestyle.invert`) then runs the compiled code. The first call at each new batch size
+        Arguments go to `torch.nn.Module.compile`. Everything that calls them (``refine``, ``decode``,
+        [`interestyle.invert`][interestyle.invert]) then runs the compiled code. The first call at each new batch size
         compiles (a minute or more on a small CPU; the CPU backend needs a C++ compiler) and later calls
         reuse it: worth it for long runs only. Outputs stay within the parity tolerance of the eager path.
         """
@@ -229,7 +230,7 @@ class IntereStyleModel(nn.Module):
         """Load a local model folder (``config.json`` + ``*.safetensors``), in eval mode.
 
         Weights keep the dtype they were saved in unless ``dtype`` is given. For Hub repositories use
-        :func:`interestyle.load_encoder`.
+        [`interestyle.load_encoder`][interestyle.load_encoder].
         """
         device = None if device is None else resolve_device(device)
         config_dict, weights = read_model_folder(directory)

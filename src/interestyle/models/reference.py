@@ -3,17 +3,18 @@
 This is the yardstick of the fast path, not a second implementation to use. It is written from the
 published equations (StyleGAN2: Karras et al. 2020, eq. 1-3 and its ``upfirdn2d`` resampling; ReStyle:
 Alaluf et al. 2021, sec. 3) in the straightforward form of rosinality/stylegan2-pytorch and the ReStyle
-repository, and it only *reads* the parameters of a :class:`~interestyle.models.generator.Generator` or an
+repository, and it only *reads* the parameters of a [`Generator`][interestyle.models.generator.Generator] or an
 encoder, so optimising their ``forward`` can never change it:
 
 * modulated convolution: one grouped convolution with a demodulated per-sample weight
-  (:func:`~interestyle.nn.modulated.modulated_conv2d_reference`);
+  ([`modulated_conv2d_reference`][interestyle.nn.modulated.modulated_conv2d_reference]);
 * upsampling convolutions: a transposed convolution, then a separate blur by padding and filtering
-  (:func:`~interestyle.nn.resample.upfirdn2d`); the ``to_rgb`` skip is upsampled by zero insertion,
+  ([`upfirdn2d`][interestyle.nn.resample.upfirdn2d]); the ``to_rgb`` skip is upsampled by zero insertion,
   padding and filtering the same way;
 * noise: drawn afresh on every call (from ``noise_seed``, so that the fast path can be given the very same
   maps); bias and activation as separate passes; everything in the NCHW layout;
-* encoders: layer by layer, with the NCHW weights of the community checkpoints (:func:`community_layout`
+* encoders: layer by layer, with the NCHW weights of the community checkpoints
+([`community_layout`][interestyle.models.reference.community_layout]
   makes that copy; the package itself stores encoder weights channels-last);
 * inversion: the average image decoded again for every batch.
 
@@ -57,7 +58,8 @@ def reference_noise(config: GeneratorConfig, seed: int = 0) -> list[Tensor]:
 
 @torch.no_grad()
 def use_reference_noise(generator: Generator, seed: int = 0) -> None:
-    """Store :func:`reference_noise` in the generator's ``noises.noise_N`` buffers (its ``"const"`` noise),
+    """Store [`reference_noise`][interestyle.models.reference.reference_noise] in the generator's ``noises.noise_N``
+    buffers (its ``"const"`` noise),
     so that the fast path and the reference see the same maps."""
     for buf, noise in zip(generator.const_noise(), reference_noise(generator.config, seed), strict=True):
         buf.copy_(noise)
@@ -116,7 +118,8 @@ def reference_synthesis(
     Args:
         generator: supplies the parameters only; its ``forward`` is not used.
         latents: W+ (B, n_latent, style_dim).
-        noise_seed: the noise maps are drawn on every call as :func:`reference_noise` ``(config, noise_seed)``.
+        noise_seed: the noise maps are drawn on every call as
+            [`reference_noise`][interestyle.models.reference.reference_noise] ``(config, noise_seed)``.
         noise: explicit maps, one per layer ((1 or B, 1, r, r)), instead of drawing them.
 
     Returns:
@@ -147,7 +150,8 @@ def _style_block(block: nn.Module, x: Tensor) -> Tensor:
 def reference_encode(encoder: nn.Module, x: Tensor) -> Tensor:
     """The encoder's output computed layer by layer: (B, input_nc, S, S) -> (B, n_styles, style_dim).
 
-    The input is made NCHW; for the community's speed, the weights must be too (:func:`community_layout`).
+    The input is made NCHW; for the community's speed, the weights must be too
+    ([`community_layout`][interestyle.models.reference.community_layout]).
     """
     x = x.contiguous()
     if isinstance(encoder, BackboneEncoder):

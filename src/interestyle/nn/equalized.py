@@ -23,9 +23,9 @@ class FusedLeakyReLU(nn.Module):
     """Per-channel bias then scaled leaky ReLU; parameter ``bias`` of shape (C,).
 
     The module exists for its parameter name (``...activate.bias`` in the community state-dict layout):
-    :class:`~interestyle.models.generator.StyledConv` reads ``bias`` and folds bias and activation into
-    its fused pass (:mod:`interestyle.models.reference` reads it too), so :meth:`forward` is never run by the
-    generator.
+    `StyledConv` reads ``bias`` and folds bias and activation into
+    its fused pass ([`interestyle.models.reference`][interestyle.models.reference] reads it too), so `forward` is never
+    run by the generator.
     """
 
     def __init__(self, channels: int) -> None:
@@ -33,7 +33,7 @@ class FusedLeakyReLU(nn.Module):
         self.bias = nn.Parameter(torch.zeros(channels))
 
     def forward(self, x: Tensor) -> Tensor:
-        """:func:`biased_leaky_relu` of ``x`` (B, C, ...) with this bias. Unused by the generator, which fuses
+        """`biased_leaky_relu` of ``x`` (B, C, ...) with this bias. Unused by the generator, which fuses
         it (see the class docstring); kept so the module stays usable on its own."""
         return biased_leaky_relu(x, self.bias)
 
@@ -42,7 +42,7 @@ class EqualLinear(nn.Module):
     """Linear layer whose weight is stored at unit variance and scaled at run time.
 
     Parameters ``weight`` (out, in) and ``bias`` (out,), as in the community StyleGAN2 layout. With
-    ``activation=True`` the bias goes through :func:`biased_leaky_relu` instead of being added plainly.
+    ``activation=True`` the bias goes through `biased_leaky_relu` instead of being added plainly.
     """
 
     def __init__(

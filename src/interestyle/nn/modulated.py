@@ -2,15 +2,17 @@
 
 Two formulations of the same equations live here:
 
-* :func:`modulated_conv2d` (the fast path) scales the *activations* by the style, runs one ordinary
+* [`modulated_conv2d`][interestyle.nn.modulated.modulated_conv2d] (the fast path) scales the *activations* by the style,
+runs one ordinary
   convolution with the shared weight for the whole batch, then multiplies the output by the demodulation
-  coefficients (:func:`modulated_conv2d_parts` hands them back unapplied, so the generator folds them into
+  coefficients (`modulated_conv2d_parts` hands them back unapplied, so the generator folds them into
   its bias, noise and activation pass). Ordinary convolutions are what CPU and GPU libraries are fastest
   at. At batch 1 it modulates the weight instead (no pass over the activations), and a 1x1 convolution to
   a few channels (``to_rgb``) on a channels-last input is a batched matrix product with per-sample weights.
-* :func:`modulated_conv2d_reference` is the formulation of the community code: a per-sample weight
+* [`modulated_conv2d_reference`][interestyle.nn.modulated.modulated_conv2d_reference] is the formulation of the
+community code: a per-sample weight
   ``w * s`` demodulated, one grouped convolution with ``groups=batch``, and upsampling as a transposed
-  convolution followed by :func:`~interestyle.nn.resample.upfirdn2d`. It is the twin the parity tests and
+  convolution followed by [`upfirdn2d`][interestyle.nn.resample.upfirdn2d]. It is the twin the parity tests and
   ``benchmarks/speed.py`` compare against, and must not be optimised.
 """
 
@@ -69,7 +71,7 @@ def modulated_conv2d(
         styles: (B, C_in) modulation coefficients.
         demodulate: divide each output channel by its weight norm (eq. 3).
         upsample: transposed convolution with stride 2 followed by ``blur``; output (B, C_out, 2H, 2W).
-        blur: the :class:`~interestyle.nn.resample.Blur` applied after upsampling.
+        blur: the `Blur` applied after upsampling.
 
     Returns:
         (B, C_out, H', W').
@@ -88,7 +90,8 @@ def modulated_conv2d_parts(
     blur: nn.Module | None = None,
     inplace: bool = False,
 ) -> tuple[Tensor, Tensor | None]:
-    """:func:`modulated_conv2d` with the demodulation left for the caller to fuse with what follows.
+    """[`modulated_conv2d`][interestyle.nn.modulated.modulated_conv2d] with the demodulation left for the caller to fuse
+    with what follows.
 
     Args:
         inplace: the caller no longer needs ``x`` and no gradient flows: scale it by the styles in place
@@ -139,8 +142,9 @@ def modulated_conv2d_reference(
     upsample: bool = False,
     blur: nn.Module | None = None,
 ) -> Tensor:
-    """The community formulation; same arguments as :func:`modulated_conv2d` (``blur`` supplies the
-    ``kernel`` and ``pad`` of the :func:`~interestyle.nn.resample.upfirdn2d` after upsampling)."""
+    """The community formulation; same arguments as [`modulated_conv2d`][interestyle.nn.modulated.modulated_conv2d]
+    (``blur`` supplies the
+    ``kernel`` and ``pad`` of the [`upfirdn2d`][interestyle.nn.resample.upfirdn2d] after upsampling)."""
     b, c_in, h, w = x.shape
     c_out, _, k, _ = weight.shape
     wb = weight[None] * styles[:, None, :, None, None]  # (B, C_out, C_in, k, k)
@@ -160,9 +164,10 @@ def modulated_conv2d_reference(
 class ModulatedConv2d(nn.Module):
     """StyleGAN2 modulated convolution with the community parameter names.
 
-    Parameters: ``weight`` (1, C_out, C_in, k, k), ``modulation`` (an :class:`EqualLinear` from the style,
+    Parameters: ``weight`` (1, C_out, C_in, k, k), ``modulation`` (an `EqualLinear` from the style,
     bias initialised to 1) and, when upsampling, the buffer ``blur.kernel``. Set ``use_reference = True``
-    to run :func:`modulated_conv2d_reference` instead of the fast path (for comparisons only).
+    to run [`modulated_conv2d_reference`][interestyle.nn.modulated.modulated_conv2d_reference] instead of the fast path
+    (for comparisons only).
     """
 
     def __init__(
@@ -192,7 +197,7 @@ class ModulatedConv2d(nn.Module):
         self.use_reference = False
 
     def forward_with_gain(self, x: Tensor, style: Tensor, *, inplace: bool = False) -> tuple[Tensor, Tensor | None]:
-        """Like :meth:`forward`, but the demodulation may come back unapplied: ``(out, gain)``, where the
+        """Like `forward`, but the demodulation may come back unapplied: ``(out, gain)``, where the
         result is ``out * gain[:, :, None, None]`` (``gain`` (B, C_out), or None when nothing is left).
 
         ``inplace=True`` lets it overwrite ``x`` (only without gradients, when the caller is done with it).
@@ -236,8 +241,9 @@ class NoiseInjection(nn.Module):
     """Adds per-pixel noise scaled by a learned scalar ``weight`` (shape (1,)).
 
     The module exists for its parameter name (``...noise.weight`` in the community state-dict layout):
-    :class:`~interestyle.models.generator.StyledConv` reads ``weight`` and folds the noise into its fused
-    pass (:mod:`interestyle.models.reference` reads it too), so :meth:`forward` is never run by the generator.
+    `StyledConv` reads ``weight`` and folds the noise into its fused
+    pass ([`interestyle.models.reference`][interestyle.models.reference] reads it too), so `forward` is never run by the
+    generator.
     """
 
     def __init__(self) -> None:

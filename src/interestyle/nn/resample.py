@@ -4,10 +4,10 @@ StyleGAN2 resamples by (1) inserting zeros to upsample, (2) padding, (3) filteri
 (4) keeping every ``down``-th pixel. The upstream code does this in a CUDA extension compiled at import
 time; here the same arithmetic is a depthwise convolution, which runs on any device.
 
-:func:`upfirdn2d` spells those four steps out literally (it is the reference formulation the parity tests
-and ``benchmarks/speed.py`` compare against). :class:`Blur` and :class:`Upsample` compute the same outputs
-with fewer passes over memory: the padding goes into the convolution itself, and zero insertion followed
-by a filter is a depthwise transposed convolution, which never multiplies the inserted zeros.
+[`upfirdn2d`][interestyle.nn.resample.upfirdn2d] spells those four steps out literally (it is the reference formulation
+the parity tests and ``benchmarks/speed.py`` compare against). `Blur` and `Upsample` compute the same outputs with fewer
+passes over memory: the padding goes into the convolution itself, and zero insertion followed by a filter is a depthwise
+transposed convolution, which never multiplies the inserted zeros.
 """
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ def upsample2d(x: Tensor, kernel: Tensor, factor: int, pad: tuple[int, int]) -> 
 
     Zero insertion then correlation with the flipped kernel is a transposed convolution with the kernel
     itself; cropping ``k - 1 - pad[0]`` pixels from each side gives upfirdn2d's window. Falls back to
-    :func:`upfirdn2d` for paddings that window cannot express.
+    [`upfirdn2d`][interestyle.nn.resample.upfirdn2d] for paddings that window cannot express.
     """
     kh, kw = kernel.shape
     p0, p1 = pad

@@ -1,10 +1,12 @@
 """Pivotal tuning inside the interest mask: reconstructions as sharp as the photo in the face, with the
 occluder never learned.
 
-:func:`refine` tunes a copy of the generator around an inversion's latents (PTI, Roich et al. 2021) on the
-interest region only; the :class:`RefinedResult` it returns carries the tuned generator, which
-:func:`interestyle.edit`, :func:`interestyle.style_mix`, ``composite`` and paste-back use. Tuned generators
-save and load as safetensors (:func:`save_tuned_generator`, :func:`load_tuned_generator`). See docs/refine.md.
+[`refine`][interestyle.pivotal.tuning.refine] tunes a copy of the generator around an inversion's latents (PTI, Roich et
+al. 2021) on the interest region only; the [`RefinedResult`][interestyle.pivotal.result.RefinedResult] it returns
+carries the tuned generator, which [`interestyle.edit`][interestyle.edit],
+[`interestyle.style_mix`][interestyle.style_mix], ``composite`` and paste-back use. Tuned generators save and load as
+safetensors ([`save_tuned_generator`][interestyle.pivotal.storage.save_tuned_generator],
+[`load_tuned_generator`][interestyle.pivotal.storage.load_tuned_generator]). See docs/refine.md.
 """
 
 from .objective import PERCEPTUAL_TERMS, PivotalObjective, PivotalTerms, locality_latents, region_mse

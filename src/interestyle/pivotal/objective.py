@@ -36,7 +36,8 @@ from ..metrics import ssim
 __all__ = ["PERCEPTUAL_TERMS", "PivotalObjective", "PivotalTerms", "locality_latents", "region_mse"]
 
 PERCEPTUAL_TERMS: tuple[str, ...] = ("lpips", "ssim")
-"""The perceptual terms :class:`PivotalObjective` can use: LPIPS, or ``1 - SSIM`` without LPIPS weights."""
+"""The perceptual terms [`PivotalObjective`][interestyle.pivotal.objective.PivotalObjective] can use: LPIPS, or ``1 -
+SSIM`` without LPIPS weights."""
 PerceptualTerm = Literal["lpips", "ssim"]
 
 
@@ -78,7 +79,7 @@ class PivotalObjective:
         ssim: weight of ``1 - SSIM`` (used when ``lpips_net`` is None).
         anchor: weight of the uninterest anchor (masked tuning only).
         locality: weight of the locality regularisation (PTI's lambda_R).
-        lpips_net: a loaded :class:`~interestyle.lossnets.LPIPS`, or None.
+        lpips_net: a loaded [`LPIPS`][interestyle.lossnets.LPIPS], or None.
     """
 
     masked: bool = True

@@ -18,7 +18,7 @@ __all__ = ["RefineSettings", "RefinedResult"]
 
 @dataclass(frozen=True)
 class RefineSettings:
-    """How a :class:`RefinedResult` was tuned.
+    """How a [`RefinedResult`][interestyle.pivotal.result.RefinedResult] was tuned.
 
     Attributes:
         steps: optimiser steps.
@@ -39,9 +39,11 @@ class RefineSettings:
 
 @dataclass(kw_only=True)
 class RefinedResult(InversionResult):
-    """What :func:`interestyle.refine` returns: an :class:`~interestyle.InversionResult` whose images come
-    from a tuned copy of the generator. :func:`interestyle.edit`, :func:`interestyle.style_mix`,
-    ``composite`` and paste-back use that copy (``generator``) in place of the model's.
+    """What [`interestyle.refine`][interestyle.refine] returns: an [`InversionResult`][interestyle.InversionResult]
+    whose images come
+    from a tuned copy of the generator. [`interestyle.edit`][interestyle.edit],
+    [`interestyle.style_mix`][interestyle.style_mix], ``composite`` and paste-back use that copy (``generator``) in
+    place of the model's.
 
     Attributes:
         latents: the pivots, unchanged: the inversion's W+ latents, (B, n_latent, style_dim).
@@ -50,7 +52,8 @@ class RefinedResult(InversionResult):
             PTI refined a result without masks.
         generator: the tuned generator (eval mode, frozen), on the model's device and dtype.
         encoder_images: the original generator's images of the pivots (the inversion's own images).
-        base_sha256: SHA-256 of the generator it was tuned from (see :func:`generator_sha256`).
+        base_sha256: SHA-256 of the generator it was tuned from (see
+            [`generator_sha256`][interestyle.pivotal.storage.generator_sha256]).
         settings: how it was tuned, including which perceptual term was used.
         losses: the objective at each step, (steps,) float32 on the CPU.
         photos: with ``align=True``: the photos with their faces replaced by the refined images.
@@ -63,7 +66,8 @@ class RefinedResult(InversionResult):
     losses: Tensor
 
     def save_generator(self, path: str | os.PathLike[str], base: Generator, *, layout: Layout = "delta") -> Path:
-        """Write the tuned generator as safetensors (see :func:`save_tuned_generator`).
+        """Write the tuned generator as safetensors (see
+        [`save_tuned_generator`][interestyle.pivotal.storage.save_tuned_generator]).
 
         Args:
             path: the ``.safetensors`` file to write.

@@ -119,7 +119,8 @@ def load_tuned_generator(
     *,
     device: torch.device | str | None = None,
 ) -> Generator:
-    """Read a file :func:`save_tuned_generator` wrote; the generator comes back in eval mode, frozen.
+    """Read a file [`save_tuned_generator`][interestyle.pivotal.storage.save_tuned_generator] wrote; the generator comes
+    back in eval mode, frozen.
 
     Args:
         path: the ``.safetensors`` file.

@@ -1,9 +1,9 @@
 """``refine``: pivotal tuning of a copy of the generator, inside the interest mask, around an inversion.
 
 The loop: the inversion's latents are the pivots; each step decodes them (and, with the locality
-regularisation, one latent near each pivot) with the tuned copy, evaluates :class:`PivotalObjective` and
-takes an Adam step on the synthesis network's weights. The mapping network, the noise maps and the loaded
-model are never touched.
+regularisation, one latent near each pivot) with the tuned copy, evaluates
+[`PivotalObjective`][interestyle.pivotal.objective.PivotalObjective] and takes an Adam step on the synthesis network's
+weights. The mapping network, the noise maps and the loaded model are never touched.
 """
 
 from __future__ import annotations
@@ -32,15 +32,17 @@ from .storage import generator_sha256
 __all__ = ["DEFAULT_LR", "DEFAULT_STEPS", "DIVERGENCE_FACTOR", "DIVERGENCE_MARGIN", "locality_radius", "refine"]
 
 DEFAULT_STEPS = 100
-"""Optimiser steps of :func:`refine`: about 7 s of one CPU core per image for the demo model."""
+"""Optimiser steps of [`refine`][interestyle.pivotal.tuning.refine]: about 7 s of one CPU core per image for the demo
+model."""
 DEFAULT_LR = 1e-3
-"""Adam's learning rate of :func:`refine`."""
+"""Adam's learning rate of [`refine`][interestyle.pivotal.tuning.refine]."""
 DIVERGENCE_FACTOR = 3.0
 """A step whose reconstruction loss (``PivotalTerms.fit``) exceeds ``DIVERGENCE_FACTOR * first +
 DIVERGENCE_MARGIN`` (``first``: the first step's) stops the tuning: an optimisation that works brings it
 down from there. (The anchor and locality terms start at 0 and are left out of the bound.)"""
 DIVERGENCE_MARGIN = 0.05
-"""The absolute part of the divergence bound (see :data:`DIVERGENCE_FACTOR`), so that a first loss near 0
+"""The absolute part of the divergence bound (see [`DIVERGENCE_FACTOR`][interestyle.pivotal.tuning.DIVERGENCE_FACTOR]),
+so that a first loss near 0
 (a result refined again) does not make the bound tighter than Adam's first steps can keep."""
 _RADIUS_SAMPLES = 1000
 # mean |G(w) - result.images| above which the result is taken for another model's (images in [-1, 1])
@@ -163,7 +165,8 @@ def _tune(
     progress: bool | None,
 ) -> tuple[Generator, list[float]]:
     """The optimisation: a float32 copy of ``start`` tuned for ``steps`` steps; returns it (frozen, in the
-    model's dtype) and the loss of each step. Raises :class:`DivergenceError` as :func:`refine` says."""
+    model's dtype) and the loss of each step. Raises [`DivergenceError`][interestyle.errors.DivergenceError] as
+    [`refine`][interestyle.pivotal.tuning.refine] says."""
     device, f32 = model.device, torch.float32
     original = model.generator
     tuned = copy.deepcopy(start).to(f32).requires_grad_(False)
@@ -233,28 +236,30 @@ def refine(
     The inversion's latents are the pivots; a copy of the generator's synthesis network is tuned so that
     its images of the pivots match the photos inside the interest mask, keep what the original generator
     drew outside it, and stay close to the original generator for latents around the pivots (see
-    :mod:`interestyle.pivotal.objective`). One tuned generator serves all the photos of ``result``: refine
+    `interestyle.pivotal.objective`). One tuned generator serves all the photos of ``result``: refine
     photo by photo for the sharpest fit. ``model`` is never modified.
 
     Args:
         model: the model that inverted ``result``.
-        result: from :func:`interestyle.invert` (or a :class:`RefinedResult`, tuned further from its generator).
+        result: from [`interestyle.invert`][interestyle.invert] (or a
+            [`RefinedResult`][interestyle.pivotal.result.RefinedResult], tuned further from its generator).
         steps: optimiser steps.
         lr: Adam's learning rate.
-        mask: the interest region to fit, as :func:`interestyle.invert` takes it (a provider, a provider name,
-            or explicit masks of the photos' aspect ratio, one for all or one per photo); default the
-            result's own masks.
+        mask: the interest region to fit, as [`interestyle.invert`][interestyle.invert] takes it (a provider, a provider
+            name, or explicit masks of the photos' aspect ratio, one for all or one per photo); default the result's own
+            masks.
         masked: False for plain PTI (every pixel counts; the baseline, which also learns occluders).
         regularize: PTI's locality regularisation (keeps edits working; costs about half the time).
-        lpips: LPIPS weights (a path for :func:`interestyle.lossnets.load_lpips`, or a loaded
-            :class:`~interestyle.lossnets.LPIPS`) for the perceptual term; None uses ``1 - SSIM`` instead.
+        lpips: LPIPS weights (a path for [`interestyle.lossnets.load_lpips`][interestyle.lossnets.load_lpips], or a
+            loaded [`LPIPS`][interestyle.lossnets.LPIPS]) for the perceptual term; None uses ``1 - SSIM`` instead.
         seed: seed of the regularisation's random latents; equal seeds give equal results on one machine.
         feather_fraction: the paste-back's blend band, as a fraction of the crop (results of
             ``invert(..., align=True)``).
         progress: a progress bar over the steps; by default when stderr is a terminal.
 
     Returns:
-        A :class:`RefinedResult`: the pivots, the tuned generator's images of them, and the tuned generator.
+        A [`RefinedResult`][interestyle.pivotal.result.RefinedResult]: the pivots, the tuned generator's images of them,
+        and the tuned generator.
 
     Raises:
         TypeError: a model or result of the wrong type.

@@ -1,15 +1,16 @@
 """The second procedural face domain: every attribute continuous, features sized for 64 pixels, and each
 attribute owned by one of StyleGAN's layer groups.
 
-Compared with the first domain (:mod:`interestyle.synthetic.render`), faces fill more of the frame, eyes,
-brows and mouth are about twice as large, hair style and colour are continuous (length, curl, lightness,
-grey) instead of choices, and the head turns (``yaw``). Continuity makes ``z -> image`` a smooth map a
-generator can learn by regression, and gives edits a straight line to follow.
+Compared with the first domain ([`interestyle.synthetic.render`][interestyle.synthetic.render]), faces fill more of the
+frame, eyes, brows and mouth are about twice as large, hair style and colour are continuous (length, curl, lightness,
+grey) instead of choices, and the head turns (``yaw``). Continuity makes ``z -> image`` a smooth map a generator can
+learn by regression, and gives edits a straight line to follow.
 
-Every attribute belongs to one group of :data:`ATTRIBUTE_GROUPS`, the groups of
-:func:`interestyle.editing.layer_groups`: *coarse* (head shape and pose, hair length and style), *middle*
-(eyes, brows, mouth and smile), *fine* (colours: skin, hair, eyes, lips, clothes, background). Mixing two
-faces' attributes group by group (:func:`mix_attributes`) gives the image a generator should draw for the
+Every attribute belongs to one group of [`ATTRIBUTE_GROUPS`][interestyle.synthetic.faces_v2.ATTRIBUTE_GROUPS], the
+groups of [`interestyle.editing.layer_groups`][interestyle.editing.layer_groups]: *coarse* (head shape and pose, hair
+length and style), *middle* (eyes, brows, mouth and smile), *fine* (colours: skin, hair, eyes, lips, clothes,
+background). Mixing two faces' attributes group by group
+([`mix_attributes`][interestyle.synthetic.faces_v2.mix_attributes]) gives the image a generator should draw for the
 corresponding mixed W+, which is how the demo generator learns those layer semantics.
 """
 
@@ -101,7 +102,8 @@ def attribute_group(name: str) -> Group:
 
 
 def attributes_v2_from_uniform(u: Tensor) -> dict[str, Tensor]:
-    """Map (B, >= 23) values in [0, 1] to attributes, one column each in :data:`ATTRIBUTES_V2` order."""
+    """Map (B, >= 23) values in [0, 1] to attributes, one column each in
+    [`ATTRIBUTES_V2`][interestyle.synthetic.faces_v2.ATTRIBUTES_V2] order."""
     if u.ndim != 2 or u.shape[1] < N_ATTRIBUTES_V2:
         raise ValueError(f"expected (B, >= {N_ATTRIBUTES_V2}) values in [0, 1], got shape {tuple(u.shape)}")
     return {name: lo + (hi - lo) * u[:, i].float() for i, (name, lo, hi, _) in enumerate(ATTRIBUTES_V2)}
@@ -145,7 +147,7 @@ def hair_colour(a: dict[str, Tensor]) -> Tensor:
 
 def render_person_v2(a: dict[str, Tensor], size: int) -> tuple[Tensor, Tensor, Tensor]:
     """Render a v2 person over a transparent canvas: colour (B, 3, H, W), person alpha and face+hair alpha
-    (B, H, W), coordinates as in :mod:`interestyle.synthetic.shapes`."""
+    (B, H, W), coordinates as in `interestyle.synthetic.shapes`."""
     b = a["face_x"].shape[0]
     x, y = grid(b, size)
     cx, cy, rx, ry = a["face_x"], a["face_y"], a["face_width"], a["face_height"]

@@ -27,7 +27,8 @@ __all__ = [
 ]
 
 CONDITIONS: tuple[str, ...] = ("clean", "clutter", "occluded", "mixed")
-"""What :func:`make_batch` draws: plain or textured backgrounds, an occluder over the face, or a random mix."""
+"""What [`make_batch`][interestyle.synthetic.render.make_batch] draws: plain or textured backgrounds, an occluder over
+the face, or a random mix."""
 OCCLUDERS: tuple[str, ...] = ("microphone", "hand", "bar", "sticker", "hair-clip")
 """The objects drawn over faces under the ``"occluded"`` condition."""
 BACKGROUNDS: tuple[str, ...] = ("stripes", "checker", "noise", "text")
@@ -98,7 +99,8 @@ N_ATTRIBUTES = len(ATTRIBUTES)
 
 
 def attributes_from_uniform(u: Tensor) -> dict[str, Tensor]:
-    """Map (B, N_ATTRIBUTES) values in [0, 1) to attributes, one column each in :data:`ATTRIBUTES` order."""
+    """Map (B, N_ATTRIBUTES) values in [0, 1) to attributes, one column each in
+    [`ATTRIBUTES`][interestyle.synthetic.render.ATTRIBUTES] order."""
     if u.ndim != 2 or u.shape[1] < N_ATTRIBUTES:
         raise ValueError(f"expected (B, >= {N_ATTRIBUTES}) values in [0, 1), got shape {tuple(u.shape)}")
     out = {}
@@ -296,13 +298,13 @@ def render(
     """Render faces from their attributes.
 
     Args:
-        attributes: from :func:`sample_attributes` (the first domain) or
-            :func:`~interestyle.synthetic.faces_v2.sample_attributes_v2` (the second, told apart by its
+        attributes: from [`sample_attributes`][interestyle.synthetic.render.sample_attributes] (the first domain) or
+            [`sample_attributes_v2`][interestyle.synthetic.faces_v2.sample_attributes_v2] (the second, told apart by its
             ``yaw``).
         size: side of the images (any size >= 16; the demo domain is 64).
         clutter: replace the plain background with an out-of-distribution one (a bool, or a (B,) bool tensor).
-        occluder: None, one of :data:`OCCLUDERS`, ``"random"``, or a (B,) tensor of indices into
-            :data:`OCCLUDERS` (-1 for none).
+        occluder: None, one of [`OCCLUDERS`][interestyle.synthetic.render.OCCLUDERS], ``"random"``, or a (B,) tensor of
+            indices into [`OCCLUDERS`][interestyle.synthetic.render.OCCLUDERS] (-1 for none).
         seed: seeds the clutter and occluder placement (faces come from ``attributes`` alone).
     """
     size = check_int(size, "size", minimum=16)
@@ -348,7 +350,8 @@ def _occluder_kinds(occluder: str | Tensor | None, b: int, gen: torch.Generator)
 
 
 DOMAINS: tuple[str, ...] = ("v1", "v2")
-"""The procedural face domains: ``"v1"`` (:func:`sample_attributes`) and ``"v2"`` (:mod:`~.faces_v2`)."""
+"""The procedural face domains: ``"v1"`` ([`sample_attributes`][interestyle.synthetic.render.sample_attributes]) and
+``"v2"`` (`faces_v2`)."""
 DEMO_DOMAIN = "v1"
 """The domain the embedded demo models were trained on: what ``interestyle demo``, the app's examples and
 the occlusion benchmark draw by default."""
@@ -362,7 +365,7 @@ def make_batch(
     Conditions: ``"clean"`` (plain background, no occluder), ``"clutter"`` (textured or text background),
     ``"occluded"`` (plain background, one random occluder over the face), ``"mixed"`` (each image draws
     clutter with probability 1/2 and an occluder with probability 1/2). ``domain`` picks the face domain
-    (:data:`DOMAINS`).
+    ([`DOMAINS`][interestyle.synthetic.render.DOMAINS]).
     """
     if condition not in CONDITIONS:
         raise ValueError(f"condition={condition!r} is invalid: expected one of {list(CONDITIONS)}")

@@ -1,6 +1,6 @@
 """Builders: the model, the objective, the optimiser with its schedule, and the data a
-:class:`TrainingConfig` describes. Each is a function of the config alone (and the seed it holds), so the
-trainer and the tests build the same parts.
+[`TrainingConfig`][interestyle.training.config.TrainingConfig] describes. Each is a function of the config alone (and
+the seed it holds), so the trainer and the tests build the same parts.
 """
 
 from __future__ import annotations
@@ -98,7 +98,8 @@ def build_model(config: TrainingConfig) -> IntereStyleModel:
 
 
 def build_objective(config: TrainingConfig, device: torch.device | str = "cpu") -> tuple[Objective, list[str]]:
-    """The :class:`Objective` of ``config``, with its perceptual networks loaded on ``device``, and the
+    """The [`Objective`][interestyle.training.objective.Objective] of ``config``, with its perceptual networks loaded on
+    ``device``, and the
     lines that say which terms are active and why (printed when a run starts)."""
     lc = config.loss
     lines = []
@@ -200,7 +201,7 @@ def build_optimizer(
 
 @dataclass
 class TrainingData:
-    """The images of a run and their seeded split (built by :func:`build_data`).
+    """The images of a run and their seeded split (built by `build_data`).
 
     Attributes:
         source: the indexed images (and masks) at the encoder's input size.

@@ -4,9 +4,10 @@ Every part of the method (Moon & Park, "IntereStyle", WACV 2023; docs/training.m
 documented default. ``baseline: true`` is the ReStyle/pSp-style comparison run on the same code path: no
 mask in the loss, no Uninterest Filter, no Interest Disentanglement.
 
-Values are checked when a config is built (:class:`ConfigError` naming ``section.field``); files (image
-and mask folders, weights, model folders) are checked by :meth:`TrainingConfig.check_files`, which
-:func:`interestyle.training.train` calls before it builds anything.
+Values are checked when a config is built ([`ConfigError`][interestyle.errors.ConfigError] naming ``section.field``);
+files (image and mask folders, weights, model folders) are checked by
+[`TrainingConfig.check_files`][interestyle.training.config.TrainingConfig.check_files], which
+[`interestyle.training.train`][interestyle.training.train] calls before it builds anything.
 """
 
 from __future__ import annotations
@@ -116,13 +117,14 @@ class DataConfig:
     Attributes:
         kind: ``"folder"`` (``images`` + ``masks`` folders, masks matched by file stem), ``"provider"``
             (``images`` + a mask provider computing masks on the fly, cached) or ``"synthetic"``
-            (:mod:`interestyle.synthetic` faces with their exact interest masks).
+            (`interestyle.synthetic` faces with their exact interest masks).
         images: folder of training images (``folder``, ``provider``).
         masks: folder of masks, one per image with the same stem (``folder``; not needed by the baseline).
         provider: name of the mask provider (``provider``); a callable may instead be passed to ``train``.
         mask_cache: folder for the provider's masks (default: ``LOG_DIR/mask-cache``).
         condition: synthetic condition, ``"clean"``, ``"clutter"``, ``"occluded"`` or ``"mixed"``.
-        domain: synthetic face domain, ``"v1"`` or ``"v2"`` (:data:`interestyle.synthetic.DOMAINS`).
+        domain: synthetic face domain, ``"v1"`` or ``"v2"``
+            ([`interestyle.synthetic.DOMAINS`][interestyle.synthetic.DOMAINS]).
         count: number of synthetic faces (face ``i`` is rendered from seed ``seed * 1_000_003 + i``).
         size: side the synthetic faces are rendered at (default: the encoder's input size).
         seed: seed of the synthetic faces (independent of the training seed).
@@ -322,7 +324,7 @@ class TrainingConfig:
     """A whole training run.
 
     Attributes:
-        model: a :class:`~interestyle.config.ModelConfig` for a fresh encoder, or a model folder / Hub repo
+        model: a [`ModelConfig`][interestyle.config.ModelConfig] for a fresh encoder, or a model folder / Hub repo
             id to fine-tune (JSON: ``{"init": "..."}``).
         generator: a model folder whose ``decoder.*`` and ``latent_avg`` are used, frozen; None: the
             model's own (``init``) or, for a fresh model, a random generator (tests only).
@@ -395,7 +397,8 @@ class TrainingConfig:
 
     # -- (de)serialisation ---------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-serialisable dict that :meth:`from_dict` turns back into this config."""
+        """A JSON-serialisable dict that [`from_dict`][interestyle.training.config.TrainingConfig.from_dict] turns back
+        into this config."""
         out = _to_plain(self)
         out["model"] = {"init": self.model} if isinstance(self.model, str) else self.model.to_dict()
         return out
@@ -404,7 +407,7 @@ class TrainingConfig:
     def from_dict(cls, data: Mapping[str, Any]) -> Self:
         """Build from a mapping (a parsed JSON/YAML file), refusing unknown keys and conflicting switches.
 
-        ``model`` is a :class:`~interestyle.config.ModelConfig` mapping or ``{"init": "folder-or-hub-id"}``.
+        ``model`` is a [`ModelConfig`][interestyle.config.ModelConfig] mapping or ``{"init": "folder-or-hub-id"}``.
         When ``model`` has no ``generator`` section and ``generator`` is a local model folder, the
         generator's configuration is read from that folder's ``config.json``.
         """

@@ -2,7 +2,7 @@
 
 Sources: a folder of images with a folder of masks (matched by file stem), a folder of images whose masks
 a provider computes on the fly (cached as PNG files), or the procedural faces of
-:mod:`interestyle.synthetic`. Every step's batch is a function of ``(seed, step, process index)`` only, so
+`interestyle.synthetic`. Every step's batch is a function of ``(seed, step, process index)`` only, so
 a resumed run sees exactly the batches an uninterrupted one would, with no sampler state to save.
 """
 
@@ -138,7 +138,8 @@ class SyntheticImages(ImageSource):
 
 
 def build_source(data: DataConfig, size: int, *, needs_masks: bool) -> ImageSource:
-    """The :class:`ImageSource` a :class:`DataConfig` describes, at the encoder's input ``size``."""
+    """The `ImageSource` a [`DataConfig`][interestyle.training.config.DataConfig] describes, at the encoder's input
+    ``size``."""
     if data.kind == "synthetic":
         return SyntheticImages(
             data.count, size, render_size=data.size, seed=data.seed, condition=data.condition, domain=data.domain
@@ -176,7 +177,7 @@ class ProviderMasks:
     """Masks computed by ``provider`` the first time an image is seen, then read back from ``cache_dir``
     (8-bit PNG files named by image) and kept in memory.
 
-    The provider is run as everywhere else (:func:`~interestyle.masks.run_provider`): at the
+    The provider is run as everywhere else ([`run_provider`][interestyle.masks.run_provider]): at the
     ``resolution`` and on the ``device`` it declares, its masks checked and brought back to the images'
     size.
 
@@ -281,7 +282,7 @@ def step_items(
 
 
 class StepSampler(Sampler[list[tuple[int, bool]]]):
-    """Batch sampler of steps ``[start, end)`` for one process: yields :func:`step_items` of each step."""
+    """Batch sampler of steps ``[start, end)`` for one process: yields `step_items` of each step."""
 
     def __init__(
         self,
@@ -336,7 +337,7 @@ class ItemDataset(Dataset):
 
 
 def collate(items: Sequence[tuple[Tensor, Tensor | None, int, bool]]) -> Batch:
-    """Stack :class:`ItemDataset` items into an (unflipped) :class:`Batch`."""
+    """Stack `ItemDataset` items into an (unflipped) `Batch`."""
     images = torch.stack([it[0] for it in items])
     masks = None if any(it[1] is None for it in items) else torch.stack([it[1] for it in items])  # type: ignore[misc]
     indices = torch.tensor([it[2] for it in items], dtype=torch.long)

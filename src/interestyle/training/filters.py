@@ -81,5 +81,5 @@ class UninterestFilter:
         return m * images + (1 - m) * blurred
 
     def step_input(self, mask: Tensor | None) -> Callable[[int, Tensor], Tensor]:
-        """``f(step, images)`` for :meth:`IntereStyleModel.refine`'s ``step_input``, with ``mask`` bound."""
+        """``f(step, images)`` for `IntereStyleModel.refine`'s ``step_input``, with ``mask`` bound."""
         return lambda step, images: self(images, mask, step)

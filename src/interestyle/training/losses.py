@@ -28,7 +28,8 @@ def masked_l2_loss(prediction: Tensor, target: Tensor, mask: Tensor | None = Non
     batch, a scalar (upstream's ``F.mse_loss`` of the masked images).
 
     The value scales with the mask's area, so it is a training signal, not a figure to compare across
-    masks: for that, :func:`interestyle.metrics.masked_mse` gives the MSE per image over the mask's pixels.
+    masks: for that, [`interestyle.metrics.masked_mse`][interestyle.metrics.masked_mse] gives the MSE per image over the
+        mask's pixels.
     Images (B, C, H, W), mask (B, 1, H, W) in [0, 1] or None (every pixel).
     """
     return F.mse_loss(_apply_mask(prediction, mask), _apply_mask(target, mask))
@@ -63,8 +64,8 @@ class ReconstructionLoss(nn.Module):
         identity: weight of ``1 - cos`` of ArcFace embeddings.
         w_norm: weight of ``||w - latent_avg||``.
         ssim: weight of ``1 - SSIM``.
-        lpips_net: a loaded :class:`~interestyle.lossnets.lpips.LPIPS`, required when ``lpips > 0``.
-        identity_loss: an :class:`~interestyle.lossnets.arcface.IdentityLoss`, required when ``identity > 0``.
+        lpips_net: a loaded [`LPIPS`][interestyle.lossnets.lpips.LPIPS], required when ``lpips > 0``.
+        identity_loss: an [`IdentityLoss`][interestyle.lossnets.arcface.IdentityLoss], required when ``identity > 0``.
     """
 
     def __init__(

@@ -5,7 +5,8 @@ does"): for ``t`` in ``0 .. T-1`` the encoder sees ``[UnF(x, m, r_t), y_{t-1}]``
 image), ``w_t = w_{t-1}.detach() + E(...)``, ``y_t = G(w_t)``, and the masked loss of ``y_t`` against the
 sharp ``x`` is back-propagated (every step, or the last only). Then Interest Disentanglement encodes
 ``[x, m * x]`` from the detached ``w_T`` and adds ``0.05 *`` the masked loss of ``G(w_T + D)``. The caller
-steps the optimiser. The generator is frozen; the refinement arithmetic is :meth:`IntereStyleModel.refine`'s.
+steps the optimiser. The generator is frozen; the refinement arithmetic is
+[`IntereStyleModel.refine`][interestyle.models.model.IntereStyleModel.refine]'s.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ __all__ = ["Objective", "training_step"]
 
 @dataclass
 class Objective:
-    """What one training step optimises (built from a :class:`TrainingConfig` by :func:`build_objective`).
+    """What one training step optimises (built from a `TrainingConfig` by `build_objective`).
 
     Attributes:
         loss: the weighted terms.
@@ -78,9 +79,9 @@ def training_step(
         autocast: context factory for the forward passes (mixed precision).
 
     Returns:
-        Floats: ``loss`` (sum of everything back-propagated), ``loss_last`` (the last refinement step's
-        objective), that step's unweighted terms (``l2``, ``lpips``, ``ssim``, ``id``, ``w_norm``) and
-        ``ind`` (the unweighted disentanglement objective) when it is on.
+        The step's figures by name: ``loss`` (sum of everything back-propagated), ``loss_last`` (the last refinement
+        step's objective), that step's unweighted terms (``l2``, ``lpips``, ``ssim``, ``id``, ``w_norm``) and ``ind``
+        (the unweighted disentanglement objective) when it is on.
     """
     if masks is None and objective.needs_masks:
         raise ValueError("this objective reads interest masks (masked loss, 'uninterest' filter or disentanglement)")

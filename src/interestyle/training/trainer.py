@@ -1,6 +1,7 @@
-"""The training loop: :class:`Trainer` builds what a :class:`TrainingConfig` describes (see
-:mod:`.builders`) and runs it on Hugging Face Accelerate, one :func:`~.objective.training_step` per batch,
-with validation, sample sheets, the run log (:mod:`.run_log`) and checkpoints (:mod:`.checkpoints`).
+"""The training loop: [`Trainer`][interestyle.training.trainer.Trainer] builds what a
+[`TrainingConfig`][interestyle.training.config.TrainingConfig] describes (see
+`.builders`) and runs it on Hugging Face Accelerate, one `training_step` per batch,
+with validation, sample sheets, the run log (`.run_log`) and checkpoints (`.checkpoints`).
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ __all__ = ["Trainer", "TrainingResult", "train"]
 
 @dataclass
 class TrainingResult:
-    """What :func:`train` returns.
+    """What [`train`][interestyle.training.trainer.train] returns.
 
     Attributes:
         step: optimiser steps done in total (this call and the ones it resumed).
@@ -67,7 +68,8 @@ class TrainingResult:
 
 
 class Trainer:
-    """Builds everything a :class:`TrainingConfig` describes and runs it; most users call :func:`train`.
+    """Builds everything a [`TrainingConfig`][interestyle.training.config.TrainingConfig] describes and runs it; most
+    users call [`train`][interestyle.training.trainer.train].
 
     Args:
         config: the run; files are checked before anything is built.
@@ -166,8 +168,8 @@ class Trainer:
         """The benchmark's figures for the final reconstruction of the held-out images, against the input.
 
         ``val_full_mse`` and ``val_interest_mse`` (runs with masks) are means over images of
-        :func:`interestyle.metrics.masked_mse`, the per-image MSE over all pixels and over the interest
-        mask's pixels (``full_mse`` / ``interest_mse`` of ``benchmarks/occlusion.py``); an image with an
+        [`interestyle.metrics.masked_mse`][interestyle.metrics.masked_mse], the per-image MSE over all pixels and over
+        the interest mask's pixels (``full_mse`` / ``interest_mse`` of ``benchmarks/occlusion.py``); an image with an
         empty mask is left out of the interest mean.
         """
         if not self.val_indices:
@@ -370,7 +372,8 @@ def train(
     """Train an IntereStyle (or, with ``baseline: true``, a ReStyle-style) encoder against a frozen generator.
 
     Args:
-        config: a :class:`TrainingConfig`, its dict form, or a ``.json`` / ``.yaml`` file.
+        config: a [`TrainingConfig`][interestyle.training.config.TrainingConfig], its dict form, or a ``.json`` /
+            ``.yaml`` file.
         resume: continue from the newest checkpoint in ``log.dir`` (weights, optimiser, scheduler, step,
             RNG state); from scratch when there is none.
         max_steps: stop after this many steps in this call (a checkpoint is written when it stops).
@@ -379,7 +382,8 @@ def train(
         progress: show a progress bar.
 
     Returns:
-        A :class:`TrainingResult`; ``result.checkpoint`` is a model folder :func:`interestyle.load_encoder` reads.
+        A [`TrainingResult`][interestyle.training.trainer.TrainingResult]; ``result.checkpoint`` is a model folder
+        [`interestyle.load_encoder`][interestyle.load_encoder] reads.
 
     Raises:
         ConfigError / FileNotFoundError: an invalid config or a missing file, before anything trains.
