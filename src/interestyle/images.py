@@ -260,7 +260,7 @@ def read_images(images: ImageInput, *, what: str = "images", min_side: int | Non
     return _image_items(images, what, min_side)
 
 
-def warn_if_upscaled(sizes: Sequence[tuple[int, int]], side: int, *, what: str = "image") -> None:
+def warn_if_upscaled(sizes: Sequence[tuple[int, int]], side: int, *, what: str = "image", stacklevel: int = 1) -> None:
     """Warn once when images will be enlarged more than [`MAX_UPSCALE`][interestyle.images.MAX_UPSCALE] times to
     ``side`` x ``side``.
 
@@ -268,6 +268,7 @@ def warn_if_upscaled(sizes: Sequence[tuple[int, int]], side: int, *, what: str =
         sizes: the images' (H, W), as `image_sizes` gives them.
         side: the square side they are resized to.
         what: how the message names them.
+        stacklevel: as ``warnings.warn``'s, counted from the caller (1: the line that called this).
     """
     factors = [side / min(h, w) for h, w in sizes]
     over = [i for i, f in enumerate(factors) if f > MAX_UPSCALE]
@@ -280,7 +281,7 @@ def warn_if_upscaled(sizes: Sequence[tuple[int, int]], side: int, *, what: str =
     warnings.warn(
         f"{which} is {w}x{h} pixels and is enlarged {factors[worst]:.3g}x to {side}x{side}{others}: the model sees "
         f"little of it beyond its colours; give images of at least {math.ceil(side / MAX_UPSCALE)} pixels a side",
-        stacklevel=3,
+        stacklevel=stacklevel + 1,
     )
 
 

@@ -116,7 +116,7 @@ def invert(
         return result
     needed = max(model.input_size, model.resolution)
     items = read_images(images, min_side=DECODE_MARGIN * needed)
-    warn_if_upscaled(image_sizes(items), needed)
+    warn_if_upscaled(image_sizes(items), needed, stacklevel=3)  # the caller of invert (past no_grad's wrapper)
     x = stack_resized(items, model.input_size)
     full = stack_resized(items, model.resolution)
 
