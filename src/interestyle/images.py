@@ -36,6 +36,7 @@ __all__ = [
     "IMAGE_SUFFIXES",
     "MAX_IMAGE_PIXELS",
     "MAX_UPSCALE",
+    "REDUCE_FROM",
     "ImageInput",
     "MaskInput",
     "image_sizes",
@@ -63,6 +64,9 @@ their header, before any decoding."""
 MAX_UPSCALE = 4.0
 """Past this enlargement to the model's size, [`invert`][interestyle.invert] warns (a 16 x 16 image for a 64-pixel
 model: 4x, no warning; 15 x 15: a warning)."""
+REDUCE_FROM = 4
+"""Images whose shorter side is at least this many times ``min_side`` are decoded at a reduced size
+([`read_images`][interestyle.images.read_images]); smaller ones are read as they are."""
 DECODE_MARGIN = 2
 """Files are decoded at a reduced size that keeps this many times the side the model needs (see
 [`read_images`][interestyle.images.read_images]' ``min_side``): the final resize is still antialiased from more pixels
@@ -88,21 +92,22 @@ def _check_pixels(size: tuple[int, int], what: object) -> None:
 def _reduced(
     img: Image.Image, min_side: int | None, box: tuple[float, float, float, float] | None = None
 ) -> Image.Image:
-    """``img`` (its ``box``: the region that maps to the whole photo) shrunk by the largest integer factor that
-    keeps both sides >= ``min_side``, box-filtered over the whole extent (no edge dropped, no stretch)."""
+    """``img`` (its ``box``: the region that maps to the whole photo, after a JPEG draft) shrunk by the largest
+    integer factor that keeps both sides >= ``min_side``, box-filtered over the whole extent (no edge dropped,
+    no stretch); as it is when it is less than :data:`REDUCE_FROM` times ``min_side`` and not drafted."""
     if min_side is None:
         return img
     width, height = (img.width, img.height) if box is None else (box[2] - box[0], box[3] - box[1])
-    factor = max(1, int(min(width, height) // min_side))
-    if factor < 2 and box is None:
+    if box is None and min(width, height) < REDUCE_FROM * min_side:
         return img
+    factor = max(1, int(min(width, height) // min_side))
     size = (max(1, round(width / factor)), max(1, round(height / factor)))
     return img.resize(size, Image.Resampling.BOX, box=box)
 
 
 def _open(path: str | os.PathLike[str], min_side: int | None = None) -> Image.Image:
-    """Decode an image file (EXIF orientation applied); with ``min_side``, at a reduced size that keeps both
-    sides >= ``min_side`` (a JPEG is decoded at 1/2, 1/4 or 1/8 scale directly, keeping twice that)."""
+    """Decode an image file (EXIF orientation applied); with ``min_side``, a large one at a reduced size that
+    keeps both sides >= ``min_side`` (a JPEG is decoded at 1/2, 1/4 or 1/8 scale directly, keeping twice that)."""
     p = Path(path)
     if not p.is_file():
         raise FileNotFoundError(f"image file {p} does not exist")
@@ -113,7 +118,7 @@ def _open(path: str | os.PathLike[str], min_side: int | None = None) -> Image.Im
             with Image.open(p) as img:
                 _check_pixels(img.size, p)
                 box = None
-                if min_side is not None and min(img.size) >= 4 * min_side:
+                if min_side is not None and min(img.size) >= REDUCE_FROM * min_side:
                     k = 2 * min_side / min(img.size)
                     drafted = img.draft(None, (math.ceil(img.width * k), math.ceil(img.height * k)))
                     box = None if drafted is None else drafted[1]
@@ -240,11 +245,11 @@ def read_images(images: ImageInput, *, what: str = "images", min_side: int | Non
     Args:
         images: as the module docstring says.
         what: how messages name the input.
-        min_side: the side (pixels) a caller is about to resize to, or None (everything at full size). An
-            image file or PIL image at least twice as large is decoded (JPEG: at 1/2, 1/4 or 1/8 scale by the
-            decoder) and shrunk by an integer box filter to between ``min_side`` and ``2 * min_side`` on its
-            shorter side, so memory and time follow what is needed, not the file. Arrays and tensors are
-            kept as they are.
+        min_side: the least side (pixels) the caller needs, or None (everything at full size). An image
+            file or PIL image at least [`REDUCE_FROM`][interestyle.images.REDUCE_FROM] (4) times as large is
+            decoded at a reduced size (JPEG: at 1/2, 1/4 or 1/8 scale by the decoder) and shrunk by an integer
+            box filter to between ``min_side`` and ``1.5 * min_side`` on its shorter side, so memory and time
+            follow what is needed, not the file. Smaller images, arrays and tensors are kept as they are.
 
     Returns:
         A list of (B_i, 3, H_i, W_i) float32 tensors in [-1, 1]; one per item given.
