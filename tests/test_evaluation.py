@@ -16,39 +16,13 @@ from interestyle.convert import convert_checkpoint
 from interestyle.evaluation import EMPTY_MASK_NOTE, EVAL_SIZE, METRIC_NAMES, build_metrics
 from interestyle.images import load_masks, stack_resized
 from interestyle.lossnets import load_arcface, load_lpips
-from interestyle.lossnets.arcface import ArcFace
 from interestyle.lossnets.lpips import LPIPS
 from interestyle.metrics import masked_mse, ms_ssim, restrict_to_mask, ssim
 from interestyle.synthetic import make_batch
+from lossnet_setup import calibrated_arcface, randomised
 from training_setup import single_thread  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.usefixtures("single_thread")
-
-
-def randomised(module: torch.nn.Module, seed: int = 0) -> torch.nn.Module:
-    torch.manual_seed(seed)
-    with torch.no_grad():
-        for name, tensor in module.state_dict().items():
-            if name.endswith("running_var"):
-                tensor.uniform_(0.5, 1.5)
-            elif tensor.is_floating_point():
-                tensor.normal_(0, 0.05)
-    return module.eval()
-
-
-def calibrated_arcface() -> ArcFace:
-    """ArcFace IR-SE50 with PyTorch's initialisation and BatchNorm statistics measured on synthetic faces, so
-    that its embeddings tell faces apart (with untouched statistics every image embeds alike)."""
-    torch.manual_seed(1)
-    net = ArcFace()
-    for module in net.modules():
-        if isinstance(module, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d)):
-            module.reset_running_stats()
-            module.momentum = None  # a plain average over the batches seen
-    net.train()
-    with torch.no_grad():
-        net(make_batch(8, size=112, seed=5, condition="mixed").image)
-    return net.eval()
 
 
 @pytest.fixture(scope="module")

@@ -17,6 +17,7 @@ from .measures import METRIC_INFO, METRIC_NAMES
 __all__ = ["REGIONS", "EvaluationReport", "ImageScores", "MetricSummary", "Region"]
 
 Region = Literal["whole", "interest"]
+"""A region of :data:`REGIONS`."""
 REGIONS: tuple[str, ...] = ("whole", "interest")
 """``"whole"``: every pixel; ``"interest"``: inside the interest mask (see :class:`EvaluationReport`)."""
 FORMAT = "interestyle-eval/1"
