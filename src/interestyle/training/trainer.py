@@ -164,8 +164,9 @@ class Trainer:
 
         ``val_full_mse`` and ``val_interest_mse`` (runs with masks) are means over images of
         :func:`interestyle.metrics.masked_mse`, the per-image MSE over all pixels and over the interest
-        mask's pixels (``full_mse`` / ``interest_mse`` of ``benchmarks/occlusion.py``); an image with an
-        empty mask is left out of the interest mean.
+        mask's pixels (``full_mse`` / ``interest_mse`` of ``benchmarks/occlusion.py``, and the ``l2`` of
+        ``interestyle eval``, here at the encoder size rather than 256); an image with an empty mask is left
+        out of the interest mean.
         """
         if not self.val_indices:
             return {}
