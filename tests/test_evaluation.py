@@ -194,6 +194,7 @@ def test_a_mask_provider_by_name_gives_the_interest_region(faces):
         ("mask-shape", ValueError, r"0001\.png is 48x96 \(HxW\) but its image .*0001\.png is 48x48"),
         ("recon-count", ValueError, "3 reconstructions for 4 images"),
         ("same-stem", ValueError, r"have one name, '0000'"),
+        ("unreadable", ValueError, r"cannot read .*0002\.png as an image"),
         ("metric", ValueError, r"metric 'psnr' does not exist; known: l2, lpips, ssim, ms-ssim, id"),
         ("fid", ValueError, "Inception weights"),
         ("both", ValueError, "exactly one of the two"),
@@ -201,7 +202,7 @@ def test_a_mask_provider_by_name_gives_the_interest_region(faces):
         ("size", ValueError, "size=128 is too small for ms-ssim"),
     ],
 )
-def test_bad_input_is_one_clear_error(faces, tmp_path, setup, error, message):
+def test_bad_input_is_one_clear_error(faces, tmp_path, monkeypatch, setup, error, message):
     images, masks = faces
     folder = save_pngs(tmp_path / "images", images)
     mask_folder = save_pngs(tmp_path / "masks", masks * 2 - 1)
@@ -221,6 +222,14 @@ def test_bad_input_is_one_clear_error(faces, tmp_path, setup, error, message):
         kwargs["reconstructions"] = images[:3]
     elif setup == "same-stem":
         Image.new("RGB", (48, 48)).save(folder / "0000.jpg")
+    elif setup == "unreadable":
+        (folder / "0002.png").write_bytes(b"not a png")
+        model, kwargs["reconstructions"], kwargs["batch_size"] = tiny_model(), None, 1
+
+        def never(*args, **kwargs):
+            raise AssertionError("inverted before the unreadable file was found")
+
+        monkeypatch.setattr("interestyle.evaluation.loop.invert", never)
     elif setup == "metric":
         kwargs["metrics"] = "l2,psnr"
     elif setup == "fid":

@@ -15,12 +15,14 @@ from torch import Tensor
 from .blur import gaussian_blur
 from .validation import check_positive_int, check_positive_number
 
-__all__ = ["MS_SSIM_WEIGHTS", "masked_mse", "ms_ssim", "restrict_to_mask", "ssim", "ssim_map"]
+__all__ = ["MS_SSIM_MIN_SIDE", "MS_SSIM_WEIGHTS", "masked_mse", "ms_ssim", "restrict_to_mask", "ssim", "ssim_map"]
 
 MS_SSIM_WEIGHTS: tuple[float, ...] = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
 """The exponents of MS-SSIM's five scales, finest first (Wang, Simoncelli and Bovik 2003)."""
 _WINDOW = 11
 _SIGMA = 1.5
+MS_SSIM_MIN_SIDE = _WINDOW * 2 ** (len(MS_SSIM_WEIGHTS) - 1)
+"""The smallest image side MS-SSIM takes, in pixels (176): its coarsest scale must hold the 11-tap window."""
 
 
 def _check(a: Tensor, b: Tensor, mask: Tensor | None) -> None:
@@ -104,11 +106,10 @@ def ms_ssim(a: Tensor, b: Tensor, mask: Tensor | None = None) -> Tensor:
             that do not match. An image whose mask is empty (at any scale, border aside) gets NaN.
     """
     _check(a, b, mask)
-    smallest = _WINDOW * 2 ** (len(MS_SSIM_WEIGHTS) - 1)
-    if min(a.shape[-2:]) < smallest:
+    if min(a.shape[-2:]) < MS_SSIM_MIN_SIDE:
         raise ValueError(
-            f"MS-SSIM needs images of at least {smallest}x{smallest} ({len(MS_SSIM_WEIGHTS)} scales, "
-            f"{_WINDOW}-tap window), got {a.shape[-2]}x{a.shape[-1]}"
+            f"MS-SSIM needs images of at least {MS_SSIM_MIN_SIDE}x{MS_SSIM_MIN_SIDE} ({len(MS_SSIM_WEIGHTS)} "
+            f"scales, {_WINDOW}-tap window), got {a.shape[-2]}x{a.shape[-1]}"
         )
     x, y = (a.float() + 1) / 2, (b.float() + 1) / 2
     m = None if mask is None else mask.float()

@@ -2,10 +2,10 @@
 image and inside the interest region, for a model or for reconstructions already made.
 
 measures.py holds the metrics and their conventions, samples.py pairs images with masks and
-reconstructions, report.py the result (table, JSON), evaluate.py the loop.
+reconstructions, report.py the result (table, JSON), loop.py the loop (evaluate).
 """
 
-from .evaluate import EMPTY_MASK_NOTE, evaluate
+from .loop import EMPTY_MASK_NOTE, evaluate
 from .measures import EVAL_SIZE, METRIC_INFO, METRIC_NAMES, Metric, MetricInfo, build_metrics, parse_metric_names
 from .report import REGIONS, EvaluationReport, ImageScores, MetricSummary, Region
 

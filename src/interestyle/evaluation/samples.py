@@ -47,6 +47,7 @@ class ImageSet:
         self, names: list[str], what: str, *, paths: list[Path] | None = None, tensors: list[Tensor] | None = None
     ) -> None:
         self.names, self.what, self.paths, self._tensors = names, what, paths, tensors
+        self._sizes: list[tuple[int, int]] | None = None
 
     def __len__(self) -> int:
         return len(self.names)
@@ -59,17 +60,25 @@ class ImageSet:
         return [self._tensors[i] for i in indices]
 
     def sizes(self) -> list[tuple[int, int]]:
-        """Each image's (H, W) as it will be read (file headers only)."""
-        if self.paths is not None:
-            return [_file_size(p) for p in self.paths]
-        assert self._tensors is not None
-        return image_sizes(self._tensors)
+        """Each image's (H, W) as it will be read (file headers only, read once).
+
+        Raises:
+            ValueError: a file that is not an image (named).
+        """
+        if self._sizes is None:
+            if self.paths is not None:
+                self._sizes = [_file_size(p) for p in self.paths]
+            else:
+                assert self._tensors is not None
+                self._sizes = image_sizes(self._tensors)
+        return self._sizes
 
     def where(self, index: int) -> str:
         """The image's file, or its position."""
         return str(self.paths[index]) if self.paths is not None else f"{self.what}[{index}]"
 
     def reordered(self, order: Sequence[int]) -> ImageSet:
+        """The images at the positions ``order``, in that order."""
         paths = None if self.paths is None else [self.paths[i] for i in order]
         tensors = None if self._tensors is None else [self._tensors[i] for i in order]
         return ImageSet([self.names[i] for i in order], self.what, paths=paths, tensors=tensors)

@@ -19,6 +19,7 @@ from ..lossnets.lpips import LPIPS
 from ..masks.protocol import MaskSpec, provider_name
 from ..masks.registry import get_mask_provider, is_provider_name
 from ..masks.resolve import masks_for_items
+from ..metrics import MS_SSIM_MIN_SIDE
 from ..models.model import IntereStyleModel
 from ..validation import check_int, check_positive_int
 from .measures import EVAL_SIZE, METRIC_NAMES, Metric, build_metrics
@@ -122,7 +123,7 @@ def evaluate(
             ``lpips`` is skipped (the report says which file to convert).
         arcface: ArcFace IR-SE50 weights, converted with ``interestyle convert --kind arcface``; without them
             ``id`` is skipped likewise.
-        size: the evaluation side in pixels (256, the field's; MS-SSIM needs at least 176, LPIPS 32).
+        size: the evaluation side in pixels (256, the field's; MS-SSIM needs at least 176, the others 32).
         batch_size: images per batch (inversion and metrics).
         iterations: the model's refinement steps (default its own).
         device: where the metrics run (default the model's device; the CPU without a model).
@@ -133,9 +134,9 @@ def evaluate(
         ``to_markdown()`` and ``save(path)`` (JSON).
 
     Raises:
-        ValueError: a folder without images, masks or reconstructions that do not pair with the images (a
-            missing name, another aspect ratio), an unknown metric, only skipped metrics, a bad ``size`` or
-            ``batch_size``, both or neither of ``model`` and ``reconstructions``.
+        ValueError: a folder without images, an unreadable image, masks or reconstructions that do not pair
+            with the images (a missing name, another aspect ratio), an unknown metric, only skipped metrics,
+            a bad ``size`` or ``batch_size``, both or neither of ``model`` and ``reconstructions``.
         TypeError: a ``model`` that is not an :class:`~interestyle.IntereStyleModel`, inputs of the wrong type.
         FileNotFoundError, WeightsError, MaskProviderError: missing folders or weights, unknown providers.
     """
@@ -149,9 +150,12 @@ def evaluate(
     chosen, skipped = build_metrics(metrics, lpips=lpips, arcface=arcface, device=run_on)
     if not chosen:
         raise ValueError("nothing to measure: " + "; ".join(skipped.values()))
-    if size < 176 and any(m.name == "ms-ssim" for m in chosen):
-        raise ValueError(f"size={size} is too small for ms-ssim: MS-SSIM needs at least 176 pixels (5 scales)")
+    if size < MS_SSIM_MIN_SIDE and any(m.name == "ms-ssim" for m in chosen):
+        raise ValueError(
+            f"size={size} is too small for ms-ssim: MS-SSIM needs at least {MS_SSIM_MIN_SIDE} pixels (5 scales)"
+        )
     targets = image_set(images, "images")
+    targets.sizes()  # every file's header read now: an unreadable one fails before anything is inverted
     recons = None if reconstructions is None else paired(targets, image_set(reconstructions, "reconstructions"))
     masks = None if mask is None else _Masks(mask, targets, size, batch_size)
     n = len(targets)
@@ -187,7 +191,7 @@ def evaluate(
         skipped=skipped,
         images=scores,
         size=size,
-        source="the reconstructions given" if model is None else f"a {model.config.method} model",
+        source="the reconstructions given" if model is None else f"a model ({model.config.method})",
         masks=None if masks is None else masks.label,
         device=str(run_on),
         seconds_reconstruct=seconds_reconstruct,
