@@ -3,9 +3,10 @@
 For each model and each condition (clean faces; cluttered backgrounds; occluded faces) it inverts N
 held-out images and measures, against the clean ground truth:
 
-* interest MSE / SSIM: inside the visible face + hair (``interest_mask``). For SSIM, whose 11x11
-  windows reach across the mask's edge, the reconstruction's pixels outside the mask are replaced by the
-  ground truth first, so that what a model draws outside the interest region does not count;
+* interest MSE / SSIM: inside the visible face + hair (``interest_mask``), as ``interestyle eval`` measures
+  its interest region. For SSIM, whose 11x11 windows reach across the mask's edge, the reconstruction's
+  pixels outside the mask are replaced by the ground truth first, so that what a model draws outside the
+  interest region does not count;
 * full MSE: the whole image against the input (what pSp-style encoders minimise);
 * leak MSE: inside face mask x occluder mask, against the clean face under the occluder: how much of the
   occluder leaked into the face (the "microphone becomes a beard" effect).
@@ -16,6 +17,7 @@ model (the baseline).
     python benchmarks/occlusion.py                       # the embedded demo-baseline and demo models
     python benchmarks/occlusion.py --ablations           # the ablation runs of recipes/ at step 1,000
     python benchmarks/occlusion.py --model baseline=DIR --model interestyle=DIR [-n 500] [--json out.json]
+    python benchmarks/occlusion.py --write-faces DIR [-n 500]   # the held-out faces as PNGs, for interestyle eval
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from pathlib import Path
 import torch
 
 import interestyle as its
-from interestyle.metrics import masked_mse, ssim
+from interestyle.evaluation import build_metrics
 from interestyle.synthetic import make_batch
 
 CONDITIONS = ("clean", "clutter", "occluded")
@@ -76,12 +78,27 @@ def evaluate(model: its.IntereStyleModel, n: int, *, condition: str, seed: int, 
     recon = result.images.float().clamp(-1, 1).cpu()
     leak_region = batch.face_mask * batch.occluder_mask
     m = batch.interest_mask
+    l2, ssim = build_metrics("l2,ssim")[0]  # the metrics of interestyle eval, at the models' resolution
     return {
-        "interest_mse": _mean(masked_mse(recon, batch.clean, batch.interest_mask)),
-        "interest_ssim": _mean(ssim(torch.lerp(batch.clean, recon, m), batch.clean, m)),
-        "full_mse": _mean(masked_mse(recon, batch.image)),
-        "leak_mse": _mean(masked_mse(recon, batch.clean, leak_region)) if condition == "occluded" else math.nan,
+        "interest_mse": _mean(l2.interest(recon, batch.clean, m)),
+        "interest_ssim": _mean(ssim.interest(recon, batch.clean, m)),
+        "full_mse": _mean(l2.whole(recon, batch.image)),
+        "leak_mse": _mean(l2.interest(recon, batch.clean, leak_region)) if condition == "occluded" else math.nan,
     }
+
+
+def write_faces(out: Path, n: int, *, seed: int, size: int = 64) -> list[Path]:
+    """The held-out faces of every condition as PNGs: ``out/<condition>/images/NNNN.png`` and the interest
+    masks beside them in ``out/<condition>/masks/`` (white = interest). Returns the condition folders."""
+    folders = []
+    for condition in CONDITIONS:
+        batch = make_batch(n, size=size, seed=seed, condition=condition)
+        for sub, pictures in (("images", batch.image), ("masks", batch.interest_mask * 2 - 1)):
+            (out / condition / sub).mkdir(parents=True, exist_ok=True)
+            for i, picture in enumerate(its.to_pil(pictures)):
+                picture.save(out / condition / sub / f"{i:04d}.png")
+        folders.append(out / condition)
+    return folders
 
 
 def format_table(results: dict[str, dict[str, dict[str, float]]]) -> str:
@@ -121,8 +138,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=HELD_OUT_SEED)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
+    parser.add_argument(
+        "--write-faces",
+        type=Path,
+        metavar="DIR",
+        help="write the N held-out faces of each condition and their interest masks as 64x64 PNGs into "
+        "DIR/<condition>/images and DIR/<condition>/masks (for `interestyle eval`), and measure nothing",
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(max(1, torch.get_num_threads()))
+    if args.write_faces is not None:
+        for folder in write_faces(args.write_faces, args.n, seed=args.seed):
+            print(f"{folder}: {args.n} faces in images/, their interest masks in masks/")
+        return 0
     if args.ablations and args.model:
         parser.error("--ablations measures its own set of models; give it without --model")
     specs = ablation_models() if args.ablations else args.model or list(DEFAULT_MODELS)

@@ -6,8 +6,11 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 from conftest import tiny_model
+from interestyle.images import load_images
+from interestyle.synthetic import make_batch
 
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "occlusion.py"
 
@@ -69,3 +72,16 @@ def test_ablations_and_models_are_exclusive(tmp_path):
     args = ["--ablations", "--model", f"a={tmp_path}"]
     proc = subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True, text=True)
     assert proc.returncode == 2 and "--ablations" in proc.stderr
+
+
+def test_write_faces_writes_the_held_out_faces_and_masks_for_interestyle_eval(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPT), "--write-faces", str(tmp_path), "-n", "3"], capture_output=True, text=True
+    )
+    assert proc.returncode == 0, proc.stderr
+    for condition in ("clean", "clutter", "occluded"):
+        images = sorted((tmp_path / condition / "images").glob("*.png"))
+        masks = sorted((tmp_path / condition / "masks").glob("*.png"))
+        assert [p.name for p in images] == [p.name for p in masks] == ["0000.png", "0001.png", "0002.png"]
+        batch = make_batch(3, size=64, seed=900_001, condition=condition)
+        torch.testing.assert_close(load_images(images, 64), batch.image, atol=1 / 127.5, rtol=0)  # 8-bit PNGs

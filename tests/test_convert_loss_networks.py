@@ -7,17 +7,7 @@ from interestyle.convert import convert_checkpoint
 from interestyle.lossnets import load_arcface, load_lpips
 from interestyle.lossnets.arcface import ArcFace
 from interestyle.lossnets.lpips import LPIPS
-
-
-def randomised(module):
-    torch.manual_seed(0)
-    with torch.no_grad():
-        for name, tensor in module.state_dict().items():
-            if name.endswith("running_var"):
-                tensor.uniform_(0.5, 1.5)
-            elif tensor.is_floating_point():
-                tensor.normal_(0, 0.05)
-    return module.eval()
+from lossnet_setup import randomised
 
 
 def test_arcface_checkpoint_converts_and_embeds_identically(tmp_path):

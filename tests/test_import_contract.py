@@ -31,7 +31,7 @@ THIN_LAYERS = ("interestyle", "__main__", "pipelines", "cli", "app", "demo", "co
 LADDER: tuple[tuple[str, ...], ...] = (
     ("nn",),
     ("models",),
-    ("hub", "directions", "inversion", "editing", "lossnets", "pivotal"),
+    ("hub", "directions", "inversion", "editing", "lossnets", "pivotal", "evaluation"),
     THIN_LAYERS,
 )
 """``nn`` <- ``models`` <- what is built on the models <- the thin layers: no unit imports a higher rung."""

@@ -91,3 +91,48 @@ def test_pickles_and_missing_paths_are_refused(tmp_path):
 def test_too_small_images_are_refused():
     with pytest.raises(ValueError, match="32x32"):
         LPIPS()(torch.zeros(1, 3, 16, 16), torch.zeros(1, 3, 16, 16))
+
+
+def lpips_by_the_formula(net: LPIPS, x: torch.Tensor, y: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+    """Zhang et al.'s LPIPS written out: AlexNet's five ReLU outputs, unit-normalised over channels, squared
+    differences weighted per channel by the linear heads, averaged over each layer's pixels (weighted by the
+    mask averaged over each layer pixel's footprint), summed over layers."""
+    w = net.state_dict()
+    shift = torch.tensor([-0.030, -0.088, -0.188]).view(1, 3, 1, 1)
+    scale = torch.tensor([0.458, 0.448, 0.450]).view(1, 3, 1, 1)
+    convs = [(0, 4, 2), (3, 1, 2), (6, 1, 1), (8, 1, 1), (10, 1, 1)]  # (layer, stride, padding)
+
+    def features(t: torch.Tensor) -> list[torch.Tensor]:
+        out, h = [], (t - shift) / scale
+        for i, (layer, stride, pad) in enumerate(convs):
+            if i in (1, 2):
+                h = torch.nn.functional.max_pool2d(h, 3, 2)
+            h = torch.relu(
+                torch.nn.functional.conv2d(h, w[f"features.{layer}.weight"], w[f"features.{layer}.bias"], stride, pad)
+            )
+            out.append(h / (h.square().sum(1, keepdim=True).sqrt() + 1e-10))
+        return out
+
+    total = torch.zeros(x.shape[0])
+    for i, (fx, fy) in enumerate(zip(features(x), features(y), strict=True)):
+        d = ((fx - fy) ** 2 * w[f"lin{i}.model.1.weight"].view(1, -1, 1, 1)).sum(1, keepdim=True)
+        m = torch.ones_like(d) if mask is None else torch.nn.functional.adaptive_avg_pool2d(mask, d.shape[-2:])
+        total += (d * m).sum((1, 2, 3)) / m.sum((1, 2, 3))
+    return total
+
+
+def test_distance_is_the_published_formula_whole_and_inside_a_mask():
+    net = random_lpips(2)
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.rand(2, 3, 80, 72, generator=g) * 2 - 1, torch.rand(2, 3, 80, 72, generator=g) * 2 - 1
+    mask = torch.zeros(2, 1, 80, 72)
+    mask[0, :, 10:50, 5:40] = 1
+    mask[1, :, 30:, :] = 0.5
+    with torch.no_grad():
+        torch.testing.assert_close(net(x, y), lpips_by_the_formula(net, x, y, None))
+        torch.testing.assert_close(net(x, y, mask), lpips_by_the_formula(net, x, y, mask))
+        torch.testing.assert_close(net(x, y, torch.ones(2, 1, 80, 72)), net(x, y))
+        assert not torch.allclose(net(x, y, mask), net(x, y))
+        assert torch.isnan(net(x, y, torch.zeros(2, 1, 80, 72))).all()
+    with pytest.raises(ValueError, match="mask must be"):
+        net(x, y, torch.ones(2, 3, 80, 72))

@@ -2,7 +2,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from interestyle.metrics import masked_mse, ssim, ssim_map
+from interestyle.metrics import MS_SSIM_WEIGHTS, masked_mse, ms_ssim, restrict_to_mask, ssim, ssim_map
 
 
 @pytest.fixture
@@ -78,3 +78,76 @@ def test_ssim_numerics_are_unchanged_by_the_shared_blur(images):
 def test_ssim_window_must_be_odd():
     with pytest.raises(ValueError, match="window=10"):
         ssim_map(torch.zeros(1, 3, 16, 16), torch.zeros(1, 3, 16, 16), window=10)
+
+
+# -- against torchmetrics (the reference implementation) and the published formulas ---------------------------
+def unit(x: torch.Tensor) -> torch.Tensor:
+    return (x + 1) / 2
+
+
+@pytest.fixture
+def pair_256():
+    g = torch.Generator().manual_seed(3)
+    a = torch.rand(3, 3, 192, 180, generator=g) * 2 - 1
+    b = (a + 0.4 * torch.randn(a.shape, generator=g)).clamp(-1, 1)
+    return a, b
+
+
+def test_ssim_is_torchmetrics_ssim_on_unit_images(pair_256):
+    from torchmetrics.functional.image import structural_similarity_index_measure
+
+    a, b = pair_256
+    expected = structural_similarity_index_measure(unit(b), unit(a), data_range=1.0, reduction="none")
+    torch.testing.assert_close(ssim(b, a), expected, atol=1e-5, rtol=0)
+
+
+def test_ms_ssim_is_torchmetrics_ms_ssim_on_unit_images(pair_256):
+    from torchmetrics.functional.image import multiscale_structural_similarity_index_measure
+
+    a, b = pair_256
+    expected = multiscale_structural_similarity_index_measure(unit(b), unit(a), data_range=1.0, reduction="none")
+    torch.testing.assert_close(ms_ssim(b, a), expected, atol=1e-5, rtol=0)
+    assert (expected < 0.99).all()  # a comparison that can fail
+
+
+def test_ssim_and_ms_ssim_of_flat_images_follow_the_published_formula():
+    # Flat images have no variance: the contrast-structure factor is c2 / c2 = 1 and SSIM is the luminance
+    # term (2 mu_x mu_y + c1) / (mu_x^2 + mu_y^2 + c1); MS-SSIM is that term to the coarsest scale's weight.
+    # On [0, 1]. In float32 the window's taps sum to 1 only within 1e-7, and E[x^2] - E[x]^2 cancels to
+    # about 1e-7, which is 1e-4 of c2 = 0.03^2: hence the tolerance (the [-1, 1] variant would be off by 1.2).
+    x, y = 0.25, 0.75
+    c1 = 0.01**2
+    luminance = (2 * x * y + c1) / (x * x + y * y + c1)
+    a = torch.full((1, 3, 176, 176), 2 * x - 1)
+    b = torch.full((1, 3, 176, 176), 2 * y - 1)
+    torch.testing.assert_close(ssim(a, b), torch.tensor([luminance]), atol=5e-4, rtol=0)
+    torch.testing.assert_close(ms_ssim(a, b), torch.tensor([luminance ** MS_SSIM_WEIGHTS[-1]]), atol=5e-4, rtol=0)
+    assert sum(MS_SSIM_WEIGHTS) == pytest.approx(1.0, abs=1e-4)
+
+
+def test_ms_ssim_with_a_full_mask_is_the_plain_value_and_a_mask_counts_only_its_pixels(pair_256):
+    a, b = pair_256
+    torch.testing.assert_close(ms_ssim(a, b, torch.ones(3, 1, 192, 180)), ms_ssim(a, b))
+    mask = torch.zeros(3, 1, 192, 180)
+    mask[..., :96, :] = 1
+    pasted = restrict_to_mask(b, a, mask)
+    changed = b.clone()
+    changed[..., 96:, :] = -b[..., 96:, :]  # what happens outside the mask is pasted over
+    torch.testing.assert_close(ms_ssim(restrict_to_mask(changed, a, mask), a, mask), ms_ssim(pasted, a, mask))
+    assert not torch.allclose(ms_ssim(pasted, a, mask), ms_ssim(b, a))
+    assert torch.isnan(ms_ssim(a, b, torch.zeros(3, 1, 192, 180))).all()
+
+
+def test_ms_ssim_needs_five_scales_of_the_window():
+    with pytest.raises(ValueError, match="at least 176x176"):
+        ms_ssim(torch.zeros(1, 3, 175, 256), torch.zeros(1, 3, 175, 256))
+
+
+def test_restrict_to_mask_takes_the_prediction_inside_and_the_target_outside():
+    prediction, target = torch.ones(1, 3, 4, 4), -torch.ones(1, 3, 4, 4)
+    mask = torch.zeros(1, 1, 4, 4)
+    mask[..., :2] = 1
+    mask[..., 2] = 0.25
+    out = restrict_to_mask(prediction, target, mask)
+    assert torch.equal(out[..., :2], prediction[..., :2]) and torch.equal(out[..., 3:], target[..., 3:])
+    torch.testing.assert_close(out[..., 2], torch.full((1, 3, 4), -0.5))

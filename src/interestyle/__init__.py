@@ -9,6 +9,7 @@ The public API::
     result.to_pil()[0].save("reconstruction.png")
     smiles = its.edit(model, result, its.DirectionSet.from_pretrained("path/or/org-name")["smile"], [-2, 2])
     sharper = its.refine(model, result)  # pivotal tuning inside the mask; edit(model, sharper, ...) uses it
+    table = its.evaluate(model, "faces/", mask="masks/")  # L2, SSIM, MS-SSIM (+ LPIPS, ID): whole and interest
 
 ``IntereStylePipeline`` (diffusers) is imported on first access, so ``import interestyle`` stays light.
 """
@@ -31,6 +32,7 @@ from .errors import (
     NoFaceError,
     WeightsError,
 )
+from .evaluation import EvaluationReport, evaluate
 from .hub import load_encoder
 from .images import mask_to_pil, to_pil
 from .inversion import InversionResult, invert
@@ -50,6 +52,7 @@ __all__ = [
     "DivergenceError",
     "EditResult",
     "EncoderConfig",
+    "EvaluationReport",
     "GeneratorConfig",
     "HubError",
     "HubOptions",
@@ -69,6 +72,7 @@ __all__ = [
     "__version__",
     "available_mask_providers",
     "edit",
+    "evaluate",
     "fit_direction",
     "get_mask_provider",
     "invert",

@@ -20,7 +20,7 @@ from .inputs import warn
 
 __all__ = ["COMMANDS", "main"]
 
-COMMANDS: tuple[str, ...] = ("demo", "invert", "edit", "mix", "masks", "convert", "train", "app", "comfy")
+COMMANDS: tuple[str, ...] = ("demo", "invert", "edit", "mix", "masks", "eval", "convert", "train", "app", "comfy")
 """The subcommands, each a module ``interestyle.cli.<name>`` with ``add_parser`` and ``run``."""
 
 # What a user can fix from the command line: one line on stderr and exit code 2, never a traceback.

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .weights import load_frozen_weights
@@ -36,8 +37,8 @@ class LPIPS(nn.Module):
     """Learned perceptual distance; build empty, then [`load_lpips`][interestyle.lossnets.lpips.load_lpips] (no
     download, ever).
 
-    ``forward(x, y)`` takes two (B, 3, H, W) batches in [-1, 1] (H, W >= 32) and returns the (B,) distances:
-    0 for identical images, about 0.1-0.7 for different ones.
+    ``forward(x, y, mask=None)`` takes two (B, 3, H, W) batches in [-1, 1] (H, W >= 32) and returns the (B,)
+    distances: 0 for identical images, about 0.1-0.7 for different ones.
     """
 
     shift: Tensor
@@ -77,15 +78,28 @@ class LPIPS(nn.Module):
                 break
         return out
 
-    def forward(self, x: Tensor, y: Tensor) -> Tensor:
+    def forward(self, x: Tensor, y: Tensor, mask: Tensor | None = None) -> Tensor:
+        """The (B,) distances of two (B, 3, H, W) batches in [-1, 1] (H, W >= 32).
+
+        Each layer's distance map is averaged over the pixels (LPIPS' spatial mean), or with ``mask``
+        ((B, 1, H, W) in [0, 1]) over the mask's pixels weighted by it, the mask area-resized to the layer's
+        resolution; an image whose mask is empty gets NaN. An all-ones mask gives the plain distance.
+        """
         if x.shape != y.shape or x.ndim != 4 or x.shape[1] != 3:
             raise ValueError(f"LPIPS compares two (B, 3, H, W) batches, got {tuple(x.shape)} and {tuple(y.shape)}")
         if min(x.shape[-2:]) < 32:
             raise ValueError(f"LPIPS (AlexNet) needs images of at least 32x32, got {tuple(x.shape[-2:])}")
+        if mask is not None and (mask.ndim != 4 or mask.shape[1] != 1 or mask.shape[-2:] != x.shape[-2:]):
+            raise ValueError(f"mask must be (B, 1, {x.shape[-2]}, {x.shape[-1]}), got {tuple(mask.shape)}")
         total = x.new_zeros(x.shape[0])
         for i, (fx, fy) in enumerate(zip(self._features(x), self._features(y), strict=True)):
             head = getattr(self, f"lin{i}")
-            total = total + head((fx - fy) ** 2).mean(dim=(1, 2, 3))
+            distance = head((fx - fy) ** 2)  # (B, 1, h, w)
+            if mask is None:
+                total = total + distance.mean(dim=(1, 2, 3))
+            else:
+                m = F.adaptive_avg_pool2d(mask.to(distance.dtype), distance.shape[-2:])
+                total = total + (distance * m).sum(dim=(1, 2, 3)) / m.sum(dim=(1, 2, 3))
         return total
 
 
