@@ -94,7 +94,7 @@ def _reduced(
 ) -> Image.Image:
     """``img`` (its ``box``: the region that maps to the whole photo, after a JPEG draft) shrunk by the largest
     integer factor that keeps both sides >= ``min_side``, box-filtered over the whole extent (no edge dropped,
-    no stretch); as it is when it is less than :data:`REDUCE_FROM` times ``min_side`` and not drafted."""
+    no stretch); as it is when it is less than ``REDUCE_FROM`` times ``min_side`` and not drafted."""
     if min_side is None:
         return img
     width, height = (img.width, img.height) if box is None else (box[2] - box[0], box[3] - box[1])

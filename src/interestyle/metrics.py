@@ -96,7 +96,7 @@ def ms_ssim(a: Tensor, b: Tensor, mask: Tensor | None = None) -> Tensor:
 
     Five scales, each half the previous (2x2 average pooling of the images, and of the mask): the
     contrast-structure factor of the four finest and the whole SSIM of the coarsest, each averaged over
-    the mask at that scale, clipped at 0 and raised to :data:`MS_SSIM_WEIGHTS`, multiplied. As in
+    the mask at that scale, clipped at 0 and raised to ``MS_SSIM_WEIGHTS``, multiplied. As in
     torchmetrics (whose ``multiscale_structural_similarity_index_measure`` of the images in [0, 1] with
     ``data_range=1`` this equals when ``mask`` is None), the contrast-structure factors leave out the 5
     pixels along the border, whose windows reach beyond the image. 1 means identical.

@@ -104,21 +104,22 @@ def evaluate(
     """Measure how well ``model`` reconstructs ``images``, over the whole image and inside the interest mask.
 
     Each image and its reconstruction (clipped to [-1, 1]) are resized (antialiased bilinear) to ``size`` x
-    ``size`` and compared with the metrics of :mod:`interestyle.evaluation.measures`; inside the mask,
-    the reconstruction is pasted into the image first (:func:`interestyle.metrics.restrict_to_mask`), so
+    ``size`` and compared with the metrics of ``interestyle.evaluation.measures``; inside the mask,
+    the reconstruction is pasted into the image first (``interestyle.metrics.restrict_to_mask``), so
     that what the model draws outside the interest region does not count. The images are the targets.
 
     Args:
-        model: the encoder that inverts the images (:func:`interestyle.load_encoder`); None when
+        model: the encoder that inverts the images ([`interestyle.load_encoder`][interestyle.load_encoder]); None when
             ``reconstructions`` are given.
         images: a folder of images (sorted by name), an image file, a list of files, or images in memory
-            (anything :func:`interestyle.invert` takes: tensors in [-1, 1], arrays, PIL images).
+            (anything [`interestyle.invert`][interestyle.invert] takes: tensors in [-1, 1], arrays, PIL images).
         mask: the interest masks: a folder of mask images paired with the images by name, a mask provider
             or its registered name (``"face-parsing"``, ``"aligned-face"``...), or explicit masks (one for all
-            images or one per image, as :func:`interestyle.invert` takes them). None: whole-image values only.
+            images or one per image, as [`interestyle.invert`][interestyle.invert] takes them). None: whole-image
+            values only.
         reconstructions: precomputed reconstructions instead of inverting: a folder (paired with the images
             by name; other files are ignored), files or images in memory (paired by position).
-        metrics: names from :data:`~interestyle.evaluation.METRIC_NAMES`, as a list or ``"l2,ssim"``.
+        metrics: names from [`METRIC_NAMES`][interestyle.evaluation.METRIC_NAMES], as a list or ``"l2,ssim"``.
         lpips: LPIPS (AlexNet) weights, converted with ``interestyle convert --kind lpips``; without them
             ``lpips`` is skipped (the report says which file to convert).
         arcface: ArcFace IR-SE50 weights, converted with ``interestyle convert --kind arcface``; without them
@@ -130,14 +131,15 @@ def evaluate(
         progress: show a progress bar; by default only when there is more than one batch.
 
     Returns:
-        An :class:`~interestyle.evaluation.EvaluationReport`: per-image values, means and standard deviations,
+        An ``EvaluationReport``: per-image values, means and standard deviations,
         ``to_markdown()`` and ``save(path)`` (JSON).
 
     Raises:
         ValueError: a folder without images, an unreadable image, masks or reconstructions that do not pair
             with the images (a missing name, another aspect ratio), an unknown metric, only skipped metrics,
             a bad ``size`` or ``batch_size``, both or neither of ``model`` and ``reconstructions``.
-        TypeError: a ``model`` that is not an :class:`~interestyle.IntereStyleModel`, inputs of the wrong type.
+        TypeError: a ``model`` that is not an [`IntereStyleModel`][interestyle.IntereStyleModel], inputs of the wrong
+        type.
         FileNotFoundError, WeightsError, MaskProviderError: missing folders or weights, unknown providers.
     """
     if (model is None) == (reconstructions is None):
@@ -202,7 +204,7 @@ def evaluate(
 def _measure(
     metrics: list[Metric], prediction: Tensor, target: Tensor, mask: Tensor | None, names: list[str]
 ) -> list[ImageScores]:
-    """Each image's :class:`ImageScores`; an empty mask gets a note instead of interest-region values."""
+    """Each image's ``ImageScores``; an empty mask gets a note instead of interest-region values."""
     whole = {m.name: m.whole(prediction, target).float().cpu() for m in metrics}
     out = [ImageScores(name, whole=_values(whole, i)) for i, name in enumerate(names)]
     if mask is None:

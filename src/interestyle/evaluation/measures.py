@@ -1,8 +1,9 @@
 """The reconstruction metrics of the GAN-inversion literature, each on the whole image and on the interest region.
 
 The conventions (pSp's and ReStyle's evaluation scripts): images and reconstructions resized to
-:data:`EVAL_SIZE` x :data:`EVAL_SIZE`; L2 is the MSE of images in [-1, 1]; LPIPS is v0.1 with AlexNet
-(converted weights, kind ``lpips``); SSIM and MS-SSIM are computed on [0, 1] (:mod:`interestyle.metrics`);
+``EVAL_SIZE`` x ``EVAL_SIZE``; L2 is the MSE of images in [-1, 1]; LPIPS is v0.1 with AlexNet
+(converted weights, kind ``lpips``); SSIM and MS-SSIM are computed on [0, 1]
+([`interestyle.metrics`][interestyle.metrics]);
 identity similarity is the cosine of ArcFace IR-SE50 embeddings (converted weights, kind ``arcface``) of
 pSp's face crop. A metric whose weights are not given is skipped, with the line that says which file to
 convert; nothing is ever measured with stand-in weights.
@@ -27,7 +28,7 @@ __all__ = ["EVAL_SIZE", "METRIC_INFO", "METRIC_NAMES", "Metric", "MetricInfo", "
 EVAL_SIZE = 256
 """The side, in pixels, images and reconstructions are resized to before they are measured (the field's)."""
 METRIC_NAMES: tuple[str, ...] = ("l2", "lpips", "ssim", "ms-ssim", "id")
-"""The metrics :func:`interestyle.evaluate` knows, in the order its tables show them."""
+"""The metrics [`interestyle.evaluate`][interestyle.evaluate] knows, in the order its tables show them."""
 
 Score = Callable[[Tensor, Tensor, "Tensor | None"], Tensor]
 _Net = TypeVar("_Net", LPIPS, ArcFace)
@@ -93,7 +94,7 @@ METRIC_INFO: dict[str, MetricInfo] = {
         "to 112x112)",
     ),
 }
-"""Metric name -> :class:`MetricInfo`, for every name of :data:`METRIC_NAMES`."""
+"""Metric name -> ``MetricInfo``, for every name of ``METRIC_NAMES``."""
 
 
 @dataclass(frozen=True)
@@ -101,11 +102,11 @@ class Metric:
     """One metric, measured per image on (B, 3, S, S) batches in [-1, 1].
 
     Attributes:
-        name: its name in :data:`METRIC_NAMES` (:data:`METRIC_INFO` says what it is).
+        name: its name in ``METRIC_NAMES`` (``METRIC_INFO`` says what it is).
         score: ``(prediction, target, mask or None) -> (B,)``, the metric's per-pixel map averaged over all
             pixels, or over the mask's weighted by it (NaN for an empty mask).
         paste_target: the interest-region value measures the prediction pasted into the target through the
-            mask (:func:`interestyle.metrics.restrict_to_mask`), so that what a model draws outside the region
+            mask (``interestyle.metrics.restrict_to_mask``), so that what a model draws outside the region
             cannot reach the value through a window or a receptive field; L2 has no windows and needs none.
     """
 
@@ -147,7 +148,7 @@ def _identity_metric(net: ArcFace) -> Metric:
 
 
 def parse_metric_names(names: str | Sequence[str]) -> tuple[str, ...]:
-    """``"l2,ssim"`` or ``["l2", "ssim"]`` -> ``("l2", "ssim")``, in the order of :data:`METRIC_NAMES`, once each.
+    """``"l2,ssim"`` or ``["l2", "ssim"]`` -> ``("l2", "ssim")``, in the order of ``METRIC_NAMES``, once each.
 
     Raises:
         ValueError: no name, or a name that is not a metric (the message lists the known ones; for ``fid``
@@ -181,19 +182,21 @@ def build_metrics(
     """The metrics asked for, with their networks loaded on ``device``, and those skipped.
 
     Args:
-        names: as :func:`parse_metric_names` takes them.
-        lpips: LPIPS weights (a folder or file that :func:`interestyle.lossnets.load_lpips` reads, or a loaded
-            :class:`~interestyle.lossnets.LPIPS`); None skips ``lpips``.
-        arcface: ArcFace IR-SE50 weights (for :func:`interestyle.lossnets.load_arcface`, or a loaded
-            :class:`~interestyle.lossnets.ArcFace`); None skips ``id``.
+        names: as ``parse_metric_names`` takes them.
+        lpips: LPIPS weights (a folder or file that
+        [`interestyle.lossnets.load_lpips`][interestyle.lossnets.load_lpips] reads, or a loaded
+            [`LPIPS`][interestyle.lossnets.LPIPS]); None skips ``lpips``.
+        arcface: ArcFace IR-SE50 weights (for [`interestyle.lossnets.load_arcface`][interestyle.lossnets.load_arcface],
+        or a loaded
+            [`ArcFace`][interestyle.lossnets.ArcFace]); None skips ``id``.
         device: where the networks run.
 
     Returns:
-        The :class:`Metric` objects, in the order of :data:`METRIC_NAMES`, and for each metric skipped the
+        The ``Metric`` objects, in the order of ``METRIC_NAMES``, and for each metric skipped the
         one line that says which file to convert and how.
 
     Raises:
-        ValueError / TypeError: as :func:`parse_metric_names`, or weights of the wrong type.
+        ValueError / TypeError: as ``parse_metric_names``, or weights of the wrong type.
         FileNotFoundError, WeightsError: weights that are not where given or not what they should be.
     """
     wanted = parse_metric_names(names)

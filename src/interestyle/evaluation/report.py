@@ -1,4 +1,4 @@
-"""What :func:`~interestyle.evaluate` returns: per-image values, their means and standard deviations, a
+"""What [`evaluate`][interestyle.evaluate] returns: per-image values, their means and standard deviations, a
 Markdown table and a JSON file."""
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from .measures import METRIC_INFO, METRIC_NAMES
 __all__ = ["REGIONS", "EvaluationReport", "ImageScores", "MetricSummary", "Region"]
 
 Region = Literal["whole", "interest"]
-"""A region of :data:`REGIONS`."""
+"""A region of ``REGIONS``."""
 REGIONS: tuple[str, ...] = ("whole", "interest")
-"""``"whole"``: every pixel; ``"interest"``: inside the interest mask (see :class:`EvaluationReport`)."""
+"""``"whole"``: every pixel; ``"interest"``: inside the interest mask (see ``EvaluationReport``)."""
 FORMAT = "interestyle-eval/1"
 
 
@@ -62,7 +62,7 @@ class MetricSummary:
 
 
 def summarize(values: list[float | None]) -> MetricSummary:
-    """:class:`MetricSummary` of the values that are not None."""
+    """``MetricSummary`` of the values that are not None."""
     present = [v for v in values if v is not None]
     if not present:
         return MetricSummary(None, None, 0)
@@ -73,10 +73,11 @@ def summarize(values: list[float | None]) -> MetricSummary:
 
 @dataclass
 class EvaluationReport:
-    """The table of :func:`interestyle.evaluate`: each metric over the whole image and inside the interest mask.
+    """The table of [`interestyle.evaluate`][interestyle.evaluate]: each metric over the whole image and inside the
+    interest mask.
 
     Attributes:
-        metrics: the metrics measured, in the order of :data:`~interestyle.evaluation.METRIC_NAMES`.
+        metrics: the metrics measured, in the order of [`METRIC_NAMES`][interestyle.evaluation.METRIC_NAMES].
         skipped: metric name -> the line saying why it was not measured (which weights to convert, and how).
         images: per image, its values.
         size: the side, in pixels, images and reconstructions were resized to.
@@ -179,7 +180,7 @@ class EvaluationReport:
         }
 
     def save(self, path: str | os.PathLike[str]) -> Path:
-        """Write :meth:`to_dict` as JSON to ``path`` (atomically); returns the path."""
+        """Write ``to_dict`` as JSON to ``path`` (atomically); returns the path."""
         out = Path(path)
         text = json.dumps(self.to_dict(), indent=2, allow_nan=False) + "\n"
         atomic_write(out, lambda tmp: tmp.write_text(text, encoding="utf-8"))

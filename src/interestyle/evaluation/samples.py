@@ -1,4 +1,4 @@
-"""What :func:`~interestyle.evaluate` measures: images by name, and the masks and reconstructions paired with them.
+"""What [`evaluate`][interestyle.evaluate] measures: images by name, and the masks and reconstructions paired with them.
 
 Files pair by name (the file's stem: ``0001.png`` pairs with ``0001.jpg``), images held in memory by
 position. Each pair is checked before anything is inverted: a missing partner, or one whose aspect ratio is
@@ -86,7 +86,8 @@ class ImageSet:
 
 def image_set(images: ImageInput, what: str) -> ImageSet:
     """Images to measure: a folder (its image files, sorted by name), a file, a list of files, or anything
-    :func:`interestyle.images.read_images` reads (tensors, arrays, PIL images: read now, named by index).
+    [`interestyle.images.read_images`][interestyle.images.read_images] reads (tensors, arrays, PIL images: read now,
+    named by index).
 
     Raises:
         FileNotFoundError: a folder without images, or a file that does not exist.

@@ -168,10 +168,10 @@ class Trainer:
         """The benchmark's figures for the final reconstruction of the held-out images, against the input.
 
         ``val_full_mse`` and ``val_interest_mse`` (runs with masks) are means over images of
-        [`interestyle.metrics.masked_mse`][interestyle.metrics.masked_mse], the per-image MSE over all pixels and over the interest
-        mask's pixels (``full_mse`` / ``interest_mse`` of ``benchmarks/occlusion.py``, and the ``l2`` of
-        ``interestyle eval``, here at the encoder size rather than 256); an image with an empty mask is left
-        out of the interest mean.
+        [`interestyle.metrics.masked_mse`][interestyle.metrics.masked_mse], the per-image MSE over all pixels
+        and over the interest mask's pixels (``full_mse`` / ``interest_mse`` of ``benchmarks/occlusion.py``,
+        and the ``l2`` of ``interestyle eval``, here at the encoder size rather than 256); an image with an
+        empty mask is left out of the interest mean.
         """
         if not self.val_indices:
             return {}
