@@ -154,13 +154,12 @@ def resolve_layers(layers: LayerSpec, n_latent: int) -> list[int]:
 @dataclass(kw_only=True)
 class EditResult(LatentResult):
     """What [`edit`][interestyle.editing.edit] and [`style_mix`][interestyle.editing.style_mix] return; tensors on the
-    model's device. The fields and methods
-    it shares with [`InversionResult`][interestyle.InversionResult] (``to_pil``, ``composite``) are
-    [`LatentResult`][interestyle.results.LatentResult]'s.
+    model's device. The fields and methods it shares with [`InversionResult`][interestyle.InversionResult] (``to_pil``,
+    ``composite``) are [`LatentResult`][interestyle.results.LatentResult]'s.
 
-    Outputs are flat along the batch, ``N = S * B`` for an edit with ``S`` strengths of ``B`` sources,
-    ordered strength-major: output ``s * B + b`` is source ``b`` at ``strengths[s]``. A single strength
-    gives the shapes of [`InversionResult`][interestyle.InversionResult]. For a style mix ``N`` is the broadcast batch.
+    Outputs are flat along the batch, ``N = S * B`` for an edit with ``S`` strengths of ``B`` sources, ordered
+    strength-major: output ``s * B + b`` is source ``b`` at ``strengths[s]``. A single strength gives the shapes of
+    [`InversionResult`][interestyle.InversionResult]. For a style mix ``N`` is the broadcast batch.
 
     Attributes:
         latents: edited W+ latents, (N, n_latent, style_dim).
@@ -315,9 +314,9 @@ def edit(
     align: bool = False,
     feather_fraction: float = DEFAULT_FEATHER_FRACTION,
 ) -> EditResult:
-    """Move latents along a direction and decode them: ``w' = w + strength * unit * d`` on the chosen style
-    vectors, or, for a direction with an origin (e4e's GANSpace edits), set the latents' coordinate along
-    ``d`` to ``strength`` (see [`offsets`][interestyle.Direction.offsets]).
+    """Move latents along a direction and decode them: ``w' = w + strength * unit * d`` on the chosen style vectors, or,
+    for a direction with an origin (e4e's GANSpace edits), set the latents' coordinate along ``d`` to ``strength`` (see
+    [`offsets`][interestyle.Direction.offsets]).
 
     Args:
         model: the model the latents belong to; its device and dtype are used.

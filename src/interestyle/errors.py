@@ -61,8 +61,8 @@ def _rebuild_missing_extra(message: str, extra: str) -> MissingExtraError:
 
 class ImageTooLargeError(InterestyleError, ValueError):
     """An image file has more pixels than [`interestyle.images.MAX_IMAGE_PIXELS`][interestyle.images.MAX_IMAGE_PIXELS]
-    allows (a decompression
-    bomb, or a scan far larger than any model needs); the message names the file and its size."""
+    allows (a decompression bomb, or a scan far larger than any model needs); the message names the file and its size.
+    """
 
 
 class DivergenceError(InterestyleError, ArithmeticError):

@@ -94,7 +94,7 @@ def _reduced(
 ) -> Image.Image:
     """``img`` (its ``box``: the region that maps to the whole photo, after a JPEG draft) shrunk by the largest
     integer factor that keeps both sides >= ``min_side``, box-filtered over the whole extent (no edge dropped,
-    no stretch); as it is when it is less than ``REDUCE_FROM`` times ``min_side`` and not drafted."""
+    no stretch); as it is when it is less than `REDUCE_FROM` times ``min_side`` and not drafted."""
     if min_side is None:
         return img
     width, height = (img.width, img.height) if box is None else (box[2] - box[0], box[3] - box[1])
@@ -186,8 +186,8 @@ def _to_rgb_channels(x: Tensor, what: str) -> Tensor:
 
 
 def _image_items(images: ImageInput, what: str, min_side: int | None = None) -> list[Tensor]:
-    """Any accepted input -> list of (B_i, 3, H_i, W_i) float tensors in [-1, 1] (files and PIL images reduced
-    as [`read_images`][interestyle.images.read_images] says, arrays and tensors as they are)."""
+    """Any accepted input -> list of (B_i, 3, H_i, W_i) float tensors in [-1, 1] (files and PIL images reduced as
+    [`read_images`][interestyle.images.read_images] says, arrays and tensors as they are)."""
     if isinstance(images, (str, os.PathLike)):
         images = _open(images, min_side)
     if isinstance(images, Image.Image):
@@ -379,8 +379,8 @@ def load_masks(mask: MaskInput, size: int, *, sizes: Sequence[tuple[int, int]], 
 
 
 def to_pil(images: Tensor) -> list[Image.Image]:
-    """(B, 3, H, W) or (3, H, W) images in [-1, 1] (clipped) -> a list of RGB PIL images; (B, 1, H, W) in [-1, 1]
-    -> grayscale ones. For masks in [0, 1] use [`mask_to_pil`][interestyle.images.mask_to_pil]."""
+    """(B, 3, H, W) or (3, H, W) images in [-1, 1] (clipped) -> a list of RGB PIL images; (B, 1, H, W) in [-1, 1] ->
+    grayscale ones. For masks in [0, 1] use [`mask_to_pil`][interestyle.images.mask_to_pil]."""
     x = images.detach()
     if x.ndim == 3:
         x = x[None]

@@ -23,8 +23,7 @@ __all__ = ["InversionResult", "invert"]
 @dataclass(kw_only=True)
 class InversionResult(LatentResult):
     """What [`invert`][interestyle.inversion.invert] returns; all tensors on the model's device. The fields and methods
-    it shares
-    with [`EditResult`][interestyle.EditResult] (``to_pil``, ``composite``) are
+    it shares with [`EditResult`][interestyle.EditResult] (``to_pil``, ``composite``) are
     [`LatentResult`][interestyle.results.LatentResult]'s.
 
     Attributes:

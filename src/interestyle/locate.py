@@ -35,10 +35,9 @@ _OFFLINE_HINT = (
 class HubOptions:
     """How to fetch a Hugging Face Hub repository: what ``huggingface_hub.snapshot_download`` is told.
 
-    The loaders ([`load_encoder`][interestyle.load_encoder], ``from_pretrained`` of directions, the face parser and
-    the diffusers pipeline, the ``face-parsing`` provider) take these four as keyword arguments, as
-    Hugging Face libraries do, and pass one ``HubOptions`` on to `resolve_model_folder`. They do
-    nothing for a local folder.
+    The loaders ([`load_encoder`][interestyle.load_encoder], ``from_pretrained`` of directions, the face parser and the
+    diffusers pipeline, the ``face-parsing`` provider) take these four as keyword arguments, as Hugging Face libraries
+    do, and pass one ``HubOptions`` on to `resolve_model_folder`. They do nothing for a local folder.
 
     Attributes:
         revision: branch, tag or commit; None: the default branch.

@@ -1,9 +1,9 @@
 """``IntereStylePipeline``: invert, edit and style-mix photos through the diffusers ``DiffusionPipeline`` API.
 
-diffusers is slow to import, so only this module imports it; ``interestyle.IntereStylePipeline`` loads
-it on first use. The pipeline reads and writes the same folders as
-[`interestyle.load_encoder`][interestyle.load_encoder] (``config.json`` + ``model.safetensors``, plus
-``directions.safetensors`` when it has named directions), not diffusers' ``model_index.json`` layout.
+diffusers is slow to import, so only this module imports it; ``interestyle.IntereStylePipeline`` loads it on first use.
+The pipeline reads and writes the same folders as [`interestyle.load_encoder`][interestyle.load_encoder]
+(``config.json`` + ``model.safetensors``, plus ``directions.safetensors`` when it has named directions), not diffusers'
+``model_index.json`` layout.
 """
 
 from __future__ import annotations
@@ -80,8 +80,8 @@ class IntereStylePipeline(DiffusionPipeline):  # type: ignore[misc]  # diffusers
     ) -> Self:
         """Load a model folder or Hub repo (the folders [`interestyle.load_encoder`][interestyle.load_encoder] reads).
 
-        Named directions come along when the folder holds ``directions.safetensors``. ``revision``,
-        ``cache_dir``, ``local_files_only`` and ``token`` say how to fetch a Hub repository (see
+        Named directions come along when the folder holds ``directions.safetensors``. ``revision``, ``cache_dir``,
+        ``local_files_only`` and ``token`` say how to fetch a Hub repository (see
         [`HubOptions`][interestyle.locate.HubOptions]).
 
         Raises:

@@ -1,7 +1,7 @@
 """What [`interestyle.invert`][interestyle.invert], [`interestyle.edit`][interestyle.edit] and
-[`interestyle.style_mix`][interestyle.style_mix] return in
-common: W+ latents, the images they decode to, and the photos and masks they came from, which
-[`LatentResult.composite`][interestyle.results.LatentResult.composite] pastes the images back into.
+[`interestyle.style_mix`][interestyle.style_mix] return in common: W+ latents, the images they decode to, and the photos
+and masks they came from, which [`LatentResult.composite`][interestyle.results.LatentResult.composite] pastes the images
+back into.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ __all__ = ["LatentResult", "composite_through_mask"]
 @dataclass(kw_only=True)
 class LatentResult:
     """The fields and methods [`InversionResult`][interestyle.InversionResult] and
-    [`EditResult`][interestyle.EditResult]
-    share; tensors on the model's device. Outputs are flat along the batch: ``N`` rows.
+    [`EditResult`][interestyle.EditResult] share; tensors on the model's device. Outputs are flat along the batch: ``N``
+    rows.
 
     Attributes:
         latents: W+ latents, (N, n_latent, style_dim).

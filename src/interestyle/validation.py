@@ -1,9 +1,9 @@
 """Checks of scalar arguments at the API boundary, with one wording for every error.
 
-Each check returns the value as a plain ``int`` / ``float`` / ``bool`` or raises ``error`` (``ValueError``
-unless the caller names another, e.g. [`ConfigError`][interestyle.errors.ConfigError]) with the message
-``"{name}={value!r} is invalid: expected {what is accepted}"``. A ``bool`` is never accepted as a number
-(``True`` is an ``int`` to Python, but ``steps=True`` is a mistake); numpy scalars are accepted.
+Each check returns the value as a plain ``int`` / ``float`` / ``bool`` or raises ``error`` (``ValueError`` unless the
+caller names another, e.g. [`ConfigError`][interestyle.errors.ConfigError]) with the message ``"{name}={value!r} is
+invalid: expected {what is accepted}"``. A ``bool`` is never accepted as a number (``True`` is an ``int`` to Python, but
+``steps=True`` is a mistake); numpy scalars are accepted.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The blur of the FFHQ alignment tool, which blurs with ``scipy.ndimage.gaussian_filter``.
 
-`scipy_style_blur` reproduces scipy's defaults (a kernel truncated at 4 sigma, half-sample mirror
-borders) with [`interestyle.blur.gaussian_blur`][interestyle.blur.gaussian_blur], so there is no scipy dependency.
+`scipy_style_blur` reproduces scipy's defaults (a kernel truncated at 4 sigma, half-sample mirror borders) with
+[`interestyle.blur.gaussian_blur`][interestyle.blur.gaussian_blur], so there is no scipy dependency.
 """
 
 from __future__ import annotations

@@ -183,9 +183,8 @@ class Editor:
     def mask(self, image: Image.Image, provider: str) -> Image.Image:
         """The interest mask of ``image`` from a registered provider, grayscale, at the image's size.
 
-        The provider runs at the model's resolution; the mask is resized back so that it lies over the
-        photo, whatever its aspect ratio, and can be painted on and passed to
-        [`invert`][interestyle.app.session.Editor.invert] as is.
+        The provider runs at the model's resolution; the mask is resized back so that it lies over the photo, whatever
+        its aspect ratio, and can be painted on and passed to [`invert`][interestyle.app.session.Editor.invert] as is.
         """
         masks = resolve_mask(provider, read_images(image, what="image"), self.resolution)
         assert masks is not None
@@ -202,10 +201,10 @@ class Editor:
     ) -> Inversion:
         """Invert ``image`` (with ``mask``, white = interest) with the model and the baseline.
 
-        With ``align`` the photo's first face is found and aligned first (``invert(..., align=True)``);
-        the mask then applies to the aligned crop. With ``refine`` the model's inversion is then refined
-        inside the mask ([`interestyle.refine`][interestyle.refine] for `refine_steps`, a progress bar over the steps);
-        the baseline's is left as it is, for comparison. The errors are
+        With ``align`` the photo's first face is found and aligned first (``invert(..., align=True)``); the mask then
+        applies to the aligned crop. With ``refine`` the model's inversion is then refined inside the mask
+        ([`interestyle.refine`][interestyle.refine] for `refine_steps`, a progress bar over the steps); the baseline's
+        is left as it is, for comparison. The errors are
         [`interestyle.metrics.masked_mse`][interestyle.metrics.masked_mse] of each reconstruction against the input
         inside the mask (the whole image without one).
 
@@ -236,9 +235,8 @@ class Editor:
         return Inversion(result=shown, baseline=results.get("baseline"), errors=errors)
 
     def edit(self, inversion: Inversion, strengths: Mapping[str, float]) -> InversionResult | EditResult:
-        """Apply the sliders: the sum of each named direction's offset at its strength, as
-        [`edit`][interestyle.app.session.Editor.edit] applies
-        it (from the inversion's latents), one decode.
+        """Apply the sliders: the sum of each named direction's offset at its strength, as [`edit`][interestyle.edit]
+        applies it (from the inversion's latents), one decode.
 
         With every strength at zero the inversion itself is returned (there is nothing to edit).
 

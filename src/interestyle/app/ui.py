@@ -68,9 +68,9 @@ def _in_page(fn: F) -> F:
 
 
 def route_warnings() -> None:
-    """Show the library's warnings (the demo model on a real photo, a photo too small, a mask that assumes an
-    aligned crop) to the visitor whose request raised them, each time, as `tell` does; warnings
-    outside a request go where they went. Installed once, by [`interestyle.app.launch`][interestyle.app.launch]."""
+    """Show the library's warnings (the demo model on a real photo, a photo too small, a mask that assumes an aligned
+    crop) to the visitor whose request raised them, each time, as `tell` does; warnings outside a request go where they
+    went. Installed once, by [`interestyle.app.launch`][interestyle.app.launch]."""
     if getattr(warnings.showwarning, "_interestyle_app", False):
         return
     shown = warnings.showwarning

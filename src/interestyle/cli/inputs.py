@@ -65,8 +65,8 @@ def expand_inputs(specs: Sequence[str], *, what: str = "input", suffixes: Sequen
 
 
 def decode_side(model: IntereStyleModel) -> int:
-    """The side image files are decoded at (at least) for ``model`` without --align: a small multiple of
-    what it resizes them to (see [`interestyle.images.read_images`][interestyle.images.read_images])."""
+    """The side image files are decoded at (at least) for ``model`` without --align: a small multiple of what it resizes
+    them to (see [`interestyle.images.read_images`][interestyle.images.read_images])."""
     return DECODE_MARGIN * max(model.input_size, model.resolution)
 
 
@@ -124,8 +124,8 @@ class Reader:
 
 
 class MaskFinder:
-    """What ``--mask`` names for each image: one mask file for all, a folder of masks matched by file stem,
-    or (anything else) a value passed to [`interestyle.invert`][interestyle.invert] unchanged."""
+    """What ``--mask`` names for each image: one mask file for all, a folder of masks matched by file stem, or (anything
+    else) a value passed to [`interestyle.invert`][interestyle.invert] unchanged."""
 
     def __init__(self, spec: str | None) -> None:
         self.spec = spec

@@ -1,7 +1,7 @@
 """Models and mask providers kept between the runs of a ComfyUI graph, so each is loaded once.
 
-ComfyUI itself re-runs a node only when its inputs change; these caches make two LoadModel nodes with the
-same model (or a model switched away from and back) share one copy. Each holds the most recently used
+ComfyUI itself re-runs a node only when its inputs change; these caches make two LoadModel nodes with the same model (or
+a model switched away from and back) share one copy. Each holds the most recently used
 [`CACHE_SIZE`][interestyle.comfy.cache.CACHE_SIZE] entries. A local model folder is keyed by its files' modification
 times too, so a model written again into the same folder (by training) is loaded afresh.
 """

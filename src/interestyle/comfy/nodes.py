@@ -1,8 +1,8 @@
 """The latent nodes: load a model, interest masks, invert, refine, edit and style mix; classic ComfyUI node classes
 over the public API, nothing of ComfyUI imported.
 
-Each class declares what ComfyUI reads (``INPUT_TYPES``, ``RETURN_TYPES``, ``RETURN_NAMES``, ``FUNCTION``,
-``CATEGORY``, ``DESCRIPTION``) and its function calls [`interestyle.invert`][interestyle.invert],
+Each class declares what ComfyUI reads (``INPUT_TYPES``, ``RETURN_TYPES``, ``RETURN_NAMES``, ``FUNCTION``, ``CATEGORY``,
+``DESCRIPTION``) and its function calls [`interestyle.invert`][interestyle.invert],
 [`interestyle.refine`][interestyle.refine], [`interestyle.edit`][interestyle.edit] or
 [`interestyle.style_mix`][interestyle.style_mix] (see [`interestyle.comfy.running`][interestyle.comfy.running] for how
 it runs and fails). The photo nodes, Align and PasteBack, are in [`interestyle.comfy.photos`][interestyle.comfy.photos].

@@ -1,7 +1,7 @@
 """What travels along the IntereStyle wires of a ComfyUI graph: the custom type names and their values.
 
-ComfyUI connects an output to an input when both name the same upper-case type; these three are ours.
-IMAGE and MASK are ComfyUI's own (see [`interestyle.comfy.tensors`][interestyle.comfy.tensors]).
+ComfyUI connects an output to an input when both name the same upper-case type; these three are ours. IMAGE and MASK are
+ComfyUI's own (see [`interestyle.comfy.tensors`][interestyle.comfy.tensors]).
 """
 
 from __future__ import annotations

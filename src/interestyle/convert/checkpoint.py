@@ -128,9 +128,9 @@ def _check_magic(path: Path) -> bytes:
 def load_checkpoint(path: str | os.PathLike[str], *, progress: bool = False) -> Checkpoint:
     """Load a ``.pt``/``.pth`` checkpoint safely.
 
-    ``torch.load(path, map_location="cpu", weights_only=True)``; when the file holds a class outside the
-    default allow-list, it is loaded again with exactly
-    [`ALLOWED_GLOBALS`][interestyle.convert.checkpoint.ALLOWED_GLOBALS] allowed, or refused.
+    ``torch.load(path, map_location="cpu", weights_only=True)``; when the file holds a class outside the default
+    allow-list, it is loaded again with exactly [`ALLOWED_GLOBALS`][interestyle.convert.checkpoint.ALLOWED_GLOBALS]
+    allowed, or refused.
 
     Raises:
         FileNotFoundError: no such file (or it is a folder).

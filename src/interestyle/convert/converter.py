@@ -147,8 +147,8 @@ def convert_checkpoint(
     A ``torch.save`` file is opened with ``torch.load(weights_only=True)`` only (see
     [`load_checkpoint`][interestyle.convert.checkpoint.load_checkpoint]), an NVlabs network pickle with a reader that
     runs none of its code ([`load_network_pickle`][interestyle.convert.nvlabs_pickle.load_network_pickle]); the
-    configuration is read from the tensor shapes; every source tensor ends up in the model or is dropped on
-    purpose and reported.
+    configuration is read from the tensor shapes; every source tensor ends up in the model or is dropped on purpose and
+    reported.
 
     Args:
         source: the ``.pt``/``.pth`` file, an NVlabs ``.pkl``, or a direction file (InterFaceGAN ``.pt`` /

@@ -1,7 +1,7 @@
 """Kind ``face-parsing``: the BiSeNet face-parsing network of zllrunning/face-parsing.PyTorch (``79999_iter.pth``).
 
-The checkpoint is a bare state dict (optionally with a ``module.`` prefix from ``DataParallel``); the result
-is a folder that [`interestyle.masks.FaceParser.from_pretrained`][interestyle.masks.FaceParser.from_pretrained] and
+The checkpoint is a bare state dict (optionally with a ``module.`` prefix from ``DataParallel``); the result is a folder
+that [`interestyle.masks.FaceParser.from_pretrained`][interestyle.masks.FaceParser.from_pretrained] and
 ``mask="face-parsing"`` read.
 """
 

@@ -1,13 +1,12 @@
 """Editing directions in W: the [`Direction`][interestyle.directions.direction.Direction] type, named
-[`DirectionSet`][interestyle.directions.direction.DirectionSet] folders and their file
-format, and the directions a model ships ([`shipped_directions`][interestyle.directions.direction.shipped_directions]).
+[`DirectionSet`][interestyle.directions.direction.DirectionSet] folders and their file format, and the directions a
+model ships ([`shipped_directions`][interestyle.directions.direction.shipped_directions]).
 
-A direction is a vector ``(style_dim,)`` applied to every style vector, or a per-layer array
-``(n_latent, style_dim)``. It is normalised so that its longest style vector has unit length: an edit of
-strength ``s`` moves each style vector by at most ``s * unit`` in W (``unit`` is 1 unless the direction's
-source measures strengths otherwise, as GANSpace does in standard deviations). A direction may also carry
-the style vectors it applies to by default (``layers``, GANSpace's layer range) and an ``origin``: then
-its strength is not an offset but the coordinate to set, e4e's GANSpace edits (see
+A direction is a vector ``(style_dim,)`` applied to every style vector, or a per-layer array ``(n_latent, style_dim)``.
+It is normalised so that its longest style vector has unit length: an edit of strength ``s`` moves each style vector by
+at most ``s * unit`` in W (``unit`` is 1 unless the direction's source measures strengths otherwise, as GANSpace does in
+standard deviations). A direction may also carry the style vectors it applies to by default (``layers``, GANSpace's
+layer range) and an ``origin``: then its strength is not an offset but the coordinate to set, e4e's GANSpace edits (see
 [`Direction.offsets`][interestyle.directions.direction.Direction.offsets]).
 
 A folder of named directions holds ``directions.safetensors`` (one tensor per name, plus

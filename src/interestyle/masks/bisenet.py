@@ -7,8 +7,7 @@ a feature-fusion module (``ffm``) and three classifiers (``conv_out``, plus the 
 and ``conv_out32`` used in training). Logits come out at the input's resolution; the public weights were
 trained on 512 x 512 ImageNet-normalised images.
 
-The network is built empty: unlike upstream, nothing downloads ResNet-18 weights; load a converted
-checkpoint instead
+The network is built empty: unlike upstream, nothing downloads ResNet-18 weights; load a converted checkpoint instead
 ([`bisenet_state_dict_from_checkpoint`][interestyle.masks.bisenet.bisenet_state_dict_from_checkpoint],
 [`FaceParser`][interestyle.masks.FaceParser]).
 """

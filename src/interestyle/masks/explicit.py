@@ -35,9 +35,9 @@ class ExplicitMask:
     """A fixed mask (or one per image) as a provider, so explicit masks compose with the wrappers in
     [`interestyle.masks.compose`][interestyle.masks.compose] (e.g. ``Union(ExplicitMask(m), "aligned-face")``).
 
-    When called with (B, 3, H, W) images it returns its mask(s) resized to (B, 1, H, W). The mask needs
-    the aspect ratio of the images it is called with (square inside [`interestyle.invert`][interestyle.invert], which
-    resizes every image to a square).
+    When called with (B, 3, H, W) images it returns its mask(s) resized to (B, 1, H, W). The mask needs the aspect ratio
+    of the images it is called with (square inside [`interestyle.invert`][interestyle.invert], which resizes every image
+    to a square).
     """
 
     def __init__(self, mask: MaskInput, *, name: str = "explicit") -> None:

@@ -1,9 +1,9 @@
 """Mask morphology: dilation, erosion and feathering of (B, 1, H, W) masks, sized at 256 x 256.
 
-Radii and sigmas are in pixels of a 256-wide mask (``radius_px256``, ``sigma_px256``) and scale linearly
-with the actual width, so one value means the same share of the face at every resolution. A leaf: it
-imports no other module of ``masks``, so the providers ([`compose`][interestyle.masks.compose],
-[`face_parsing`][interestyle.masks.face_parsing]) and the inversion's compositing all build on it.
+Radii and sigmas are in pixels of a 256-wide mask (``radius_px256``, ``sigma_px256``) and scale linearly with the actual
+width, so one value means the same share of the face at every resolution. A leaf: it imports no other module of
+``masks``, so the providers ([`compose`][interestyle.masks.compose], [`face_parsing`][interestyle.masks.face_parsing])
+and the inversion's compositing all build on it.
 """
 
 from __future__ import annotations

@@ -169,9 +169,8 @@ def validate_mask_output(masks: object, batch: int, size: tuple[int, int], name:
 
 @dataclass(frozen=True)
 class PreparedProvider:
-    """A mask provider with its ``resolution`` and ``device`` read and checked once (see
-    `prepare_provider`); calling it runs the provider the way [`run_provider`][interestyle.masks.protocol.run_provider]
-    does.
+    """A mask provider with its ``resolution`` and ``device`` read and checked once (see `prepare_provider`); calling it
+    runs the provider the way [`run_provider`][interestyle.masks.protocol.run_provider] does.
 
     Attributes:
         provider: the provider itself.

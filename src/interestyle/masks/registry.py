@@ -9,9 +9,8 @@ packages declare theirs in the ``interestyle.mask_providers`` entry-point group,
 after which ``invert(model, images, mask="my-segmenter")`` works. Entry points are looked up only when a
 name is not a built-in or registered one, and the factory's module is imported only when used.
 
-Names are lowercase letters, digits, ``-`` and ``_`` (no dots, no slashes), which is how a string
-``mask=`` argument is told apart from a file path: see
-[`is_provider_name`][interestyle.masks.registry.is_provider_name].
+Names are lowercase letters, digits, ``-`` and ``_`` (no dots, no slashes), which is how a string ``mask=`` argument is
+told apart from a file path: see [`is_provider_name`][interestyle.masks.registry.is_provider_name].
 """
 
 from __future__ import annotations

@@ -207,8 +207,8 @@ class IntereStyleModel(nn.Module):
 
         Arguments go to `torch.nn.Module.compile`. Everything that calls them (``refine``, ``decode``,
         [`interestyle.invert`][interestyle.invert]) then runs the compiled code. The first call at each new batch size
-        compiles (a minute or more on a small CPU; the CPU backend needs a C++ compiler) and later calls
-        reuse it: worth it for long runs only. Outputs stay within the parity tolerance of the eager path.
+        compiles (a minute or more on a small CPU; the CPU backend needs a C++ compiler) and later calls reuse it: worth
+        it for long runs only. Outputs stay within the parity tolerance of the eager path.
         """
         self.encoder.compile(*args, **kwargs)
         self.decoder.compile(*args, **kwargs)

@@ -59,8 +59,7 @@ def reference_noise(config: GeneratorConfig, seed: int = 0) -> list[Tensor]:
 @torch.no_grad()
 def use_reference_noise(generator: Generator, seed: int = 0) -> None:
     """Store [`reference_noise`][interestyle.models.reference.reference_noise] in the generator's ``noises.noise_N``
-    buffers (its ``"const"`` noise),
-    so that the fast path and the reference see the same maps."""
+    buffers (its ``"const"`` noise), so that the fast path and the reference see the same maps."""
     for buf, noise in zip(generator.const_noise(), reference_noise(generator.config, seed), strict=True):
         buf.copy_(noise)
 

@@ -143,8 +143,8 @@ def modulated_conv2d_reference(
     blur: nn.Module | None = None,
 ) -> Tensor:
     """The community formulation; same arguments as [`modulated_conv2d`][interestyle.nn.modulated.modulated_conv2d]
-    (``blur`` supplies the
-    ``kernel`` and ``pad`` of the [`upfirdn2d`][interestyle.nn.resample.upfirdn2d] after upsampling)."""
+    (``blur`` supplies the ``kernel`` and ``pad`` of the [`upfirdn2d`][interestyle.nn.resample.upfirdn2d] after
+    upsampling)."""
     b, c_in, h, w = x.shape
     c_out, _, k, _ = weight.shape
     wb = weight[None] * styles[:, None, :, None, None]  # (B, C_out, C_in, k, k)
@@ -164,10 +164,10 @@ def modulated_conv2d_reference(
 class ModulatedConv2d(nn.Module):
     """StyleGAN2 modulated convolution with the community parameter names.
 
-    Parameters: ``weight`` (1, C_out, C_in, k, k), ``modulation`` (an `EqualLinear` from the style,
-    bias initialised to 1) and, when upsampling, the buffer ``blur.kernel``. Set ``use_reference = True``
-    to run [`modulated_conv2d_reference`][interestyle.nn.modulated.modulated_conv2d_reference] instead of the fast path
-    (for comparisons only).
+    Parameters: ``weight`` (1, C_out, C_in, k, k), ``modulation`` (an `EqualLinear` from the style, bias initialised to
+    1) and, when upsampling, the buffer ``blur.kernel``. Set ``use_reference = True`` to run
+    [`modulated_conv2d_reference`][interestyle.nn.modulated.modulated_conv2d_reference] instead of the fast path (for
+    comparisons only).
     """
 
     def __init__(

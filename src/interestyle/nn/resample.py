@@ -76,8 +76,8 @@ def blur2d(x: Tensor, kernel: Tensor, pad: tuple[int, int]) -> Tensor:
 def upsample2d(x: Tensor, kernel: Tensor, factor: int, pad: tuple[int, int]) -> Tensor:
     """``upfirdn2d(x, kernel, up=factor, pad=pad)`` as a depthwise transposed convolution with stride ``factor``.
 
-    Zero insertion then correlation with the flipped kernel is a transposed convolution with the kernel
-    itself; cropping ``k - 1 - pad[0]`` pixels from each side gives upfirdn2d's window. Falls back to
+    Zero insertion then correlation with the flipped kernel is a transposed convolution with the kernel itself; cropping
+    ``k - 1 - pad[0]`` pixels from each side gives upfirdn2d's window. Falls back to
     [`upfirdn2d`][interestyle.nn.resample.upfirdn2d] for paddings that window cannot express.
     """
     kh, kw = kernel.shape

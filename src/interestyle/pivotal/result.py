@@ -40,8 +40,7 @@ class RefineSettings:
 @dataclass(kw_only=True)
 class RefinedResult(InversionResult):
     """What [`interestyle.refine`][interestyle.refine] returns: an [`InversionResult`][interestyle.InversionResult]
-    whose images come
-    from a tuned copy of the generator. [`interestyle.edit`][interestyle.edit],
+    whose images come from a tuned copy of the generator. [`interestyle.edit`][interestyle.edit],
     [`interestyle.style_mix`][interestyle.style_mix], ``composite`` and paste-back use that copy (``generator``) in
     place of the model's.
 

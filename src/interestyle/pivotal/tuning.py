@@ -1,7 +1,7 @@
 """``refine``: pivotal tuning of a copy of the generator, inside the interest mask, around an inversion.
 
-The loop: the inversion's latents are the pivots; each step decodes them (and, with the locality
-regularisation, one latent near each pivot) with the tuned copy, evaluates
+The loop: the inversion's latents are the pivots; each step decodes them (and, with the locality regularisation, one
+latent near each pivot) with the tuned copy, evaluates
 [`PivotalObjective`][interestyle.pivotal.objective.PivotalObjective] and takes an Adam step on the synthesis network's
 weights. The mapping network, the noise maps and the loaded model are never touched.
 """
@@ -164,8 +164,8 @@ def _tune(
     seed: int,
     progress: bool | None,
 ) -> tuple[Generator, list[float]]:
-    """The optimisation: a float32 copy of ``start`` tuned for ``steps`` steps; returns it (frozen, in the
-    model's dtype) and the loss of each step. Raises [`DivergenceError`][interestyle.errors.DivergenceError] as
+    """The optimisation: a float32 copy of ``start`` tuned for ``steps`` steps; returns it (frozen, in the model's
+    dtype) and the loss of each step. Raises [`DivergenceError`][interestyle.errors.DivergenceError] as
     [`refine`][interestyle.pivotal.tuning.refine] says."""
     device, f32 = model.device, torch.float32
     original = model.generator

@@ -362,9 +362,9 @@ def make_batch(
 ) -> SyntheticBatch:
     """``n`` faces under one condition; the same ``seed`` gives the same faces under every condition.
 
-    Conditions: ``"clean"`` (plain background, no occluder), ``"clutter"`` (textured or text background),
-    ``"occluded"`` (plain background, one random occluder over the face), ``"mixed"`` (each image draws
-    clutter with probability 1/2 and an occluder with probability 1/2). ``domain`` picks the face domain
+    Conditions: ``"clean"`` (plain background, no occluder), ``"clutter"`` (textured or text background), ``"occluded"``
+    (plain background, one random occluder over the face), ``"mixed"`` (each image draws clutter with probability 1/2
+    and an occluder with probability 1/2). ``domain`` picks the face domain
     ([`DOMAINS`][interestyle.synthetic.render.DOMAINS]).
     """
     if condition not in CONDITIONS:

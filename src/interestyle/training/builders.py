@@ -99,8 +99,7 @@ def build_model(config: TrainingConfig) -> IntereStyleModel:
 
 def build_objective(config: TrainingConfig, device: torch.device | str = "cpu") -> tuple[Objective, list[str]]:
     """The [`Objective`][interestyle.training.objective.Objective] of ``config``, with its perceptual networks loaded on
-    ``device``, and the
-    lines that say which terms are active and why (printed when a run starts)."""
+    ``device``, and the lines that say which terms are active and why (printed when a run starts)."""
     lc = config.loss
     lines = []
     lpips_net = identity = None

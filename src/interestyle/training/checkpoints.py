@@ -1,9 +1,9 @@
 """Training checkpoints: ``LOG_DIR/checkpoints/step-NNNNNNNN``, written whole or not at all, and read back.
 
 A checkpoint is a model folder [`interestyle.load_encoder`][interestyle.load_encoder] reads (``config.json`` +
-``model.safetensors``) plus the training state: ``training_state.safetensors`` (the optimiser's tensors and
-the RNG states) and ``training_state.json`` (step, seed, world size, scheduler, the optimiser's other
-values, gradient scaler, the training config). Nothing is pickled.
+``model.safetensors``) plus the training state: ``training_state.safetensors`` (the optimiser's tensors and the RNG
+states) and ``training_state.json`` (step, seed, world size, scheduler, the optimiser's other values, gradient scaler,
+the training config). Nothing is pickled.
 """
 
 from __future__ import annotations

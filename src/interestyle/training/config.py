@@ -407,9 +407,9 @@ class TrainingConfig:
     def from_dict(cls, data: Mapping[str, Any]) -> Self:
         """Build from a mapping (a parsed JSON/YAML file), refusing unknown keys and conflicting switches.
 
-        ``model`` is a [`ModelConfig`][interestyle.config.ModelConfig] mapping or ``{"init": "folder-or-hub-id"}``.
-        When ``model`` has no ``generator`` section and ``generator`` is a local model folder, the
-        generator's configuration is read from that folder's ``config.json``.
+        ``model`` is a [`ModelConfig`][interestyle.config.ModelConfig] mapping or ``{"init": "folder-or-hub-id"}``. When
+        ``model`` has no ``generator`` section and ``generator`` is a local model folder, the generator's configuration
+        is read from that folder's ``config.json``.
         """
         if not isinstance(data, Mapping):
             raise ConfigError(f"a training config must be a mapping, got {type(data).__name__}")

@@ -177,9 +177,8 @@ class ProviderMasks:
     """Masks computed by ``provider`` the first time an image is seen, then read back from ``cache_dir``
     (8-bit PNG files named by image) and kept in memory.
 
-    The provider is run as everywhere else ([`run_provider`][interestyle.masks.run_provider]): at the
-    ``resolution`` and on the ``device`` it declares, its masks checked and brought back to the images'
-    size.
+    The provider is run as everywhere else ([`run_provider`][interestyle.masks.run_provider]): at the ``resolution`` and
+    on the ``device`` it declares, its masks checked and brought back to the images' size.
 
     Raises:
         MaskProviderError: the provider is not callable or declares a bad ``resolution``/``device`` (here),

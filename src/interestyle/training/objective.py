@@ -1,11 +1,10 @@
 """The IntereStyle objective (and the baseline, by switches) and one training step.
 
-One step (the method of Moon & Park, "IntereStyle", WACV 2023; see docs/training.md, "What one step
-does"): for ``t`` in ``0 .. T-1`` the encoder sees ``[UnF(x, m, r_t), y_{t-1}]`` (``y_{-1}`` the average
-image), ``w_t = w_{t-1}.detach() + E(...)``, ``y_t = G(w_t)``, and the masked loss of ``y_t`` against the
-sharp ``x`` is back-propagated (every step, or the last only). Then Interest Disentanglement encodes
-``[x, m * x]`` from the detached ``w_T`` and adds ``0.05 *`` the masked loss of ``G(w_T + D)``. The caller
-steps the optimiser. The generator is frozen; the refinement arithmetic is
+One step (the method of Moon & Park, "IntereStyle", WACV 2023; see docs/training.md, "What one step does"): for ``t`` in
+``0 .. T-1`` the encoder sees ``[UnF(x, m, r_t), y_{t-1}]`` (``y_{-1}`` the average image), ``w_t = w_{t-1}.detach() +
+E(...)``, ``y_t = G(w_t)``, and the masked loss of ``y_t`` against the sharp ``x`` is back-propagated (every step, or
+the last only). Then Interest Disentanglement encodes ``[x, m * x]`` from the detached ``w_T`` and adds ``0.05 *`` the
+masked loss of ``G(w_T + D)``. The caller steps the optimiser. The generator is frozen; the refinement arithmetic is
 [`IntereStyleModel.refine`][interestyle.models.model.IntereStyleModel.refine]'s.
 """
 

@@ -1,7 +1,7 @@
 """The training loop: [`Trainer`][interestyle.training.trainer.Trainer] builds what a
-[`TrainingConfig`][interestyle.training.config.TrainingConfig] describes (see
-`.builders`) and runs it on Hugging Face Accelerate, one `training_step` per batch,
-with validation, sample sheets, the run log (`.run_log`) and checkpoints (`.checkpoints`).
+[`TrainingConfig`][interestyle.training.config.TrainingConfig] describes (see `.builders`) and runs it on Hugging Face
+Accelerate, one `training_step` per batch, with validation, sample sheets, the run log (`.run_log`) and checkpoints
+(`.checkpoints`).
 """
 
 from __future__ import annotations
