@@ -138,8 +138,8 @@ def evaluate(
         ValueError: a folder without images, an unreadable image, masks or reconstructions that do not pair
             with the images (a missing name, another aspect ratio), an unknown metric, only skipped metrics,
             a bad ``size`` or ``batch_size``, both or neither of ``model`` and ``reconstructions``.
-        TypeError: a ``model`` that is not an [`IntereStyleModel`][interestyle.IntereStyleModel], inputs of the wrong
-        type.
+        TypeError: a ``model`` that is not an [`IntereStyleModel`][interestyle.IntereStyleModel], inputs of
+            the wrong type.
         FileNotFoundError, WeightsError, MaskProviderError: missing folders or weights, unknown providers.
     """
     if (model is None) == (reconstructions is None):

@@ -184,10 +184,10 @@ def build_metrics(
     Args:
         names: as ``parse_metric_names`` takes them.
         lpips: LPIPS weights (a folder or file that
-        [`interestyle.lossnets.load_lpips`][interestyle.lossnets.load_lpips] reads, or a loaded
+            [`interestyle.lossnets.load_lpips`][interestyle.lossnets.load_lpips] reads, or a loaded
             [`LPIPS`][interestyle.lossnets.LPIPS]); None skips ``lpips``.
-        arcface: ArcFace IR-SE50 weights (for [`interestyle.lossnets.load_arcface`][interestyle.lossnets.load_arcface],
-        or a loaded
+        arcface: ArcFace IR-SE50 weights (for
+            [`interestyle.lossnets.load_arcface`][interestyle.lossnets.load_arcface], or a loaded
             [`ArcFace`][interestyle.lossnets.ArcFace]); None skips ``id``.
         device: where the networks run.
 
