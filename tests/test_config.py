@@ -3,7 +3,7 @@ import json
 import pytest
 
 from interestyle import ConfigError, EncoderConfig, GeneratorConfig, ModelConfig
-from interestyle.config import default_generator_channels
+from interestyle.config import check_complete, default_generator_channels
 
 
 def test_round_trip_through_json():
@@ -54,11 +54,48 @@ def test_metadata_keys_are_ignored():
         (EncoderConfig, "input_nc", 4),
         (EncoderConfig, "input_size", 48),
         (EncoderConfig, "mode", "se"),
+        # a damaged config.json: each built millions of layers or overflowed before the weights were read
+        (GeneratorConfig, "n_mlp", 2**40),
+        (GeneratorConfig, "style_dim", 2**40),
+        (GeneratorConfig, "channel_multiplier", 10**6),
+        (GeneratorConfig, "blur_kernel", (1,) * 1000),
+        (EncoderConfig, "input_size", 2**40),
     ],
 )
 def test_invalid_values_name_field_and_value(factory, field, value):
     with pytest.raises(ConfigError, match=rf"{field}={value!r}".replace("(", r"\(").replace(")", r"\)")):
         factory(**{field: value})
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "named"), [("units", (1, 1, 10**9, 1), 10**9), ("widths", (16, 2**40, 32, 32), 2**40)]
+)
+def test_huge_stage_sizes_are_named(field, value, named):
+    with pytest.raises(ConfigError, match=rf"EncoderConfig.{field}={named} is invalid: expected an integer from 1 to"):
+        EncoderConfig(**{field: value})
+
+
+def test_num_layers_is_checked_even_beside_units():
+    assert EncoderConfig(units=(1, 1, 1, 1), num_layers=100).num_layers == 100
+    with pytest.raises(ConfigError, match=r"num_layers=1\.5"):
+        EncoderConfig(units=(1, 1, 1, 1), num_layers=1.5)  # ignored before: a wrong value loaded silently
+
+
+def test_the_bounds_are_far_above_published_models():
+    """config F at 1024 and the deepest IR-SE backbone are well inside the limits."""
+    ModelConfig(generator=GeneratorConfig(channel_multiplier=32), encoder=EncoderConfig(num_layers=152))
+    EncoderConfig(units=(3, 8, 36, 3), widths=(64, 128, 256, 8192), input_size=1024)
+
+
+def test_a_config_read_from_a_file_must_be_complete():
+    data = ModelConfig().to_dict()
+    check_complete(data, ModelConfig, "model/config.json")
+    del data["generator"]["blur_kernel"], data["method"]
+    with pytest.raises(
+        ConfigError, match=r"model/config\.json lacks the field\(s\) \['generator.blur_kernel', 'method'\]"
+    ):
+        check_complete(data, ModelConfig, "model/config.json")
+    assert ModelConfig.from_dict(data).method == "interestyle"  # configs people write keep their defaults
 
 
 def test_single_pass_encoder_runs_one_iteration():

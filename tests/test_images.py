@@ -1,8 +1,15 @@
+import io
+import itertools
+import struct
+import zlib
+
 import numpy as np
 import pytest
 import torch
-from PIL import Image
+from PIL import Image, ImageOps
 
+from interestyle import ImageError
+from interestyle.cli.inputs import Reader
 from interestyle.images import load_images, load_masks, read_images, to_pil
 
 
@@ -73,6 +80,87 @@ def test_unreadable_file_is_a_value_error(tmp_path):
     (tmp_path / "x.png").write_bytes(b"not an image")
     with pytest.raises(ValueError, match="cannot read"):
         load_images(tmp_path / "x.png", 8)
+
+
+def png_chunks(data: bytes) -> list[tuple[int, bytes]]:
+    """(offset, type) of each chunk of a PNG file."""
+    out, pos = [], 8
+    while pos < len(data):
+        length = int.from_bytes(data[pos : pos + 4], "big")
+        out.append((pos, data[pos + 4 : pos + 8]))
+        pos += length + 12
+    return out
+
+
+def with_chunk(data: bytes, before: bytes, kind: bytes, body: bytes) -> bytes:
+    """``data`` with a chunk (a valid CRC) inserted before the first chunk of type ``before``."""
+    pos = next(offset for offset, k in png_chunks(data) if k == before)
+    crc = zlib.crc32(body, zlib.crc32(kind)).to_bytes(4, "big")
+    return data[:pos] + len(body).to_bytes(4, "big") + kind + body + crc + data[pos:]
+
+
+@pytest.fixture
+def png(tmp_path) -> bytes:
+    """A smooth 20x24 gradient as PNG (it compresses, as photos do)."""
+    yy, xx = np.mgrid[0:20, 0:24]
+    Image.fromarray(np.stack([xx * 5, yy * 6, (xx + yy) * 3], axis=-1).astype(np.uint8)).save(tmp_path / "good.png")
+    return (tmp_path / "good.png").read_bytes()
+
+
+def decoded(data: bytes) -> np.ndarray | None:
+    """What Pillow makes of ``data``, or None when it raises."""
+    try:
+        return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+    except Exception:
+        return None
+
+
+def test_a_png_pillow_decodes_into_other_pixels_is_refused(tmp_path, png):
+    """Pillow checks neither the image data's CRC nor, always, zlib's checksum: some flipped bits decode into
+    other pixels without a word. Those, and a flip in the CRC itself, are refused."""
+    offset, _ = next(c for c in png_chunks(png) if c[1] == b"IDAT")
+    length = int.from_bytes(png[offset : offset + 4], "big")
+    original = decoded(png)
+    silent = []
+    crc = offset + 8 + length
+    for pos, bit in itertools.product([*range(offset + 8, crc), crc], range(8)):  # the data, then the CRC
+        damaged = bytearray(png)
+        damaged[pos] ^= 1 << bit
+        pixels = decoded(bytes(damaged))
+        if pixels is not None and (pos == crc or not np.array_equal(pixels, original)):
+            silent.append(bytes(damaged))
+    assert len(silent) > 8  # flips in the data, and the 8 in the CRC's first byte
+    for data in silent:
+        (tmp_path / "flipped.png").write_bytes(data)
+        with pytest.raises(ImageError, match=r"flipped\.png is a damaged PNG file: its 'IDAT' chunk at byte 33 fails"):
+            read_images(tmp_path / "flipped.png")
+
+
+def test_a_png_cut_before_its_end_chunk_is_refused(tmp_path, png):
+    (tmp_path / "cut.png").write_bytes(png[:-12])  # all the pixels, no IEND: Pillow reads it
+    Image.open(tmp_path / "cut.png").load()
+    with pytest.raises(ImageError, match=r"cut\.png is a truncated PNG file: it ends at byte \d+, before its IEND"):
+        read_images(tmp_path / "cut.png")
+    (tmp_path / "cut.png").write_bytes(png[:60])
+    with pytest.raises(ImageError, match="truncated PNG file: its 'IDAT' chunk at byte 33 is cut off"):
+        read_images(tmp_path / "cut.png")
+
+
+@pytest.mark.parametrize(
+    ("before", "kind", "body", "raised"),
+    [(b"IDAT", b"eXIf", b"garbage", SyntaxError), (b"IEND", b"gAMA", b"\x00", struct.error)],
+)
+def test_any_decoder_failure_is_an_image_error_that_the_cli_skips(tmp_path, png, capsys, before, kind, body, raised):
+    """A chunk Pillow cannot parse (its CRC right) raised SyntaxError or struct.error, past the CLI's reader."""
+    path = tmp_path / "odd.png"
+    path.write_bytes(with_chunk(png, before, kind, body))
+    with pytest.raises(raised):
+        ImageOps.exif_transpose(Image.open(path))
+    with pytest.raises(ImageError, match=r"cannot read .*odd\.png as an image: "):
+        read_images(path)
+    reader = Reader("invert")
+    assert reader.read(path) is None and reader.skipped == [path]
+    assert f"warning: skipped {path}: cannot read" in capsys.readouterr().err
 
 
 def test_masks_in_every_form(tmp_path):

@@ -15,7 +15,7 @@ from typing import Any, Literal, TypeVar
 from typing_extensions import Self
 
 from .errors import ConfigError
-from .validation import check_flag, check_int, check_positive_int, check_positive_number
+from .validation import check_flag, check_int, check_positive_number
 
 __all__ = [
     "EncoderConfig",
@@ -35,6 +35,19 @@ IRSE_DEPTHS: dict[int, tuple[int, int, int, int]] = {
     152: (3, 8, 36, 3),
 }
 
+# Upper bounds far above any published model: a damaged or hand-edited config.json fails here, in a
+# line, instead of building millions of layers (minutes, then out of memory) before its weights are read.
+MAX_WIDTH = 8192
+"""Largest channel width, style dimension and stage width accepted (upstream models use at most 512)."""
+MAX_MAPPING_LAYERS = 64
+"""Largest ``n_mlp`` accepted (8 upstream)."""
+MAX_STAGE_UNITS = 100
+"""Largest number of units in one encoder stage (36 in IR-SE-152)."""
+MAX_BLUR_TAPS = 16
+"""Longest ``blur_kernel`` accepted (4 taps upstream)."""
+MAX_INPUT_SIZE = 1024
+"""Largest encoder ``input_size`` (256 upstream; the generator makes at most 1024 x 1024)."""
+
 _C = TypeVar("_C")
 
 
@@ -46,15 +59,16 @@ def _is_power_of_two(n: int) -> bool:
     return n > 0 and n & (n - 1) == 0
 
 
-def _int_field(config: Any, name: str, minimum: int = 1) -> int:
+def _int_field(config: Any, name: str, minimum: int = 1, maximum: int | None = None) -> int:
     """Check the integer field ``name`` of a frozen config and store it as a plain ``int``."""
-    value = check_int(getattr(config, name), f"{type(config).__name__}.{name}", minimum=minimum, error=ConfigError)
+    field_name = f"{type(config).__name__}.{name}"
+    value = check_int(getattr(config, name), field_name, minimum=minimum, maximum=maximum, error=ConfigError)
     object.__setattr__(config, name, value)
     return value
 
 
-def _ints(cls: type, name: str, values: tuple[Any, ...]) -> tuple[int, ...]:
-    return tuple(check_positive_int(v, f"{cls.__name__}.{name}", error=ConfigError) for v in values)
+def _ints(cls: type, name: str, values: tuple[Any, ...], maximum: int) -> tuple[int, ...]:
+    return tuple(check_int(v, f"{cls.__name__}.{name}", minimum=1, maximum=maximum, error=ConfigError) for v in values)
 
 
 def _from_dict(cls: type[_C], data: Mapping[str, Any]) -> _C:
@@ -131,13 +145,13 @@ class GeneratorConfig:
 
     Attributes:
         resolution: output size, a power of two from 8 to 1024.
-        style_dim: width of z, w and every style vector (512 for official weights).
-        n_mlp: layers of the mapping network (8 for official weights).
-        channel_multiplier: the ``m`` of `default_generator_channels` (2 for config F).
-        channels: explicit widths for resolutions 4, 8, ..., ``resolution`` (overrides the multiplier);
-            lets tests and small models be tiny.
+        style_dim: width of z, w and every style vector (512 for official weights), at most 8192.
+        n_mlp: layers of the mapping network (8 for official weights), at most 64.
+        channel_multiplier: the ``m`` of `default_generator_channels` (2 for config F), at most 32.
+        channels: explicit widths (each at most 8192) for resolutions 4, 8, ..., ``resolution`` (overrides
+            the multiplier); lets tests and small models be tiny.
         lr_mlp: learning-rate multiplier of the mapping network (0.01 upstream).
-        blur_kernel: the separable FIR filter used for upsampling.
+        blur_kernel: the separable FIR filter used for upsampling (2 to 16 taps).
     """
 
     resolution: int = 1024
@@ -153,21 +167,23 @@ class GeneratorConfig:
         _int_field(self, "resolution", 8)
         if not _is_power_of_two(self.resolution) or self.resolution > 1024:
             raise _fail(cls, "resolution", self.resolution, "a power of two from 8 to 1024")
-        _int_field(self, "style_dim")
-        _int_field(self, "n_mlp")
-        _int_field(self, "channel_multiplier")
+        _int_field(self, "style_dim", 1, MAX_WIDTH)
+        _int_field(self, "n_mlp", 1, MAX_MAPPING_LAYERS)
+        _int_field(self, "channel_multiplier", 1, MAX_WIDTH // 256)
         if self.channels is not None:
             channels = tuple(self.channels) if isinstance(self.channels, (list, tuple)) else None
             expected = int(math.log2(self.resolution)) - 1
             if channels is None or len(channels) != expected:
                 raise _fail(cls, "channels", self.channels, f"{expected} widths (for 4x4 ... {self.resolution})")
-            object.__setattr__(self, "channels", _ints(cls, "channels", channels))
+            object.__setattr__(self, "channels", _ints(cls, "channels", channels, MAX_WIDTH))
         object.__setattr__(
             self, "lr_mlp", check_positive_number(self.lr_mlp, f"{cls.__name__}.lr_mlp", error=ConfigError)
         )
         kernel = tuple(self.blur_kernel) if isinstance(self.blur_kernel, (list, tuple)) else ()
-        if len(kernel) < 2 or len(kernel) % 2:
-            raise _fail(cls, "blur_kernel", self.blur_kernel, "an even-length sequence of integers")
+        if len(kernel) < 2 or len(kernel) % 2 or len(kernel) > MAX_BLUR_TAPS:
+            raise _fail(
+                cls, "blur_kernel", self.blur_kernel, f"an even-length sequence of 2 to {MAX_BLUR_TAPS} integers"
+            )
         taps = tuple(check_int(k, f"{cls.__name__}.blur_kernel", error=ConfigError) for k in kernel)
         object.__setattr__(self, "blur_kernel", taps)
 
@@ -206,12 +222,13 @@ class EncoderConfig:
         kind: ``"backbone"`` (ReStyle's ``BackboneEncoder``, what IntereStyle uses),
             ``"progressive-backbone"`` (ReStyle-e4e's ``ProgressiveBackboneEncoder``),
             ``"gradual"`` (pSp's ``GradualStyleEncoder``) or ``"e4e"`` (``Encoder4Editing``).
-        num_layers: backbone depth, 50, 100 or 152; ignored when ``units`` is given.
-        units: explicit units per stage (four integers), for small models.
-        widths: channels of the four stages (``(64, 128, 256, 512)`` upstream); the stem has ``widths[0]``.
+        num_layers: backbone depth, 50, 100 or 152; ``units`` replaces it when given (it is checked anyway).
+        units: explicit units per stage (four integers from 1 to 100), for small models.
+        widths: channels of the four stages (``(64, 128, 256, 512)`` upstream; each at most 8192); the stem
+            has ``widths[0]``.
         mode: ``"ir_se"`` (with squeeze-excitation, upstream) or ``"ir"``.
         input_nc: 3 (pSp, e4e: the image) or 6 (iterative refinement: image + current reconstruction).
-        input_size: side of the square images the encoder sees (256 upstream), a power of two >= 32.
+        input_size: side of the square images the encoder sees (256 upstream), a power of two from 32 to 1024.
         se_reduction: channel reduction of the squeeze-excitation modules (16 upstream).
     """
 
@@ -228,25 +245,24 @@ class EncoderConfig:
         cls = type(self)
         if self.kind not in ENCODER_KINDS:
             raise _fail(cls, "kind", self.kind, f"one of {list(ENCODER_KINDS)}")
-        if self.units is None:
-            irse_units(self.num_layers)
-        else:
+        irse_units(_int_field(self, "num_layers"))  # checked even when units replace it
+        if self.units is not None:
             units = tuple(self.units) if isinstance(self.units, (list, tuple)) else ()
             if len(units) != 4:
-                raise _fail(cls, "units", self.units, "four integers >= 1 (units per stage)")
-            object.__setattr__(self, "units", _ints(cls, "units", units))
+                raise _fail(cls, "units", self.units, f"four integers from 1 to {MAX_STAGE_UNITS} (units per stage)")
+            object.__setattr__(self, "units", _ints(cls, "units", units, MAX_STAGE_UNITS))
         widths = tuple(self.widths) if isinstance(self.widths, (list, tuple)) else ()
         if len(widths) != 4:
             raise _fail(cls, "widths", self.widths, "four integers (channels of the four stages)")
-        widths = _ints(cls, "widths", widths)
+        widths = _ints(cls, "widths", widths, MAX_WIDTH)
         object.__setattr__(self, "widths", widths)
         if self.mode not in ("ir_se", "ir"):
             raise _fail(cls, "mode", self.mode, "'ir_se' or 'ir'")
         if self.input_nc not in (3, 6):
             raise _fail(cls, "input_nc", self.input_nc, "3 (single pass) or 6 (iterative refinement)")
-        _int_field(self, "input_size", 32)
+        _int_field(self, "input_size", 32, MAX_INPUT_SIZE)
         if not _is_power_of_two(self.input_size):
-            raise _fail(cls, "input_size", self.input_size, "a power of two >= 32")
+            raise _fail(cls, "input_size", self.input_size, f"a power of two from 32 to {MAX_INPUT_SIZE}")
         _int_field(self, "se_reduction")
         if self.mode == "ir_se" and any(w < self.se_reduction for w in widths):
             raise _fail(cls, "widths", widths, f"widths >= se_reduction={self.se_reduction}")

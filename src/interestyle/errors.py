@@ -10,6 +10,7 @@ __all__ = [
     "ConfigError",
     "DivergenceError",
     "HubError",
+    "ImageError",
     "ImageTooLargeError",
     "InterestyleError",
     "MissingExtraError",
@@ -27,7 +28,13 @@ class ConfigError(InterestyleError, ValueError):
 
 
 class WeightsError(InterestyleError, ValueError):
-    """A weights file is unreadable, is a pickle, or does not match its configuration."""
+    """A weights file is unreadable, is a pickle, or does not match its configuration; or its model folder
+    is incomplete (a save into it was interrupted)."""
+
+
+class ImageError(InterestyleError, ValueError):
+    """An image file is not an image, or is damaged: truncated, or failing a checksum (the message names
+    the file and what is wrong)."""
 
 
 class HubError(InterestyleError, OSError):
@@ -59,7 +66,7 @@ def _rebuild_missing_extra(message: str, extra: str) -> MissingExtraError:
     return MissingExtraError(message, extra=extra)
 
 
-class ImageTooLargeError(InterestyleError, ValueError):
+class ImageTooLargeError(ImageError):
     """An image file has more pixels than [`interestyle.images.MAX_IMAGE_PIXELS`][interestyle.images.MAX_IMAGE_PIXELS]
     allows (a decompression bomb, or a scan far larger than any model needs); the message names the file and its size.
     """

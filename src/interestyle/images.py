@@ -18,6 +18,7 @@ import math
 import os
 import re
 import warnings
+import zlib
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Union
@@ -25,10 +26,10 @@ from typing import Union
 import numpy as np
 import torch
 import torch.nn.functional as F
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps
 from torch import Tensor
 
-from .errors import ImageTooLargeError
+from .errors import ImageError, ImageTooLargeError, InterestyleError
 from .validation import check_positive_int
 
 __all__ = [
@@ -111,6 +112,7 @@ def _open(path: str | os.PathLike[str], min_side: int | None = None) -> Image.Im
     p = Path(path)
     if not p.is_file():
         raise FileNotFoundError(f"image file {p} does not exist")
+    _check_png(p)
     try:
         with warnings.catch_warnings():
             # PIL warns from 89 megapixels on: MAX_IMAGE_PIXELS is the limit here, checked before decoding
@@ -128,8 +130,43 @@ def _open(path: str | os.PathLike[str], min_side: int | None = None) -> Image.Im
     except Image.DecompressionBombError as exc:  # PIL's own check, from the header, at the same limit
         found = re.search(r"\((\d+) pixels\)", str(exc))
         raise _too_large(p, f"{int(found[1]) / 1e6:.0f} megapixels" if found else "too large") from None
-    except (UnidentifiedImageError, OSError) as exc:
-        raise ValueError(f"cannot read {p} as an image: {exc}") from None
+    except (InterestyleError, MemoryError):
+        raise
+    except Exception as exc:  # on damaged files Pillow raises OSError, SyntaxError, ValueError, struct.error ...
+        raise ImageError(f"cannot read {p} as an image: {exc}") from None
+
+
+_PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+
+
+def _check_png(p: Path) -> None:
+    """Refuse a PNG file that ends before its IEND chunk or whose chunks fail their CRC; other files pass.
+
+    Pillow checks neither the CRC of the image data nor that the file is whole, so a flipped bit or a
+    truncated download can decode into a wrong picture without a word.
+    """
+    with p.open("rb") as f:
+        if f.read(len(_PNG_SIGNATURE)) != _PNG_SIGNATURE:
+            return
+        while True:
+            offset = f.tell()
+            head = f.read(8)
+            if len(head) < 8:
+                raise ImageError(f"{p} is a truncated PNG file: it ends at byte {offset}, before its IEND chunk")
+            length, kind = int.from_bytes(head[:4], "big"), head[4:]
+            body = f.read(length)
+            crc = f.read(4)
+            name = kind.decode("latin-1")
+            if len(body) < length or len(crc) < 4:
+                end = offset + 8 + len(body) + len(crc)
+                raise ImageError(
+                    f"{p} is a truncated PNG file: its {name!r} chunk at byte {offset} is cut off (the file ends "
+                    f"at byte {end}, the chunk at byte {offset + length + 12})"
+                )
+            if zlib.crc32(body, zlib.crc32(kind)) != int.from_bytes(crc, "big"):
+                raise ImageError(f"{p} is a damaged PNG file: its {name!r} chunk at byte {offset} fails its CRC check")
+            if kind == b"IEND":
+                return
 
 
 def _pil_to_array(img: Image.Image, *, gray: bool) -> np.ndarray:
