@@ -239,3 +239,13 @@ def test_shipped_directions_are_none_for_a_model_without_them(tmp_path):
     assert "grey_hair" in shipped_directions("demo")
     with pytest.raises(FileNotFoundError):
         shipped_directions(tmp_path / "missing")
+
+
+def test_a_directions_folder_a_save_was_interrupted_in_refuses_to_load(tmp_path):
+    from interestyle.serialization import INCOMPLETE_MARKER
+
+    DirectionSet({"smile": torch.ones(8)}).save_pretrained(tmp_path / "d")
+    assert sorted(p.name for p in (tmp_path / "d").iterdir()) == [DIRECTIONS_METADATA, DIRECTIONS_WEIGHTS]
+    (tmp_path / "d" / INCOMPLETE_MARKER).write_text("")
+    with pytest.raises(WeightsError, match="is incomplete"):
+        DirectionSet.from_pretrained(tmp_path / "d")

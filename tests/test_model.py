@@ -8,7 +8,7 @@ import torch
 
 from conftest import tiny_model
 from interestyle import ConfigError, IntereStyleModel, WeightsError, load_encoder
-from interestyle.serialization import CONFIG_NAME, WEIGHTS_NAME
+from interestyle.serialization import CONFIG_NAME, INCOMPLETE_MARKER, WEIGHTS_NAME
 
 
 def assert_same_state(a: torch.nn.Module, b: torch.nn.Module) -> None:
@@ -103,6 +103,31 @@ def test_a_config_json_missing_a_field_names_it(folder, section, key):
     name = key if section is None else f"{section}.{key}"
     with pytest.raises(ConfigError, match=re.escape(f"{folder / CONFIG_NAME} lacks the field(s) ['{name}']")):
         load_encoder(folder)
+
+
+def test_a_folder_a_save_was_interrupted_in_refuses_to_load(folder):
+    (folder / INCOMPLETE_MARKER).write_text("")
+    with pytest.raises(WeightsError, match=re.escape(f"{folder} is incomplete: a save into it was interrupted")):
+        load_encoder(folder)
+    tiny_model(seed=1).save_pretrained(folder)  # saving again mends it
+    assert not (folder / INCOMPLETE_MARKER).exists()
+    assert_same_state(load_encoder(folder), tiny_model(seed=1))
+
+
+def test_a_save_that_fails_changes_nothing(folder, tmp_path, monkeypatch):
+    import interestyle.serialization as serialization
+
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(serialization, "save_file", full_disk)
+    for target in (folder, tmp_path / "new"):
+        with pytest.raises(OSError, match="No space"):
+            tiny_model(seed=1).save_pretrained(target)
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before  # no staging folder left either
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
 
 
 @pytest.mark.parametrize("suffix", [".pt", ".bin", ".pkl", ".pth"])

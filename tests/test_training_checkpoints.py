@@ -1,6 +1,7 @@
 """Checkpoint I/O on its own: the training state round-trips, writes are whole or absent, pruning, lookup."""
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from interestyle.training.checkpoints import (
     prune_checkpoints,
     read_checkpoint,
     resume_warnings,
+    tidy_checkpoints,
     training_state,
     write_checkpoint,
 )
@@ -110,6 +112,31 @@ def test_an_interrupted_write_leaves_no_partial_checkpoint_and_the_previous_one_
             write_checkpoint(tmp_path, step, FailingModel(), tensors, meta)  # type: ignore[arg-type]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["step-00000003"]  # no temporary folder either
     assert {p.name: p.read_bytes() for p in first.iterdir()} == before
+
+
+def test_tidying_finishes_what_a_killed_write_or_prune_left(tmp_path):
+    model, optimizer, scheduler = parts(seed=0)
+    for step in (2, 4, 6):
+        save(tmp_path, step, model, optimizer, scheduler)
+    whole = {p.name: p.read_bytes() for p in (tmp_path / "step-00000004").iterdir()}
+    (tmp_path / "step-00000004").rename(tmp_path / ".step-00000004.old")  # killed between the two renames
+    (tmp_path / "step-00000002").rename(tmp_path / ".step-00000002.deleting")  # killed while pruning
+    (tmp_path / ".step-00000006.ab12.tmp").mkdir()  # killed while writing
+    shutil.copytree(tmp_path / "step-00000006", tmp_path / ".step-00000006.old")  # its replacement arrived
+    tidy_checkpoints(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["step-00000004", "step-00000006"]
+    assert {p.name: p.read_bytes() for p in (tmp_path / "step-00000004").iterdir()} == whole
+    tidy_checkpoints(tmp_path / "none")  # no folder: nothing to do
+
+
+def test_pruning_moves_a_checkpoint_aside_before_deleting_it(tmp_path, monkeypatch):
+    model, optimizer, scheduler = parts(seed=0)
+    for step in (1, 2):
+        save(tmp_path, step, model, optimizer, scheduler)
+    seen = []
+    monkeypatch.setattr(shutil, "rmtree", lambda p, **kw: seen.append(Path(p).name))
+    prune_checkpoints(tmp_path, 1)
+    assert seen == [".step-00000001.deleting"]  # a kill from here leaves no half-deleted step-00000001
 
 
 def test_a_checkpoint_of_the_same_step_is_replaced(tmp_path):

@@ -34,3 +34,14 @@ def test_a_new_run_starts_a_new_csv(tmp_path):
     (tmp_path / "log.csv").write_text("step,loss\n1,9\n")
     RunLog(tmp_path).close()
     assert rows(tmp_path / "log.csv") == []
+
+
+def test_a_row_cut_short_by_a_killed_run_is_dropped(tmp_path):
+    log = RunLog(tmp_path)
+    for step in (1, 2):
+        log.write({"step": float(step), "loss": 0.5}, step)
+    log.close()
+    with (tmp_path / "log.csv").open("a") as f:
+        f.write("1")  # the start of step 12's row when the process died
+    RunLog(tmp_path, resumed_step=10).close()
+    assert [r["step"] for r in rows(tmp_path / "log.csv")] == ["1", "2"]  # not a second, empty row "1"

@@ -2,14 +2,20 @@
 
 Only safetensors are read here; pickled checkpoints (``.pt``, ``.pth``, ``.bin``, ``.ckpt``, ``.pkl``)
 are refused with a pointer to ``interestyle convert``, which is the one place that opens them.
+
+A folder's files are written together (:func:`writing_folder`): a process killed while saving leaves the
+old folder, the new one, no folder, or one that refuses to load because it names itself incomplete, never
+a mix of old and new files that loads.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,18 +27,23 @@ from .errors import ConfigError, WeightsError
 
 __all__ = [
     "CONFIG_NAME",
+    "INCOMPLETE_MARKER",
     "PICKLE_SUFFIXES",
     "WEIGHTS_NAME",
     "atomic_write",
+    "check_complete_folder",
     "key_mismatch",
     "read_model_folder",
     "read_state_dict",
     "save_model_folder",
+    "writing_folder",
 ]
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
 PICKLE_SUFFIXES = (".pt", ".pth", ".bin", ".ckpt", ".pkl", ".pickle", ".tar")
+INCOMPLETE_MARKER = ".interestyle-incomplete"
+"""The file that marks a folder whose files are being replaced: loaders refuse a folder holding it."""
 
 _UMASK = os.umask(0o022)
 os.umask(_UMASK)
@@ -63,17 +74,65 @@ def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
         raise
 
 
+@contextmanager
+def writing_folder(directory: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield an empty staging folder to write files into; when the block ends without an exception they
+    are moved into ``directory`` together, else nothing changes.
+
+    A folder that does not exist yet is the staging folder (made beside it) renamed into place: a crash
+    leaves no folder. In an existing folder the files are staged in a hidden folder inside it, then renamed
+    in one by one while :data:`INCOMPLETE_MARKER` lies there, so a crash in that window leaves a folder
+    every loader refuses as incomplete; other files are left alone.
+    """
+    folder = Path(directory)
+    existing = folder.is_dir()
+    if existing:
+        staging = Path(tempfile.mkdtemp(prefix=".interestyle-staging-", dir=folder))
+    else:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", suffix=".tmp", dir=folder.parent))
+    try:
+        yield staging
+        files = sorted(p for p in staging.iterdir() if p.is_file())
+        for path in files:
+            os.chmod(path, FILE_MODE)  # safetensors writes owner-only files; give the mode open() would have
+        if not existing:
+            os.chmod(staging, DIR_MODE)  # mkdtemp makes an owner-only folder; give the mode mkdir() would have
+            os.replace(staging, folder)
+            return
+        marker = folder / INCOMPLETE_MARKER
+        marker.write_text("a save into this folder was interrupted: save it again\n", encoding="utf-8")
+        for path in files:
+            os.replace(path, folder / path.name)
+        marker.unlink()
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def check_complete_folder(folder: Path) -> None:
+    """Refuse a folder that a save was interrupted in (see :func:`writing_folder`).
+
+    Raises:
+        WeightsError: ``folder`` holds :data:`INCOMPLETE_MARKER`.
+    """
+    if (folder / INCOMPLETE_MARKER).exists():
+        raise WeightsError(
+            f"{folder} is incomplete: a save into it was interrupted and some of its files are old, some new "
+            f"({INCOMPLETE_MARKER} is there); save or convert the model into it again"
+        )
+
+
 def save_model_folder(
     config: Mapping[str, Any], state_dict: Mapping[str, torch.Tensor], directory: str | os.PathLike[str]
 ) -> Path:
-    """Write ``config.json`` and ``model.safetensors`` into ``directory``; returns the folder."""
-    folder = Path(directory)
-    folder.mkdir(parents=True, exist_ok=True)
+    """Write ``config.json`` and ``model.safetensors`` into ``directory`` together (:func:`writing_folder`);
+    returns the folder."""
     tensors = {k: v.detach().to("cpu").contiguous().clone() for k, v in state_dict.items()}
     text = json.dumps({"_class_name": "IntereStyleModel", **config}, indent=2) + "\n"
-    atomic_write(folder / WEIGHTS_NAME, lambda tmp: save_file(tensors, str(tmp), metadata={"format": "pt"}))
-    atomic_write(folder / CONFIG_NAME, lambda tmp: tmp.write_text(text, encoding="utf-8"))
-    return folder
+    with writing_folder(directory) as staging:
+        save_file(tensors, str(staging / WEIGHTS_NAME), metadata={"format": "pt"})
+        (staging / CONFIG_NAME).write_text(text, encoding="utf-8")
+    return Path(directory)
 
 
 def read_model_folder(directory: str | os.PathLike[str]) -> tuple[dict[str, Any], Path]:
@@ -81,7 +140,8 @@ def read_model_folder(directory: str | os.PathLike[str]) -> tuple[dict[str, Any]
 
     Raises:
         FileNotFoundError: the folder, its ``config.json`` or its safetensors file is missing.
-        WeightsError: a pickled checkpoint was given instead of a folder.
+        WeightsError: a pickled checkpoint was given instead of a folder, or the folder is incomplete (a save
+            into it was interrupted).
         ConfigError: ``config.json`` is not a JSON object.
     """
     folder = Path(directory)
@@ -91,6 +151,7 @@ def read_model_folder(directory: str | os.PathLike[str]) -> tuple[dict[str, Any]
         raise FileNotFoundError(f"{folder} is a file; a model is a folder holding {CONFIG_NAME} and {WEIGHTS_NAME}")
     if not folder.is_dir():
         raise FileNotFoundError(f"model folder {folder} does not exist")
+    check_complete_folder(folder)
     config_path = folder / CONFIG_NAME
     if not config_path.is_file():
         raise FileNotFoundError(f"{folder} has no {CONFIG_NAME}; a model folder holds {CONFIG_NAME} and {WEIGHTS_NAME}")

@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 from ..directions import DIRECTIONS_METADATA, DIRECTIONS_WEIGHTS
 from ..errors import HubError
-from ..serialization import CONFIG_NAME, DIR_MODE, WEIGHTS_NAME, atomic_write, save_model_folder
+from ..serialization import CONFIG_NAME, WEIGHTS_NAME, save_model_folder, writing_folder
 from .registry import Conversion
 
 __all__ = ["CARD_NAME", "OUTPUT_FILES", "check_output_folder", "push_folder", "write_folder"]
@@ -39,31 +36,18 @@ def check_output_folder(out: Path, *, overwrite: bool) -> None:
 
 def write_folder(out: Path, conversion: Conversion, card: str) -> None:
     """Write ``config.json`` and ``model.safetensors`` (or, for directions, ``directions.safetensors`` and
-    ``directions.json``) and ``README.md`` into ``out``.
+    ``directions.json``) and ``README.md`` into ``out``, together (:func:`~interestyle.serialization.writing_folder`).
 
     A new folder is filled under a temporary name and renamed, so a failure leaves nothing behind; in an
-    existing folder each file is replaced atomically, and other files are left alone.
+    existing folder the files are replaced together (an interrupted replacement leaves a folder that refuses
+    to load as incomplete), and other files are left alone.
     """
-    if out.is_dir():
-        _fill(out, conversion, card)
-        return
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
-    try:
-        _fill(staging, conversion, card)
-        os.chmod(staging, DIR_MODE)  # mkdtemp makes an owner-only folder; give the mode mkdir() would have
-        os.replace(staging, out)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-
-
-def _fill(folder: Path, conversion: Conversion, card: str) -> None:
-    if conversion.directions is not None:
-        conversion.directions.save_pretrained(folder)
-    else:
-        save_model_folder(conversion.config, conversion.tensors, folder)
-    atomic_write(folder / CARD_NAME, lambda tmp: tmp.write_text(card, encoding="utf-8"))
+    with writing_folder(out) as staging:
+        if conversion.directions is not None:
+            conversion.directions.save_pretrained(staging)
+        else:
+            save_model_folder(conversion.config, conversion.tensors, staging)
+        (staging / CARD_NAME).write_text(card, encoding="utf-8")
 
 
 def push_folder(

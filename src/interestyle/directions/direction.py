@@ -34,7 +34,7 @@ from typing_extensions import Self
 
 from ..errors import InterestyleError, WeightsError
 from ..locate import HubOptions, resolve_model_folder
-from ..serialization import PICKLE_SUFFIXES, atomic_write
+from ..serialization import PICKLE_SUFFIXES, atomic_write, check_complete_folder, writing_folder
 from ..validation import check_int, check_non_negative_int, check_positive_number
 
 __all__ = [
@@ -423,12 +423,11 @@ class DirectionSet(Mapping[str, Direction]):
 
         The folder may also be a model folder: the files sit beside ``config.json`` and ``model.safetensors``.
         """
-        folder = Path(directory)
-        folder.mkdir(parents=True, exist_ok=True)
-        self.save(folder / DIRECTIONS_WEIGHTS)
         text = json.dumps(self.metadata(), indent=2) + "\n"
-        atomic_write(folder / DIRECTIONS_METADATA, lambda tmp: tmp.write_text(text, encoding="utf-8"))
-        return folder
+        with writing_folder(directory) as staging:  # both files or neither: they describe the same set
+            self.save(staging / DIRECTIONS_WEIGHTS)
+            (staging / DIRECTIONS_METADATA).write_text(text, encoding="utf-8")
+        return Path(directory)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Self:
@@ -481,6 +480,7 @@ class DirectionSet(Mapping[str, Direction]):
         folder = resolve_model_folder(repo_id_or_path, hub)
         if folder.is_file():
             return cls.load(folder)
+        check_complete_folder(folder)
         weights = folder / DIRECTIONS_WEIGHTS
         if not weights.is_file():
             raise FileNotFoundError(

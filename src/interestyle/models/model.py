@@ -215,8 +215,9 @@ class IntereStyleModel(nn.Module):
 
     # -- persistence -------------------------------------------------------------------------------------
     def save_pretrained(self, directory: str | os.PathLike[str]) -> Path:
-        """Write ``config.json`` and ``model.safetensors`` into ``directory`` (created; files replaced
-        atomically). Returns the folder."""
+        """Write ``config.json`` and ``model.safetensors`` into ``directory`` (created), both or neither: an
+        interrupted save leaves the old files, or a folder that refuses to load as incomplete. Returns the
+        folder."""
         return save_model_folder(self.config.to_dict(), self.state_dict(), directory)
 
     @classmethod

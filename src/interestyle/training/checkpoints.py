@@ -34,6 +34,7 @@ __all__ = [
     "prune_checkpoints",
     "read_checkpoint",
     "resume_warnings",
+    "tidy_checkpoints",
     "training_state",
     "write_checkpoint",
 ]
@@ -41,6 +42,7 @@ __all__ = [
 STATE_JSON = "training_state.json"
 STATE_TENSORS = "training_state.safetensors"
 _CHECKPOINT = re.compile(r"^step-(\d+)$")
+_ASIDE = re.compile(r"^\.(step-\d+)\.(old|deleting)$")  # moved aside by write_checkpoint / prune_checkpoints
 
 
 class Stateful(Protocol):
@@ -67,6 +69,25 @@ def find_latest_checkpoint(log_dir: str | os.PathLike[str]) -> Path | None:
         if m and (p / STATE_JSON).is_file() and (p / WEIGHTS_NAME).is_file():
             found.append((int(m.group(1)), p))
     return max(found)[1] if found else None
+
+
+def tidy_checkpoints(root: str | os.PathLike[str]) -> None:
+    """Finish what a killed :func:`write_checkpoint` or :func:`prune_checkpoints` left under ``root``.
+
+    A checkpoint moved aside to be replaced (``.step-N.old``) is put back when its replacement never
+    arrived, and dropped otherwise; half-deleted checkpoints (``.step-N.deleting``) and temporary folders
+    (``.step-N.*.tmp``, a checkpoint being written) are removed. Only the process that writes checkpoints
+    calls it.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        return
+    for p in sorted(root.iterdir()):
+        aside = _ASIDE.match(p.name)
+        if aside and aside.group(2) == "old" and not (root / aside.group(1)).exists():
+            os.replace(p, root / aside.group(1))
+        elif aside or (p.name.startswith(".step-") and p.name.endswith(".tmp")):
+            shutil.rmtree(p, ignore_errors=True)
 
 
 def _jsonable(value: Any) -> Any:
@@ -130,11 +151,13 @@ def write_checkpoint(
     """Write ``root/step-NNNNNNNN`` (model folder + training state) and return it.
 
     The folder is written under a temporary name and renamed into place (replacing an existing checkpoint
-    of the same step), so an interrupted write leaves the previous checkpoints whole and no partial one.
+    of the same step), so an interrupted write leaves the previous checkpoints whole and no partial one;
+    what a killed earlier write left behind is tidied first (:func:`tidy_checkpoints`).
     """
     root = Path(root)
     final = root / checkpoint_name(step)
     root.mkdir(parents=True, exist_ok=True)
+    tidy_checkpoints(root)
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".tmp", dir=root))
     try:
         model.save_pretrained(tmp)
@@ -155,12 +178,18 @@ def write_checkpoint(
 
 
 def prune_checkpoints(root: str | os.PathLike[str], keep: int) -> None:
-    """Delete all but the ``keep`` newest checkpoints under ``root``; ``keep <= 0`` keeps them all."""
+    """Delete all but the ``keep`` newest checkpoints under ``root``; ``keep <= 0`` keeps them all.
+
+    Each is renamed aside (``.step-N.deleting``) before its files go, so a killed prune leaves no
+    half-deleted ``step-N`` folder.
+    """
     if keep <= 0:
         return
     steps = sorted((int(m.group(1)), p) for p in Path(root).iterdir() if (m := _CHECKPOINT.match(p.name)))
     for _, p in steps[:-keep]:
-        shutil.rmtree(p, ignore_errors=True)
+        aside = p.with_name(f".{p.name}.deleting")
+        os.replace(p, aside)
+        shutil.rmtree(aside, ignore_errors=True)
 
 
 def read_checkpoint(

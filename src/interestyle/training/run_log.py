@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import csv
+import io
 import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+
+from ..serialization import atomic_write
 
 __all__ = ["CSV_FIELDS", "RunLog"]
 
@@ -27,6 +30,13 @@ CSV_FIELDS = (
 )
 
 
+def _kept(row: dict[str, str | None], resumed_step: int) -> bool:
+    """A whole row of a step up to ``resumed_step``: later steps are run again after the checkpoint being
+    resumed, and a row with fields missing (None) was cut short by a killed run."""
+    step = row.get("step") or ""
+    return step.isdigit() and int(step) <= resumed_step and None not in row.values()
+
+
 def _tensorboard(log_dir: Path) -> Any:
     try:
         from torch.utils.tensorboard import SummaryWriter
@@ -41,7 +51,9 @@ class RunLog:
     Args:
         log_dir: the run folder.
         resumed_step: the step the run continues from: rows the CSV holds for later steps (run again
-            after the checkpoint being resumed) are dropped; 0 starts a new CSV.
+            after the checkpoint being resumed) are dropped, and so is a row cut short by a killed run;
+            0 starts a new CSV. The kept rows are rewritten atomically, so a run killed while it starts
+            loses none of them.
     """
 
     def __init__(self, log_dir: str | os.PathLike[str], resumed_step: int = 0) -> None:
@@ -49,14 +61,15 @@ class RunLog:
         path = self.log_dir / "log.csv"
         rows: list[dict[str, str]] = []
         if path.is_file():
-            with path.open(newline="") as f:
-                rows = [r for r in csv.DictReader(f) if r.get("step", "").isdigit() and int(r["step"]) <= resumed_step]
-        # Rows logged after the checkpoint being resumed belong to steps that are run again.
-        self._handle = path.open("w", newline="")
+            with path.open(newline="", encoding="utf-8") as f:
+                rows = [r for r in csv.DictReader(f) if _kept(r, resumed_step)]
+        text = io.StringIO()
+        kept = csv.DictWriter(text, fieldnames=CSV_FIELDS, extrasaction="ignore")
+        kept.writeheader()
+        kept.writerows(rows)
+        atomic_write(path, lambda tmp: tmp.write_text(text.getvalue(), encoding="utf-8", newline=""))
+        self._handle = path.open("a", newline="", encoding="utf-8")
         self._writer = csv.DictWriter(self._handle, fieldnames=CSV_FIELDS, extrasaction="ignore")
-        self._writer.writeheader()
-        self._writer.writerows(rows)
-        self._handle.flush()
         self._board = _tensorboard(self.log_dir)
 
     @property

@@ -32,6 +32,7 @@ from .checkpoints import (
     prune_checkpoints,
     read_checkpoint,
     resume_warnings,
+    tidy_checkpoints,
     training_state,
     write_checkpoint,
 )
@@ -286,6 +287,9 @@ class Trainer:
         """The step to start from: a fresh run refuses a folder with checkpoints; ``resume`` restores the
         newest (step 0 when there is none)."""
         acc, cfg = self.accelerator, self.config
+        if acc.is_main_process:
+            tidy_checkpoints(self.log_dir / "checkpoints")  # what a killed run left half-written
+        acc.wait_for_everyone()
         latest = find_latest_checkpoint(self.log_dir)
         if not resume and latest is not None:
             raise ConfigError(
