@@ -224,6 +224,18 @@ def test_schedule_clipping_and_checkpoint_pruning(tmp_path):
     assert sorted(p.name for p in (tmp_path / "run" / "checkpoints").iterdir()) == ["step-00000003", "step-00000004"]
 
 
+def test_a_resume_prunes_what_a_run_killed_before_its_prune_kept(tmp_path):
+    """Killed between writing its last checkpoint and pruning, a run kept one too many: resuming it (with
+    nothing left to train) left them all."""
+    config = tiny_run(tmp_path, log={"checkpoint_every": 1, "keep_checkpoints": 0})
+    train(config, progress=False)
+    assert len(list((tmp_path / "run" / "checkpoints").iterdir())) == 4
+    config["log"]["keep_checkpoints"] = 2
+    (tmp_path / "run" / "checkpoints" / ".step-00000004.x1.tmp").mkdir()  # and a write it never finished
+    assert train(config, resume=True, progress=False).step == 4
+    assert sorted(p.name for p in (tmp_path / "run" / "checkpoints").iterdir()) == ["step-00000003", "step-00000004"]
+
+
 def test_a_second_fresh_run_in_the_same_folder_is_refused(tmp_path):
     config = tiny_run(tmp_path, optim={"steps": 1})
     train(config, progress=False)

@@ -76,8 +76,8 @@ def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
 
 @contextmanager
 def writing_folder(directory: str | os.PathLike[str]) -> Iterator[Path]:
-    """Yield an empty staging folder to write files into; when the block ends without an exception they
-    are moved into ``directory`` together, else nothing changes.
+    """Yield an empty staging folder to write files (not folders) into; when the block ends without an
+    exception they are moved into ``directory`` together, else nothing changes.
 
     A folder that does not exist yet is the staging folder (made beside it) renamed into place: a crash
     leaves no folder. In an existing folder the files are staged in a hidden folder inside it, then renamed

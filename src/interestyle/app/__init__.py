@@ -12,15 +12,29 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from ..errors import MissingExtraError
+from ..validation import check_positive_int
 from .session import DEFAULT_MODEL, Editor, Inversion
 from .uploads import MAX_MEGAPIXELS, read_upload
 
 if TYPE_CHECKING:
     import gradio as gr
 
-__all__ = ["DEFAULT_MODEL", "MAX_MEGAPIXELS", "Editor", "Inversion", "build_app", "launch", "read_upload"]
+__all__ = [
+    "DEFAULT_MODEL",
+    "MAX_MEGAPIXELS",
+    "MAX_QUEUE",
+    "Editor",
+    "Inversion",
+    "build_app",
+    "launch",
+    "read_upload",
+]
 
 INSTALL = "the app needs Gradio: pip install 'interestyle[app]'"
+MAX_QUEUE = 16
+"""Requests that may wait for the model at once (each event runs one at a time): past it a visitor gets
+"This application is currently busy. Please try again." (gradio_client: ``QueueError``) at once, instead
+of waiting without end."""
 
 
 def require_gradio() -> None:
@@ -50,7 +64,9 @@ def build_app(editor: Editor) -> gr.Blocks:
     return build(editor)
 
 
-def launch(editor: Editor, *, port: int | None = None, block: bool = True, **kwargs: Any) -> gr.Blocks:
+def launch(
+    editor: Editor, *, port: int | None = None, block: bool = True, max_queue: int = MAX_QUEUE, **kwargs: Any
+) -> gr.Blocks:
     """Serve the editor on ``http://127.0.0.1:PORT`` (no share link, no analytics) and return the Blocks.
 
     It prints one line (which model, the address) unless ``quiet=True``, and routes the library's warnings
@@ -60,17 +76,20 @@ def launch(editor: Editor, *, port: int | None = None, block: bool = True, **kwa
         editor: the models and directions to serve.
         port: the port; None lets Gradio pick a free one from 7860 on.
         block: wait until the server is stopped (Ctrl+C); False returns at once with the server running.
+        max_queue: requests that may wait at once (see [`MAX_QUEUE`][interestyle.app.MAX_QUEUE]); more are told to try
+            again.
         kwargs: more arguments for ``gr.Blocks.launch`` (not ``share`` or ``server_name``).
     """
     for forbidden in ("share", "server_name"):
         if forbidden in kwargs:
             raise ValueError(f"{forbidden}= is fixed: the app serves on 127.0.0.1 only, never through a share link")
+    max_queue = check_positive_int(max_queue, "max_queue")
     app = build_app(editor)
     from .ui import CSS, route_warnings
 
     route_warnings()
     announce = not kwargs.pop("quiet", False)
-    app.queue()
+    app.queue(max_size=max_queue)
     app.launch(
         server_name="127.0.0.1",
         server_port=port,

@@ -8,7 +8,11 @@ a message fit for the page.
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
+import threading
+import weakref
+from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,7 +38,7 @@ from ..serialization import atomic_write
 from ..synthetic import make_batch
 from ..validation import check_non_negative_int, check_positive_int
 
-__all__ = ["DEFAULT_MODEL", "MIX_LAYERS", "REFINE_STEPS", "Editor", "Inversion"]
+__all__ = ["DEFAULT_MODEL", "KEEP_RESULT_FOLDERS", "MIX_LAYERS", "REFINE_STEPS", "Editor", "Inversion", "ResultFolders"]
 
 DEFAULT_MODEL: str | None = "demo"
 """The model the editor loads when none is given: the embedded demo model (None would make ``--model``
@@ -43,6 +47,8 @@ MIX_LAYERS: tuple[str, ...] = ("coarse", "middle", "fine")
 REFINE_STEPS = DEFAULT_STEPS
 """Steps of the pivotal tuning the "Refine" box runs ([`interestyle.refine`][interestyle.refine]'s default)."""
 PCA_COUNT = 5
+KEEP_RESULT_FOLDERS = 64
+"""Result folders the page keeps on disk; older ones are deleted (see :class:`ResultFolders`)."""
 
 Progress = Callable[[float, str], None]
 
@@ -289,6 +295,34 @@ class Editor:
         data = {"latents": latents.detach().float().cpu().contiguous()}
         atomic_write(weights, lambda tmp: save_file(data, str(tmp), metadata={"format": "pt"}))
         return png, weights
+
+
+class ResultFolders:
+    """A fresh folder per request for the files it returns (the images shown, the downloads), under one
+    temporary folder, of which only the newest ``keep`` stay on disk (all go when this object does).
+
+    Gradio serves copies it makes as soon as a request ends, so an older folder is only disk space: without
+    a bound, a server left running fills its temporary folder, several files per click.
+
+    Args:
+        keep: how many folders to keep, >= 1.
+    """
+
+    def __init__(self, keep: int = KEEP_RESULT_FOLDERS) -> None:
+        self.keep = check_positive_int(keep, "keep")
+        self.root = Path(tempfile.mkdtemp(prefix="interestyle-app-"))
+        self._made: deque[Path] = deque()
+        self._lock = threading.Lock()  # requests of different events run in different threads
+        self._cleanup = weakref.finalize(self, shutil.rmtree, self.root, ignore_errors=True)
+
+    def new(self) -> Path:
+        """A new empty folder; the oldest beyond ``keep`` is deleted."""
+        with self._lock:
+            folder = Path(tempfile.mkdtemp(dir=self.root))
+            self._made.append(folder)
+            while len(self._made) > self.keep:
+                shutil.rmtree(self._made.popleft(), ignore_errors=True)
+        return folder
 
 
 def _first_face(result: InversionResult) -> InversionResult:

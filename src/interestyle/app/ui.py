@@ -7,13 +7,14 @@ import os
 import sys
 import warnings
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 from PIL import Image
 
 from ..errors import InterestyleError
 from ..images import mask_to_pil, to_pil
-from .session import MIX_LAYERS, Editor, Inversion
+from .session import MIX_LAYERS, Editor, Inversion, ResultFolders
 from .uploads import MAX_MEGAPIXELS, read_upload
 
 # Must be set before gradio is imported: no usage statistics leave the machine.
@@ -32,6 +33,7 @@ CSS = """
 # What a visitor can fix: one message in the page and one line in the log, and the app keeps serving.
 PAGE_ERRORS = (InterestyleError, ValueError, TypeError, FileNotFoundError, ImportError)
 MAX_SLIDERS = 12
+CACHE_HOURS = 6.0
 F = TypeVar("F", bound=Callable[..., Any])
 
 INTRO = """\
@@ -86,6 +88,20 @@ def route_warnings() -> None:
     warnings.filterwarnings("always", category=UserWarning, module=r"interestyle\.")
 
 
+def _png(image: Image.Image | None, folder: Path, name: str) -> str | None:
+    """``image`` written to ``folder/NAME.png``; what an event returns for an image.
+
+    Gradio copies a returned file into its cache atomically, but rewrites a returned PIL image in place, at
+    a path named by its content: two visitors getting the same image at once (every sample's aligned-face
+    mask is the same) then read it half-written, and their requests fail.
+    """
+    if image is None:
+        return None
+    path = folder / f"{name}.png"
+    image.save(path, format="PNG")
+    return str(path)
+
+
 def _editor_mask(value: Any) -> Image.Image | None:
     """The painted mask of an ImageEditor value (its composite), or None when there is none."""
     if value is None:
@@ -106,22 +122,26 @@ def build_app(editor: Editor) -> gr.Blocks:
     providers = editor.mask_providers()
     default_provider = "aligned-face" if "aligned-face" in providers else (providers[0] if providers else None)
 
-    def load_photo(path: str | None) -> Image.Image:
+    folders = ResultFolders()  # one per request: its images and downloads
+
+    def load_photo(path: str | None) -> str | None:
         if path is None:
             raise ValueError("no file was uploaded")
         image, note = read_upload(path)
         if note:
             tell(note)
-        return image
+        return _png(image, folders.new(), "photo")
 
-    def sample(seed: float) -> Image.Image:
-        return editor.sample(int(seed))
+    def sample(seed: float) -> str | None:
+        return _png(editor.sample(int(seed)), folders.new(), "sample")
 
-    def mask(photo: Image.Image | None, provider: str) -> Image.Image | None:
-        return None if photo is None else editor.mask(photo, provider)
+    def mask(photo: Image.Image | None, provider: str) -> str | None:
+        return None if photo is None else _png(editor.mask(photo, provider), folders.new(), "mask")
 
-    def downloads(image: Image.Image, latents: Any) -> list[str]:
-        return [str(p) for p in editor.save(image, latents)]
+    def shown_with_downloads(result: Any, folder: Path) -> tuple[str, list[str]]:
+        """The result as the page shows it, and the files offered for download (its PNG is the shown one)."""
+        png, latents = editor.save(editor.shown(result), result.latents[:1], folder)
+        return str(png), [str(png), str(latents)]
 
     def invert(
         photo: Image.Image | None,
@@ -140,18 +160,19 @@ def build_app(editor: Editor) -> gr.Blocks:
             progress=lambda f, t: progress(f, desc=t),
         )
         r = inv.result
-        shown = editor.shown(r)
+        folder = folders.new()
+        shown, files = shown_with_downloads(r, folder)
         mask_image = None if r.masks is None else mask_to_pil(r.masks[0])[0]
         baseline = None if inv.baseline is None else to_pil(inv.baseline.images[:1])[0]
         sliders = [gr.update(value=0.0) for _ in names]
         return (
-            to_pil(r.inputs[:1])[0],
-            mask_image,
-            baseline,
-            to_pil(r.images[:1])[0],
+            _png(to_pil(r.inputs[:1])[0], folder, "input"),
+            _png(mask_image, folder, "mask"),
+            _png(baseline, folder, "baseline"),
+            _png(to_pil(r.images[:1])[0], folder, "reconstruction"),
             inv.error_text(),
             shown,
-            downloads(shown, r.latents[:1]),
+            files,
             inv,
             *sliders,
         )
@@ -160,8 +181,7 @@ def build_app(editor: Editor) -> gr.Blocks:
         if inv is None:
             raise ValueError("invert a photo first, then move the sliders")
         result = editor.edit(inv, dict(zip(names, strengths, strict=True)))
-        shown = editor.shown(result)
-        return shown, downloads(shown, result.latents[:1])
+        return shown_with_downloads(result, folders.new())
 
     def mix(inv: Inversion | None, style: Image.Image | None, layers: str, progress: Any = gr.Progress()) -> tuple:  # noqa: B008
         if inv is None:
@@ -170,13 +190,14 @@ def build_app(editor: Editor) -> gr.Blocks:
             raise ValueError("no style image yet: pick a sample or upload one")
         progress(0.0, desc="inverting the style image")
         result = editor.mix(inv, style, layers)
-        shown = editor.shown(result)
-        return shown, downloads(shown, result.latents[:1])
+        return shown_with_downloads(result, folders.new())
 
     image = functools.partial(
         gr.Image, type="pil", format="png", interactive=False, height=220, elem_classes="its-image"
     )
-    with gr.Blocks(title="IntereStyle editor", analytics_enabled=False) as app:
+    # Gradio's cache holds a copy of every result; those older than CACHE_HOURS go (checked every half hour)
+    cache = (1800, int(CACHE_HOURS * 3600))
+    with gr.Blocks(title="IntereStyle editor", analytics_enabled=False, delete_cache=cache) as app:
         state = gr.State(None)
         gr.Markdown(INTRO + "\n" + editor.describe(), elem_id="intro")
         with gr.Row():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from ..app import MAX_QUEUE
 from ..app.session import DEFAULT_MODEL, REFINE_STEPS
 from .options import MODEL_HELP, add_device_option, positive_int, resolve_device
 
@@ -38,6 +39,13 @@ def add_parser(subparsers: Any) -> None:
         metavar="STEPS",
         help=f"steps of the Refine box's pivotal tuning (default {REFINE_STEPS})",
     )
+    parser.add_argument(
+        "--max-queue",
+        type=positive_int,
+        default=MAX_QUEUE,
+        metavar="N",
+        help=f"requests that may wait at once; more are told the app is busy, to try again (default {MAX_QUEUE})",
+    )
     parser.set_defaults(func=run)
 
 
@@ -48,5 +56,5 @@ def run(args: argparse.Namespace) -> int:
     editor = Editor.load(
         args.model, baseline=args.baseline, device=resolve_device(args.device), refine_steps=args.refine_steps
     )
-    launch(editor, port=args.port)
+    launch(editor, port=args.port, max_queue=args.max_queue)
     return 0

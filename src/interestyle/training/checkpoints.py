@@ -188,6 +188,7 @@ def prune_checkpoints(root: str | os.PathLike[str], keep: int) -> None:
     steps = sorted((int(m.group(1)), p) for p in Path(root).iterdir() if (m := _CHECKPOINT.match(p.name)))
     for _, p in steps[:-keep]:
         aside = p.with_name(f".{p.name}.deleting")
+        shutil.rmtree(aside, ignore_errors=True)  # one a killed prune left
         os.replace(p, aside)
         shutil.rmtree(aside, ignore_errors=True)
 

@@ -285,10 +285,12 @@ class Trainer:
 
     def _start(self, resume: bool) -> int:
         """The step to start from: a fresh run refuses a folder with checkpoints; ``resume`` restores the
-        newest (step 0 when there is none)."""
+        newest (step 0 when there is none), after finishing what a killed run left (tidy, prune)."""
         acc, cfg = self.accelerator, self.config
-        if acc.is_main_process:
-            tidy_checkpoints(self.log_dir / "checkpoints")  # what a killed run left half-written
+        root = self.log_dir / "checkpoints"
+        if resume and acc.is_main_process and root.is_dir():
+            tidy_checkpoints(root)  # what a killed run left half-written
+            prune_checkpoints(root, cfg.log.keep_checkpoints)  # a run killed between writing and pruning
         acc.wait_for_everyone()
         latest = find_latest_checkpoint(self.log_dir)
         if not resume and latest is not None:
