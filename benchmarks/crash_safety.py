@@ -37,6 +37,7 @@ import json
 import os
 import platform
 import random
+import shutil
 import signal
 import sys
 import tempfile
@@ -323,10 +324,11 @@ def sweep(
 
 
 def _clear(root: Path) -> None:
-    import shutil
-
     for p in root.iterdir():
-        shutil.rmtree(p) if p.is_dir() else p.unlink()
+        if p.is_dir():
+            shutil.rmtree(p)
+        else:
+            p.unlink()
 
 
 def model_save_sweeps(root: Path, every: int = 1) -> dict[str, Counter[str]]:
@@ -532,6 +534,14 @@ def print_sweeps(sweeps: dict[str, Counter[str]]) -> int:
     return failures
 
 
+SWEEPS: dict[str, tuple[Callable[[Path], dict[str, Counter[str]]], ...]] = {
+    "checkpoints": (checkpoint_sweeps, run_log_sweep),
+    "saves": (model_save_sweeps,),
+    "conversions": (conversion_sweeps,),
+}
+"""The kill-point sweeps of each ``--only`` part (each gets an empty folder)."""
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tries", type=int, default=20, help="training tries (default 20)")
@@ -545,18 +555,11 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="interestyle-crash-") as tmp:
         root = Path(tmp)
-        if args.only in (None, "checkpoints"):
-            (root / "checkpoints").mkdir()
-            failures += print_sweeps(checkpoint_sweeps(root / "checkpoints"))
-        if args.only in (None, "checkpoints"):
-            (root / "run-log").mkdir()
-            failures += print_sweeps(run_log_sweep(root / "run-log"))
-        if args.only in (None, "saves"):
-            (root / "saves").mkdir()
-            failures += print_sweeps(model_save_sweeps(root / "saves"))
-        if args.only in (None, "conversions"):
-            (root / "conversions").mkdir()
-            failures += print_sweeps(conversion_sweeps(root / "conversions"))
+        for part, sweeps in SWEEPS.items():
+            for run_sweeps in sweeps if args.only in (None, part) else ():
+                folder = root / run_sweeps.__name__
+                folder.mkdir()
+                failures += print_sweeps(run_sweeps(folder))
         if args.only in (None, "training"):
             (root / "training").mkdir()
             result = training_tries(root / "training", args.tries, args.kills, args.seed)
