@@ -2,7 +2,7 @@
 
 Two ways to kill a forked child process:
 
-* at a kill point: the child counts the lines that the code writing files runs (:data:`WRITERS`, through
+* at a kill point: the child counts the lines that the code writing files runs (`WRITERS`, through
   ``sys.settrace``; nothing in the package knows) and sends itself SIGKILL before the K-th. Sweeping K over
   every line kills the child in every gap between two file operations of a checkpoint write, a prune, the
   run log, a model save and a conversion;
@@ -66,7 +66,7 @@ WRITERS: dict[str, tuple[str, ...]] = {
 
 
 class KillPoints:
-    """Count the lines run in :data:`WRITERS` and send SIGKILL to this process before line ``kill_at``.
+    """Count the lines run in `WRITERS` and send SIGKILL to this process before line ``kill_at``.
 
     Use as a context manager (it installs a ``sys.settrace`` hook for the current thread); ``count`` is
     then the number of kill points passed, and ``where`` the (function, line) of each.
@@ -180,7 +180,7 @@ def tiny_model(seed: int, iterations: int = 2) -> IntereStyleModel:
 def checkpoint_sweeps(root: Path, every: int = 1) -> dict[str, Counter[str]]:
     """``write_checkpoint`` + ``prune_checkpoints`` (the newest 2 kept) killed at each kill point: writing
     step 6 beside steps 2 and 4, and writing step 4 again over itself. Judged after
-    :func:`~interestyle.training.checkpoints.tidy_checkpoints` (what a resumed run does first): every
+    `interestyle.training.checkpoints.tidy_checkpoints` (what a resumed run does first): every
     ``step-N`` folder must be byte-identical to a whole write of it, and the newest one 4 or 6."""
     from interestyle.training.checkpoints import (
         find_latest_checkpoint,
@@ -240,7 +240,7 @@ def checkpoint_sweeps(root: Path, every: int = 1) -> dict[str, Counter[str]]:
 
 
 def run_log_sweep(root: Path) -> dict[str, Counter[str]]:
-    """A resumed run's :class:`~interestyle.training.run_log.RunLog` (from step 3 of a 5-row log) killed at
+    """A resumed run's `interestyle.training.run_log.RunLog` (from step 3 of a 5-row log) killed at
     each kill point while it starts: the CSV must keep the rows of steps 1-3 (all 5, or those 3)."""
     from interestyle.training.run_log import RunLog
 
@@ -465,7 +465,7 @@ class TrainingTries:
 
 
 CHECKPOINT_WRITERS = ("write_checkpoint", "save_model_folder", "writing_folder", "prune_checkpoints")
-"""The functions of a checkpoint write, among :data:`WRITERS`."""
+"""The functions of a checkpoint write, among `WRITERS`."""
 
 
 def training_tries(root: Path, tries: int, kills: int, seed: int, steps: int = 6) -> TrainingTries:

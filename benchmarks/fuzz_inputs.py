@@ -2,7 +2,7 @@
 
 Each case damages one file and feeds it to the loader a user would call, and must end in one of:
 
-* a named interestyle error (a class of :mod:`interestyle.errors`), and for images also the CLI's
+* a named interestyle error (a class of `interestyle.errors`), and for images also the CLI's
   skipped-file warning (``interestyle invert`` reading a folder goes on with the other photos);
 * a result equal to what the file says: a config mutation that is still valid loads as written, a damaged
   byte nobody reads changes nothing;
@@ -84,7 +84,7 @@ OUT_OF_RANGE: tuple[Any, ...] = (0, -1, -7, 3, 2**31, 2**40, 10**12, 1e308, -1e-
 
 @dataclass
 class Outcome:
-    """How one case ended: ``kind`` is one of :data:`HANDLED` or starts with ``DEFECT``."""
+    """How one case ended: ``kind`` is one of `HANDLED` or starts with ``DEFECT``."""
 
     category: str
     case: str

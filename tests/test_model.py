@@ -93,18 +93,6 @@ def test_folder_without_weights(folder):
         load_encoder(folder)
 
 
-@pytest.mark.parametrize(("section", "key"), [(None, "method"), ("encoder", "kind"), ("generator", "channels")])
-def test_a_config_json_missing_a_field_names_it(folder, section, key):
-    """Before, ``method`` and ``encoder.kind`` fell back to defaults silently and ``generator.channels``
-    blamed the weights ("keys ... missing")."""
-    config = json.loads((folder / CONFIG_NAME).read_text())
-    del (config if section is None else config[section])[key]
-    (folder / CONFIG_NAME).write_text(json.dumps(config))
-    name = key if section is None else f"{section}.{key}"
-    with pytest.raises(ConfigError, match=re.escape(f"{folder / CONFIG_NAME} lacks the field(s) ['{name}']")):
-        load_encoder(folder)
-
-
 def test_a_folder_a_save_was_interrupted_in_refuses_to_load(folder):
     (folder / INCOMPLETE_MARKER).write_text("")
     with pytest.raises(WeightsError, match=re.escape(f"{folder} is incomplete: a save into it was interrupted")):

@@ -3,7 +3,7 @@
 Only safetensors are read here; pickled checkpoints (``.pt``, ``.pth``, ``.bin``, ``.ckpt``, ``.pkl``)
 are refused with a pointer to ``interestyle convert``, which is the one place that opens them.
 
-A folder's files are written together (:func:`writing_folder`): a process killed while saving leaves the
+A folder's files are written together (`writing_folder`): a process killed while saving leaves the
 old folder, the new one, no folder, or one that refuses to load because it names itself incomplete, never
 a mix of old and new files that loads.
 """
@@ -81,7 +81,7 @@ def writing_folder(directory: str | os.PathLike[str]) -> Iterator[Path]:
 
     A folder that does not exist yet is the staging folder (made beside it) renamed into place: a crash
     leaves no folder. In an existing folder the files are staged in a hidden folder inside it, then renamed
-    in one by one while :data:`INCOMPLETE_MARKER` lies there, so a crash in that window leaves a folder
+    in one by one while `INCOMPLETE_MARKER` lies there, so a crash in that window leaves a folder
     every loader refuses as incomplete; other files are left alone.
     """
     folder = Path(directory)
@@ -110,10 +110,10 @@ def writing_folder(directory: str | os.PathLike[str]) -> Iterator[Path]:
 
 
 def check_complete_folder(folder: Path) -> None:
-    """Refuse a folder that a save was interrupted in (see :func:`writing_folder`).
+    """Refuse a folder that a save was interrupted in (see `writing_folder`).
 
     Raises:
-        WeightsError: ``folder`` holds :data:`INCOMPLETE_MARKER`.
+        WeightsError: ``folder`` holds `INCOMPLETE_MARKER`.
     """
     if (folder / INCOMPLETE_MARKER).exists():
         raise WeightsError(
@@ -125,7 +125,7 @@ def check_complete_folder(folder: Path) -> None:
 def save_model_folder(
     config: Mapping[str, Any], state_dict: Mapping[str, torch.Tensor], directory: str | os.PathLike[str]
 ) -> Path:
-    """Write ``config.json`` and ``model.safetensors`` into ``directory`` together (:func:`writing_folder`);
+    """Write ``config.json`` and ``model.safetensors`` into ``directory`` together (`writing_folder`);
     returns the folder."""
     tensors = {k: v.detach().to("cpu").contiguous().clone() for k, v in state_dict.items()}
     text = json.dumps({"_class_name": "IntereStyleModel", **config}, indent=2) + "\n"

@@ -48,7 +48,7 @@ REFINE_STEPS = DEFAULT_STEPS
 """Steps of the pivotal tuning the "Refine" box runs ([`interestyle.refine`][interestyle.refine]'s default)."""
 PCA_COUNT = 5
 KEEP_RESULT_FOLDERS = 64
-"""Result folders the page keeps on disk; older ones are deleted (see :class:`ResultFolders`)."""
+"""Result folders the page keeps on disk; older ones are deleted (see `ResultFolders`)."""
 
 Progress = Callable[[float, str], None]
 

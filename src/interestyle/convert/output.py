@@ -36,7 +36,7 @@ def check_output_folder(out: Path, *, overwrite: bool) -> None:
 
 def write_folder(out: Path, conversion: Conversion, card: str) -> None:
     """Write ``config.json`` and ``model.safetensors`` (or, for directions, ``directions.safetensors`` and
-    ``directions.json``) and ``README.md`` into ``out``, together (:func:`~interestyle.serialization.writing_folder`).
+    ``directions.json``) and ``README.md`` into ``out``, together (`interestyle.serialization.writing_folder`).
 
     A new folder is filled under a temporary name and renamed, so a failure leaves nothing behind; in an
     existing folder the files are replaced together (an interrupted replacement leaves a folder that refuses

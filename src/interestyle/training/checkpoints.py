@@ -72,7 +72,8 @@ def find_latest_checkpoint(log_dir: str | os.PathLike[str]) -> Path | None:
 
 
 def tidy_checkpoints(root: str | os.PathLike[str]) -> None:
-    """Finish what a killed :func:`write_checkpoint` or :func:`prune_checkpoints` left under ``root``.
+    """Finish what a killed [`write_checkpoint`][interestyle.training.checkpoints.write_checkpoint] or
+    [`prune_checkpoints`][interestyle.training.checkpoints.prune_checkpoints] left under ``root``.
 
     A checkpoint moved aside to be replaced (``.step-N.old``) is put back when its replacement never
     arrived, and dropped otherwise; half-deleted checkpoints (``.step-N.deleting``) and temporary folders
@@ -152,7 +153,8 @@ def write_checkpoint(
 
     The folder is written under a temporary name and renamed into place (replacing an existing checkpoint
     of the same step), so an interrupted write leaves the previous checkpoints whole and no partial one;
-    what a killed earlier write left behind is tidied first (:func:`tidy_checkpoints`).
+    what a killed earlier write left behind is tidied first
+    ([`tidy_checkpoints`][interestyle.training.checkpoints.tidy_checkpoints]).
     """
     root = Path(root)
     final = root / checkpoint_name(step)
