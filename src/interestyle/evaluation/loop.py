@@ -16,7 +16,7 @@ from ..images import ImageInput, load_masks, stack_resized
 from ..inversion import invert
 from ..lossnets.arcface import ArcFace
 from ..lossnets.lpips import LPIPS
-from ..masks.protocol import MaskSpec, provider_name
+from ..masks.protocol import MaskSpec, provider_name, resize_masks
 from ..masks.registry import get_mask_provider, is_provider_name
 from ..masks.resolve import masks_for_items
 from ..metrics import MS_SSIM_MIN_SIDE
@@ -34,13 +34,18 @@ _LPIPS_SIDE = 32  # AlexNet's smallest input
 
 
 class _Masks:
-    """The interest masks of a batch of images, at the evaluation size, from whatever ``mask=`` was given."""
+    """The interest masks of a batch of images, from whatever ``mask=`` was given: at the evaluation size for
+    measuring, and at a reconstruction's own size for pasting it into its image."""
 
     def __init__(self, mask: MaskSpec, images: ImageSet, size: int, batch_size: int) -> None:
         self.size, self.batch_size = size, batch_size
         self.files: ImageSet | None = None
         self.provider: Callable[[Tensor], Tensor] | None = None
-        self.fixed: Tensor | None = None
+        self.given: MaskSpec | None = None
+        self.sizes = images.sizes()
+        self._fixed: dict[int, Tensor] = {}
+        self._indices: list[int] = []
+        self._batch = torch.empty(0)
         if isinstance(mask, (str, os.PathLike)) and Path(mask).is_dir():
             self.files = paired(images, image_set(mask, "masks"))
             self.label = f"the folder {os.fspath(mask)}"
@@ -51,25 +56,46 @@ class _Masks:
             self.provider = mask
             self.label = f"the {provider_name(mask)} provider"
         else:
-            self.fixed = load_masks(mask, size, sizes=images.sizes())  # type: ignore[arg-type]
+            self.given = mask
             self.label = "the masks given"
+            self._explicit(size)  # checked now, before anything is inverted
 
-    def __call__(self, indices: Sequence[int], items: list[Tensor]) -> Tensor:
+    def _explicit(self, side: int) -> Tensor:
+        if side not in self._fixed:
+            self._fixed[side] = load_masks(self.given, side, sizes=self.sizes)  # type: ignore[arg-type]
+        return self._fixed[side]
+
+    def batch(self, indices: Sequence[int], items: list[Tensor]) -> Tensor:
         """(B, 1, size, size) float32 in [0, 1] on the CPU for the images at ``indices`` (read as ``items``)."""
-        if self.files is not None:
-            sizes = [(int(t.shape[-2]), int(t.shape[-1])) for t in items]
-            return torch.cat(
-                [
-                    load_masks(self.files.paths[i], self.size, sizes=[hw], what=self.files.where(i))  # type: ignore[index]
-                    for i, hw in zip(indices, sizes, strict=True)
-                ]
-            )
+        self._indices = list(indices)
         if self.provider is not None:
-            return masks_for_items(self.provider, items, self.size, batch_size=self.batch_size, progress=False)
-        assert self.fixed is not None
-        if self.fixed.shape[0] == 1:  # one mask for every image
-            return self.fixed.expand(len(indices), -1, -1, -1)
-        return self.fixed[list(indices)]
+            self._batch = masks_for_items(self.provider, items, self.size, batch_size=self.batch_size, progress=False)
+        else:
+            self._batch = torch.cat([self.at(j, self.size) for j in range(len(self._indices))])
+        return self._batch
+
+    def at(self, j: int, side: int) -> Tensor:
+        """The mask of the batch's ``j``-th image at ``side`` x ``side``: (1, 1, side, side)."""
+        index = self._indices[j]
+        if self.files is not None:
+            assert self.files.paths is not None
+            hw = self.sizes[index]
+            return load_masks(self.files.paths[index], side, sizes=[hw], what=self.files.where(index))
+        if self.provider is not None:  # the provider ran once, at the evaluation size
+            return resize_masks(self._batch[j : j + 1], (side, side))
+        fixed = self._explicit(side)
+        return fixed[0:1] if fixed.shape[0] == 1 else fixed[index : index + 1]
+
+
+def _outside_from_target(prediction: Tensor, image: Tensor, mask: Tensor) -> Tensor:
+    """The reconstruction (1, 3, R, R) with every pixel the mask (1, 1, R, R) leaves out taken from the image.
+
+    Done at the reconstruction's own resolution, before anything is resized: resizing to the evaluation
+    size blends neighbouring pixels, and would carry what a model drew just outside the interest region
+    into its edge. Pixels with any mask weight are kept, so at one resolution no interest value changes.
+    """
+    side = prediction.shape[-1]
+    return torch.where(mask.to(prediction.device) > 0, prediction, stack_resized([image], side).to(prediction.device))
 
 
 def _sync(device: torch.device) -> None:
@@ -104,9 +130,11 @@ def evaluate(
     """Measure how well ``model`` reconstructs ``images``, over the whole image and inside the interest mask.
 
     Each image and its reconstruction (clipped to [-1, 1]) are resized (antialiased bilinear) to ``size`` x
-    ``size`` and compared with the metrics of ``interestyle.evaluation.measures``; inside the mask,
-    the reconstruction is pasted into the image first (``interestyle.metrics.restrict_to_mask``), so
-    that what the model draws outside the interest region does not count. The images are the targets.
+    ``size`` and compared with the metrics of ``interestyle.evaluation.measures``. The images are the
+    targets. For the interest region, what the model drew outside the mask does not count: those pixels
+    are replaced by the image's at the reconstruction's own resolution, before resizing could blend them
+    into the region's edge, and each metric then pastes the reconstruction into the image through the
+    mask ([`Metric.interest`][interestyle.evaluation.Metric.interest]).
 
     Args:
         model: the encoder that inverts the images ([`interestyle.load_encoder`][interestyle.load_encoder]); None when
@@ -171,20 +199,25 @@ def evaluate(
             clock = time.perf_counter()
             items = targets.read(indices)
             target = stack_resized(items, size).to(run_on)
-            region = None if masks is None else masks(indices, items).to(run_on)
+            region = None if masks is None else masks.batch(indices, items).to(run_on)
             seconds_measure += time.perf_counter() - clock
             clock = time.perf_counter()
             if recons is not None:
-                made = stack_resized(recons.read(indices), size)
+                made = [stack_resized([r], max(r.shape[-2:])) for r in recons.read(indices)]  # square, as all
             else:
                 assert model is not None
                 result = invert(model, items, iterations=iterations, batch_size=batch_size, progress=False)
-                made = result.images
-            prediction = stack_resized([made.float().clamp(-1, 1).to(run_on)], size)
+                made = list(result.images.float().split(1))
+            made = [r.float().clamp(-1, 1).to(run_on) for r in made]
+            prediction = stack_resized(made, size)
             _sync(run_on)
             seconds_reconstruct += time.perf_counter() - clock
             clock = time.perf_counter()
-            scores += _measure(chosen, prediction, target, region, [targets.names[i] for i in indices])
+            inside = None
+            if masks is not None:
+                pasted = [_outside_from_target(r, items[j], masks.at(j, r.shape[-1])) for j, r in enumerate(made)]
+                inside = stack_resized(pasted, size)
+            scores += _measure(chosen, prediction, inside, target, region, [targets.names[i] for i in indices])
             _sync(run_on)
             seconds_measure += time.perf_counter() - clock
             bar.update(len(indices))
@@ -202,15 +235,24 @@ def evaluate(
 
 
 def _measure(
-    metrics: list[Metric], prediction: Tensor, target: Tensor, mask: Tensor | None, names: list[str]
+    metrics: list[Metric],
+    prediction: Tensor,
+    inside_prediction: Tensor | None,
+    target: Tensor,
+    mask: Tensor | None,
+    names: list[str],
 ) -> list[ImageScores]:
-    """Each image's ``ImageScores``; an empty mask gets a note instead of interest-region values."""
+    """Each image's ``ImageScores``; an empty mask gets a note instead of interest-region values.
+
+    ``inside_prediction`` is the prediction with what lies outside the mask replaced by the target before
+    resizing (``_outside_from_target``): the interest-region values measure it.
+    """
     whole = {m.name: m.whole(prediction, target).float().cpu() for m in metrics}
     out = [ImageScores(name, whole=_values(whole, i)) for i, name in enumerate(names)]
-    if mask is None:
+    if mask is None or inside_prediction is None:
         return out
     empty = (mask.flatten(1).sum(1) <= 0).cpu()
-    inside = {m.name: m.interest(prediction, target, mask).float().cpu() for m in metrics}
+    inside = {m.name: m.interest(inside_prediction, target, mask).float().cpu() for m in metrics}
     for i, scores in enumerate(out):
         if empty[i]:
             scores.interest = dict.fromkeys(inside)
