@@ -8,7 +8,7 @@ import dataclasses
 from typing import Any
 
 from ..evaluation import EVAL_SIZE, METRIC_NAMES, evaluate
-from .options import DTYPES, load_model, positive_int, resolve_device
+from .options import add_model_options, load_model, positive_int, resolve_device
 
 EPILOG = f"""\
 examples:
@@ -64,16 +64,8 @@ def add_parser(subparsers: Any) -> None:
     )
     parser.add_argument("--out", "-o", metavar="FILE", help="also write the per-image values and summary as JSON")
     parser.add_argument("--iterations", type=positive_int, help="refinement steps (default: the model's)")
-    group = parser.add_argument_group("model and runtime")
-    group.add_argument(
-        "--model", "-m", help="model folder, Hugging Face Hub repo id, or demo (the embedded demo model; the default)"
-    )
-    group.add_argument(
-        "--device", default="auto", help="'auto' (CUDA, then MPS, then CPU), 'cpu', 'cuda', 'cuda:1', 'mps' ..."
-    )
-    group.add_argument("--dtype", choices=sorted(DTYPES), default="float32", help="the model's weights and compute")
-    group.add_argument("--batch-size", type=positive_int, default=8, help="images per batch (default 8)")
-    group.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    add_model_options(parser)
+    parser.set_defaults(model=None)  # demo unless --reconstructions are given, which exclude a model
     parser.set_defaults(func=run)
 
 
