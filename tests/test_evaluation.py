@@ -108,6 +108,24 @@ def test_interest_metrics_ignore_what_is_drawn_outside_the_mask(faces, weights):
         assert first.summary(name).mean != pytest.approx(second.summary(name).mean, rel=1e-4), name
 
 
+def test_at_the_evaluation_size_the_interest_values_are_the_metrics_own(weights):
+    # Nothing is resized at 256: replacing the outside first changes no value, so eval's interest region is
+    # exactly Metric.interest (what the occlusion benchmark calls at 64x64); a full mask gives the whole image.
+    batch = make_batch(2, size=EVAL_SIZE, seed=900_003, condition="occluded")
+    images, masks = batch.image, batch.interest_mask
+    recon = (images.flip(-1) * 0.8).clamp(-1, 1)
+    metrics, _ = build_metrics(METRIC_NAMES, lpips=weights["lpips"], arcface=weights["arcface"])
+    for mask in (masks, torch.ones_like(masks)):
+        report = its.evaluate(None, images, reconstructions=recon, mask=mask, metrics=METRIC_NAMES, **weights)
+        for metric in metrics:
+            expected = metric.interest(recon, images, mask)
+            got = [s.interest[metric.name] for s in report.images]
+            np.testing.assert_allclose(got, expected.numpy(), rtol=1e-5, atol=1e-6, err_msg=metric.name)
+            if mask is not masks:
+                whole = [s.whole[metric.name] for s in report.images]
+                np.testing.assert_allclose(got, whole, rtol=1e-5, atol=1e-6, err_msg=metric.name)
+
+
 def test_lpips_and_identity_use_the_converted_networks_at_256(faces, weights):
     images, _ = faces
     recon = (images * 0.7).clamp(-1, 1)
