@@ -12,8 +12,9 @@ import torch
 from PIL import Image
 
 from conftest import tiny_model
-from interestyle import ImageTooLargeError, invert
-from interestyle.images import MAX_IMAGE_PIXELS, MAX_UPSCALE, read_images, stack_resized
+from interestyle import ImageTooLargeError, UpscaleWarning, invert
+from interestyle.cli import main
+from interestyle.images import MAX_IMAGE_PIXELS, MAX_UPSCALE, load_masks, read_images, stack_resized
 
 
 def smooth(h: int, w: int) -> np.ndarray:
@@ -58,6 +59,44 @@ def test_reading_a_6000_pixel_file_for_a_64_pixel_model_keeps_memory_small(tmp_p
     assert int(grown_mb) < 100  # at full size: 108 MB decoded, then 864 MB per float64 copy
 
 
+def test_a_mask_file_the_size_of_a_huge_photo_is_decoded_at_a_reduced_size(tmp_path):
+    path = tmp_path / "mask.png"
+    mask = np.zeros((6000, 6000), np.uint8)
+    mask[1000:5000, 1500:4500] = 255
+    Image.fromarray(mask).save(path, compress_level=1)
+    script = (
+        "import resource, sys\n"
+        "from interestyle.images import load_masks\n"
+        "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "m = load_masks(sys.argv[1], 64, sizes=[(6000, 6000)])\n"
+        "after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "print(tuple(m.shape), round(float(m.mean()), 3), (after - before) // 1024)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script, str(path)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    shape, mean, grown_mb = proc.stdout.split(") ")[0] + ")", *proc.stdout.split(") ")[1].split()
+    assert shape == "(1, 1, 64, 64)" and abs(float(mean) - 4000 * 3000 / 6000**2) < 0.01
+    assert int(grown_mb) < 150  # decoded (36 MB), box-reduced by 46; at full size 36 MB + 288 MB (float64) + 144 MB
+    # the same mask as a smaller file gives the same 64 x 64 mask
+    Image.fromarray(mask).resize((600, 600), Image.Resampling.BOX).save(tmp_path / "small.png")
+    small = load_masks(tmp_path / "small.png", 64, sizes=[(6000, 6000)])
+    assert abs(float(small.mean()) - float(mean)) < 0.01
+
+
+def test_the_command_line_names_each_enlarged_file_once(tmp_path, capsys):
+    model = tiny_model()  # 32 pixels
+    model.save_pretrained(tmp_path / "model")
+    Image.new("RGB", (4, 3), (90, 60, 40)).save(tmp_path / "tiny.png")
+    Image.new("RGB", (40, 40), (90, 60, 40)).save(tmp_path / "fine.png")
+    argv = ["invert", str(tmp_path / "fine.png"), str(tmp_path / "tiny.png"), "--model", str(tmp_path / "model")]
+    assert main([*argv, "--out", str(tmp_path / "out"), "--no-progress"]) == 0
+    lines = [line for line in capsys.readouterr().err.splitlines() if "enlarged" in line]
+    assert lines == [
+        f"interestyle invert: warning: {tmp_path / 'tiny.png'} is 4x3 pixels and is enlarged 10.7x to 32x32: the "
+        "model sees little of it beyond its colours; give images of at least 8 pixels a side"
+    ]
+
+
 def test_a_decompression_bomb_is_refused_by_name_before_decoding(tmp_path):
     bomb = tmp_path / "bomb.png"
     Image.new("1", (20_000, 10_000)).save(bomb)  # 200 megapixels in a few kilobytes
@@ -73,7 +112,7 @@ def test_a_decompression_bomb_is_refused_by_name_before_decoding(tmp_path):
 
 def test_a_tiny_image_is_inverted_with_one_warning_naming_the_upscale():
     model = tiny_model()  # 32 pixels
-    with pytest.warns(UserWarning, match=r"is 1x1 pixels and is enlarged 32x to 32x32") as caught:
+    with pytest.warns(UpscaleWarning, match=r"is 1x1 pixels and is enlarged 32x to 32x32") as caught:
         invert(model, [torch.zeros(3, 1, 1), torch.zeros(3, 2, 2), torch.zeros(3, 32, 32)])
     assert len(caught) == 1 and "2 of 3 are enlarged more than 4x" in str(caught[0].message)
     side = int(32 / MAX_UPSCALE)

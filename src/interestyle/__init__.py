@@ -31,6 +31,7 @@ from .errors import (
     InterestyleError,
     MissingExtraError,
     NoFaceError,
+    UpscaleWarning,
     WeightsError,
 )
 from .evaluation import EvaluationReport, evaluate
@@ -70,6 +71,7 @@ __all__ = [
     "NoFaceError",
     "RefinedResult",
     "UnknownDirectionError",
+    "UpscaleWarning",
     "WeightsError",
     "__version__",
     "available_mask_providers",

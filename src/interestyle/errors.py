@@ -1,4 +1,4 @@
-"""The named exceptions users catch.
+"""The named exceptions users catch, and the warning they may filter.
 
 Each also derives from the builtin a caller would try first (``ValueError``, ``OSError``), so
 ``except ValueError`` keeps working for code that does not know about ``interestyle``.
@@ -15,6 +15,7 @@ __all__ = [
     "InterestyleError",
     "MissingExtraError",
     "NoFaceError",
+    "UpscaleWarning",
     "WeightsError",
 ]
 
@@ -84,3 +85,9 @@ class DivergenceError(InterestyleError, ArithmeticError):
         super().__init__(message)
         self.step = step
         self.loss = loss
+
+
+class UpscaleWarning(UserWarning):
+    """An image is enlarged more than [`MAX_UPSCALE`][interestyle.images.MAX_UPSCALE] times to the model's size, so
+    the model sees little of it beyond its colours (``warnings.filterwarnings("ignore", category=UpscaleWarning)``
+    silences it)."""

@@ -29,7 +29,7 @@ import torch.nn.functional as F
 from PIL import Image, ImageOps
 from torch import Tensor
 
-from .errors import ImageError, ImageTooLargeError, InterestyleError
+from .errors import ImageError, ImageTooLargeError, InterestyleError, UpscaleWarning
 from .validation import check_positive_int
 
 __all__ = [
@@ -47,6 +47,7 @@ __all__ = [
     "read_images",
     "stack_resized",
     "to_pil",
+    "upscale_message",
     "warn_if_upscaled",
 ]
 
@@ -302,9 +303,27 @@ def read_images(images: ImageInput, *, what: str = "images", min_side: int | Non
     return _image_items(images, what, min_side)
 
 
+def upscale_message(sizes: Sequence[tuple[int, int]], side: int, *, what: str = "image") -> str | None:
+    """What [`warn_if_upscaled`][interestyle.images.warn_if_upscaled] says about ``sizes`` (H, W) resized to
+    ``side`` x ``side``, or None when none is enlarged more than [`MAX_UPSCALE`][interestyle.images.MAX_UPSCALE]
+    times. ``what`` names the images (with an index when there are several)."""
+    factors = [side / min(h, w) for h, w in sizes]
+    over = [i for i, f in enumerate(factors) if f > MAX_UPSCALE]
+    if not over:
+        return None
+    worst = max(over, key=lambda i: factors[i])
+    h, w = sizes[worst]
+    which = f"{what} {worst}" if len(sizes) > 1 else what
+    others = f" ({len(over)} of {len(sizes)} are enlarged more than {MAX_UPSCALE:g}x)" if len(over) > 1 else ""
+    return (
+        f"{which} is {w}x{h} pixels and is enlarged {factors[worst]:.3g}x to {side}x{side}{others}: the model sees "
+        f"little of it beyond its colours; give images of at least {math.ceil(side / MAX_UPSCALE)} pixels a side"
+    )
+
+
 def warn_if_upscaled(sizes: Sequence[tuple[int, int]], side: int, *, what: str = "image", stacklevel: int = 1) -> None:
-    """Warn once when images will be enlarged more than [`MAX_UPSCALE`][interestyle.images.MAX_UPSCALE] times to
-    ``side`` x ``side``.
+    """Warn once ([`UpscaleWarning`][interestyle.errors.UpscaleWarning]) when images will be enlarged more than
+    [`MAX_UPSCALE`][interestyle.images.MAX_UPSCALE] times to ``side`` x ``side``.
 
     Args:
         sizes: the images' (H, W), as `image_sizes` gives them.
@@ -312,19 +331,9 @@ def warn_if_upscaled(sizes: Sequence[tuple[int, int]], side: int, *, what: str =
         what: how the message names them.
         stacklevel: as ``warnings.warn``'s, counted from the caller (1: the line that called this).
     """
-    factors = [side / min(h, w) for h, w in sizes]
-    over = [i for i, f in enumerate(factors) if f > MAX_UPSCALE]
-    if not over:
-        return
-    worst = max(over, key=lambda i: factors[i])
-    h, w = sizes[worst]
-    which = f"{what} {worst}" if len(sizes) > 1 else what
-    others = f" ({len(over)} of {len(sizes)} are enlarged more than {MAX_UPSCALE:g}x)" if len(over) > 1 else ""
-    warnings.warn(
-        f"{which} is {w}x{h} pixels and is enlarged {factors[worst]:.3g}x to {side}x{side}{others}: the model sees "
-        f"little of it beyond its colours; give images of at least {math.ceil(side / MAX_UPSCALE)} pixels a side",
-        stacklevel=stacklevel + 1,
-    )
+    message = upscale_message(sizes, side, what=what)
+    if message is not None:
+        warnings.warn(message, UpscaleWarning, stacklevel=stacklevel + 1)
 
 
 def image_sizes(items: Sequence[Tensor]) -> list[tuple[int, int]]:
@@ -343,12 +352,14 @@ def load_images(images: ImageInput, size: int, *, what: str = "images") -> Tenso
     return stack_resized(read_images(images, what=what), size)
 
 
-def _mask_items(mask: MaskInput, what: str) -> list[Tensor]:
-    """Any accepted mask -> list of (B_i, 1, H, W) float tensors in [0, 1]."""
+def _mask_items(mask: MaskInput, what: str, min_side: int | None = None) -> list[Tensor]:
+    """Any accepted mask -> list of (B_i, 1, H, W) float tensors in [0, 1] (files and PIL images reduced as images
+    are, keeping both sides >= ``min_side``)."""
     if isinstance(mask, (str, os.PathLike)):
-        mask = _open(mask)
+        mask = _open(mask, min_side)
     if isinstance(mask, Image.Image):
-        return [torch.from_numpy(_pil_to_array(mask, gray=True)).float()[None, None]]
+        _check_pixels(mask.size, what)
+        return [torch.from_numpy(_pil_to_array(_reduced(mask, min_side), gray=True)).float()[None, None]]
     if isinstance(mask, np.ndarray):
         return [_mask_tensor(torch.from_numpy(_array_to_unit(mask, what)), tuple(mask.shape), what)]
     if isinstance(mask, Tensor):
@@ -365,7 +376,7 @@ def _mask_items(mask: MaskInput, what: str) -> list[Tensor]:
     if isinstance(mask, Sequence) and not isinstance(mask, (str, bytes)):
         if len(mask) == 0:
             raise ValueError(f"{what} is an empty list")
-        return [t for i, item in enumerate(mask) for t in _mask_items(item, f"{what}[{i}]")]
+        return [t for i, item in enumerate(mask) for t in _mask_items(item, f"{what}[{i}]", min_side)]
     raise TypeError(
         f"{what} of type {type(mask).__name__} is not accepted; pass a PIL image, a numpy array, a tensor, a path, "
         "or a list of these"
@@ -390,14 +401,16 @@ def load_masks(mask: MaskInput, size: int, *, sizes: Sequence[tuple[int, int]], 
     """Turn an explicit mask into (B, 1, size, size) float32 in [0, 1] for a batch of B images.
 
     A single mask is shared by the whole batch. Each mask must have the aspect ratio of its image (it is
-    resized with it); ``sizes`` are the images' original (H, W) (`image_sizes`).
+    resized with it); ``sizes`` are the images' original (H, W) (`image_sizes`). Mask files and PIL images are
+    decoded at a reduced size as images are (both sides kept >= `DECODE_MARGIN` x ``size``), so a mask the
+    size of a large photo costs no more memory than the photo.
 
     Raises:
         ValueError: NaNs, values outside [0, 1], a wrong rank or channel count, a batch of masks that is
             neither 1 nor B, or a mask whose aspect ratio differs from its image's.
         TypeError: an unsupported type or dtype.
     """
-    items = _mask_items(mask, what)
+    items = _mask_items(mask, what, DECODE_MARGIN * size)
     masks = [m[i : i + 1] for m in items for i in range(m.shape[0])]
     batch = len(sizes)
     if len(masks) not in (1, batch):

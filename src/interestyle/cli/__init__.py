@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import NoReturn
 
 from .._version import __version__
-from ..errors import InterestyleError
+from ..errors import InterestyleError, UpscaleWarning
 from .inputs import warn
 
 __all__ = ["COMMANDS", "main"]
@@ -73,6 +73,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with warnings.catch_warnings():
             warnings.showwarning = _one_line_warnings(args.command)
+            # the readers name each enlarged file; the library's warning would count images in a batch
+            warnings.filterwarnings("ignore", category=UpscaleWarning)
             return int(args.func(args) or 0)
     except USER_ERRORS as exc:
         print(f"interestyle {args.command}: error: {exc}", file=sys.stderr)

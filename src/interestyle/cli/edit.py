@@ -18,7 +18,7 @@ from ..errors import NoFaceError
 from ..images import to_pil
 from ..inversion import invert
 from ..models.model import IntereStyleModel
-from .inputs import MaskFinder, Reader, decode_side, expand_inputs, warn
+from .inputs import MaskFinder, Reader, expand_inputs, model_side, warn
 from .invert import add_align_options, add_io_options, landmark_provider
 from .options import add_model_options, load_model, positive_int
 from .outputs import Grid, output_folder, save_latents, save_png, unique_names
@@ -135,7 +135,7 @@ def run(args: argparse.Namespace) -> int:
     layers = None if args.layers is None else resolve_layers(args.layers, model.n_latent)
     out = output_folder(args.out)
     names = unique_names([*image_paths, *latent_paths])
-    reader = Reader("edit", masks, min_side=None if args.align else decode_side(model))
+    reader = Reader("edit", masks, side=None if args.align else model_side(model))
     grid = Grid(args.grid, ["photo", *(f"{direction.name} {_strength_label(s)}" for s in strengths)])
     paste = args.mask is not None
     common = {"layers": layers, "batch_size": args.batch_size, "progress": False}

@@ -12,10 +12,10 @@ from safetensors import SafetensorError, safe_open
 from torch import Tensor
 from tqdm.auto import tqdm
 
-from ..images import DECODE_MARGIN, IMAGE_SUFFIXES, read_images
+from ..images import DECODE_MARGIN, IMAGE_SUFFIXES, image_sizes, read_images, upscale_message
 from ..models.model import IntereStyleModel
 
-__all__ = ["MaskFinder", "Reader", "decode_side", "expand_inputs", "warn"]
+__all__ = ["MaskFinder", "Reader", "expand_inputs", "model_side", "warn"]
 
 _GLOB_CHARS = frozenset("*?[")
 
@@ -64,30 +64,38 @@ def expand_inputs(specs: Sequence[str], *, what: str = "input", suffixes: Sequen
     return unique
 
 
-def decode_side(model: IntereStyleModel) -> int:
-    """The side image files are decoded at (at least) for ``model`` without --align: a small multiple of what it resizes
-    them to (see [`interestyle.images.read_images`][interestyle.images.read_images])."""
-    return DECODE_MARGIN * max(model.input_size, model.resolution)
+def model_side(model: IntereStyleModel) -> int:
+    """The side images are resized to for ``model`` (without --align): the larger of its input and its output."""
+    return max(model.input_size, model.resolution)
 
 
 class Reader:
     """Reads images one at a time; an unreadable file (or a photo whose mask is missing from a mask folder)
-    is reported with a warning naming it and counted, not raised."""
+    is reported with a warning naming it and counted, not raised.
 
-    def __init__(self, command: str, masks: MaskFinder | None = None, *, min_side: int | None = None) -> None:
+    With ``side`` (the side the model resizes images to, `model_side`), a large file is decoded at a reduced
+    size that keeps `DECODE_MARGIN` times it, and one enlarged past `MAX_UPSCALE` is warned about by name
+    (the library's own upscale warning counts images in a batch; `main` silences it). Without it, files
+    are read whole (photos to align).
+    """
+
+    def __init__(self, command: str, masks: MaskFinder | None = None, *, side: int | None = None) -> None:
         self.command = command
         self.masks = masks
-        self.min_side = min_side  # decode at a reduced size keeping this side (None: full size)
+        self.side = side
         self.skipped: list[Path] = []
 
     def read(self, path: Path) -> Tensor | None:
         """(1, 3, H, W) float32 in [-1, 1], or None when the file cannot be read as an image."""
+        min_side = None if self.side is None else DECODE_MARGIN * self.side
         try:
-            image = read_images(path, what=str(path), min_side=self.min_side)[0]
+            image = read_images(path, what=str(path), min_side=min_side)[0]
         except (ValueError, TypeError, OSError) as exc:
             warn(self.command, f"skipped {path}: {exc}")
             self.skipped.append(path)
             return None
+        if self.side is not None and (message := upscale_message(image_sizes([image]), self.side, what=str(path))):
+            warn(self.command, message)
         missing = None if self.masks is None else self.masks.missing(path)
         if missing is not None:
             warn(self.command, f"skipped {path}: {missing}")

@@ -17,7 +17,7 @@ from ..masks import available_mask_providers
 from ..models.model import IntereStyleModel
 from ..pivotal import DEFAULT_LR, RefinedResult, refine
 from ..serialization import atomic_write
-from .inputs import MaskFinder, Reader, decode_side, expand_inputs, warn
+from .inputs import MaskFinder, Reader, expand_inputs, model_side, warn
 from .options import add_model_options, load_model, positive_float, positive_int
 from .outputs import Grid, output_folder, save_latents, save_png, unique_names
 
@@ -149,7 +149,7 @@ def run(args: argparse.Namespace) -> int:
     model = load_model(args)
     out = output_folder(args.out)
     names = unique_names(paths)
-    reader = Reader("invert", masks, min_side=decode_side(model))
+    reader = Reader("invert", masks, side=model_side(model))
     grid = Grid(args.grid, ["photo", "reconstruction", *(["composite"] if args.mask is not None else [])])
     written = 0
     # refine tunes one generator per call: photo by photo, so that each gets its own

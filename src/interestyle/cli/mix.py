@@ -19,7 +19,7 @@ from ..images import to_pil
 from ..inversion import InversionResult, invert
 from ..models.model import IntereStyleModel
 from .edit import feather_fraction_of
-from .inputs import MaskFinder, Reader, decode_side, expand_inputs, warn
+from .inputs import MaskFinder, Reader, expand_inputs, model_side, warn
 from .invert import add_align_options, add_io_options, landmark_provider
 from .options import add_model_options, load_model, positive_int
 from .outputs import Grid, output_folder, save_latents, save_png, unique_names
@@ -185,9 +185,9 @@ class _Job:
         self.masks = MaskFinder(args.mask)
         self.model = load_model(args)
         self.layers = resolve_layers(args.layers, self.model.n_latent)
-        min_side = None if args.align else decode_side(self.model)
-        self.reader = Reader("mix", self.masks, min_side=min_side)
-        self.style_reader = Reader("mix", min_side=min_side)
+        side = None if args.align else model_side(self.model)
+        self.reader = Reader("mix", self.masks, side=side)
+        self.style_reader = Reader("mix", side=side)
         self.style_reader.skipped = self.reader.skipped  # one count for the exit code
         self.content_names = unique_names(self.content_paths)
         self.style_names = (
