@@ -17,12 +17,13 @@ category are the same whatever ``--cases`` is; tests/test_fuzz_inputs.py runs a 
 The categories: ``config-missing`` (a key or a section of config.json removed), ``config-type`` (a value
 of the wrong type), ``config-range`` (a number out of range, an unknown name), ``config-bytes`` (bytes of
 config.json flipped or cut), ``header-bytes`` (bits flipped in model.safetensors' length field and JSON
-header), ``header-length`` (the header length replaced), ``weights-truncation`` (model.safetensors cut),
+header), ``header-length`` (the header length replaced), ``weights-data`` (bits flipped in the tensor data, which
+only the checksum written with them can catch), ``weights-truncation`` (model.safetensors cut),
 ``png-flip`` / ``jpeg-flip`` (1-3 bits flipped anywhere) and ``png-truncation`` / ``jpeg-truncation``.
 
 Usage::
 
-    python benchmarks/fuzz_inputs.py                     # 60 cases per category (660 in all), seed 0
+    python benchmarks/fuzz_inputs.py                     # 60 cases per category (720 in all), seed 0
     python benchmarks/fuzz_inputs.py --cases 200 --seed 1 --json fuzz.json
     python benchmarks/fuzz_inputs.py --model demo        # the embedded demo model's folder (slower)
 
@@ -71,6 +72,7 @@ MODEL_CATEGORIES = (
     "config-bytes",
     "header-bytes",
     "header-length",
+    "weights-data",
     "weights-truncation",
 )
 IMAGE_CATEGORIES = ("png-flip", "png-truncation", "jpeg-flip", "jpeg-truncation")
@@ -181,12 +183,12 @@ def mutate_config(category: str, config: dict[str, Any], rng: random.Random) -> 
     return f"{name}={value!r}", out
 
 
-def flip_bits(data: bytes, rng: random.Random, stop: int | None = None) -> tuple[str, bytes]:
-    """1-3 random bits of ``data[:stop]`` flipped."""
+def flip_bits(data: bytes, rng: random.Random, stop: int | None = None, start: int = 0) -> tuple[str, bytes]:
+    """1-3 random bits of ``data[start:stop]`` flipped."""
     out = bytearray(data)
     where = []
     for _ in range(rng.randint(1, 3)):
-        pos = rng.randrange(len(out) if stop is None else stop)
+        pos = rng.randrange(start, len(out) if stop is None else stop)
         out[pos] ^= 1 << rng.randrange(8)
         where.append(pos)
     return f"bits flipped at bytes {sorted(where)}", bytes(out)
@@ -199,10 +201,12 @@ def truncate(data: bytes, rng: random.Random) -> tuple[str, bytes]:
 
 
 def mutate_weights(category: str, data: bytes, rng: random.Random) -> tuple[str, bytes]:
-    """A damaged copy of a safetensors file and a description (``header-*`` and ``weights-truncation``)."""
+    """A damaged copy of a safetensors file and a description (``header-*`` and ``weights-*``)."""
     (header_length,) = struct.unpack("<Q", data[:8])
     if category == "header-bytes":
         return flip_bits(data, rng, stop=8 + header_length)
+    if category == "weights-data":
+        return flip_bits(data, rng, start=8 + header_length)
     if category == "header-length":
         near = [0, 1, 2, header_length - 1, header_length + 1, header_length * 2, len(data), len(data) - 8]
         value = rng.choice([*near, 2**32, 2**63, 2**64 - 1, rng.randrange(2**64)])

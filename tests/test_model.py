@@ -1,5 +1,6 @@
 import json
 import re
+import struct
 import subprocess
 import sys
 
@@ -8,7 +9,7 @@ import torch
 
 from conftest import tiny_model
 from interestyle import ConfigError, IntereStyleModel, WeightsError, load_encoder
-from interestyle.serialization import CONFIG_NAME, INCOMPLETE_MARKER, WEIGHTS_NAME
+from interestyle.serialization import CHECKSUM_KEY, CONFIG_NAME, INCOMPLETE_MARKER, WEIGHTS_NAME, tensors_sha256
 
 
 def assert_same_state(a: torch.nn.Module, b: torch.nn.Module) -> None:
@@ -100,6 +101,55 @@ def test_a_folder_a_save_was_interrupted_in_refuses_to_load(folder):
     tiny_model(seed=1).save_pretrained(folder)  # saving again mends it
     assert not (folder / INCOMPLETE_MARKER).exists()
     assert_same_state(load_encoder(folder), tiny_model(seed=1))
+
+
+def test_a_flipped_bit_in_the_tensor_data_is_refused_by_the_checksum(folder):
+    assert json.loads((folder / CONFIG_NAME).read_text())[CHECKSUM_KEY] == tensors_sha256(tiny_model().state_dict())
+    path = folder / WEIGHTS_NAME
+    data = bytearray(path.read_bytes())
+    (header_length,) = struct.unpack("<Q", data[:8])
+    for offset in (8 + header_length, len(data) - 1, (8 + header_length + len(data)) // 2):
+        damaged = bytearray(data)
+        damaged[offset] ^= 0x10  # safetensors reads this without a word: only the values change
+        path.write_bytes(damaged)
+        with pytest.raises(WeightsError, match=re.escape(f"{path} is damaged: its tensor data does not match")):
+            load_encoder(folder)
+    path.write_bytes(data)
+    assert_same_state(load_encoder(folder), tiny_model())
+
+
+def test_a_model_saves_to_the_same_bytes_every_time(folder, tmp_path):
+    for i in range(3):
+        tiny_model().save_pretrained(tmp_path / f"again{i}")
+        for name in (CONFIG_NAME, WEIGHTS_NAME):
+            assert (tmp_path / f"again{i}" / name).read_bytes() == (folder / name).read_bytes()
+
+
+@pytest.mark.parametrize("checksum", [12, "abc", "A" * 64, None])
+def test_a_folder_without_a_valid_checksum_field(folder, checksum):
+    config = json.loads((folder / CONFIG_NAME).read_text())
+    if checksum is None:
+        del config[CHECKSUM_KEY]  # another tool's folder, or an older one: read unchecked
+    else:
+        config[CHECKSUM_KEY] = checksum
+    (folder / CONFIG_NAME).write_text(json.dumps(config))
+    if checksum is None:
+        assert_same_state(load_encoder(folder), tiny_model())
+    else:
+        with pytest.raises(ConfigError, match=f"{CHECKSUM_KEY} must be a SHA-256 in 64 lowercase hexadecimal digits"):
+            load_encoder(folder)
+
+
+def test_the_checksum_depends_on_names_dtypes_shapes_and_values_only():
+    a = {"x": torch.arange(6.0).reshape(2, 3), "y": torch.zeros(2, dtype=torch.bfloat16)}
+    assert tensors_sha256(a) == tensors_sha256({"y": a["y"].clone(), "x": a["x"].t().contiguous().t()})
+    for changed in (
+        {**a, "x": a["x"].reshape(3, 2)},
+        {**a, "y": a["y"].half()},
+        {"x2": a["x"], "y": a["y"]},
+        {**a, "x": a["x"] + 1e-6},
+    ):
+        assert tensors_sha256(changed) != tensors_sha256(a)
 
 
 def test_a_save_that_fails_changes_nothing(folder, tmp_path, monkeypatch):

@@ -5,11 +5,15 @@ are refused with a pointer to ``interestyle convert``, which is the one place th
 
 A folder's files are written together (`writing_folder`): a process killed while saving leaves the
 old folder, the new one, no folder, or one that refuses to load because it names itself incomplete, never
-a mix of old and new files that loads.
+a mix of old and new files that loads. ``config.json`` carries a SHA-256 of the weights' tensors
+(`CHECKSUM_KEY`), checked when they are read: a flipped bit in the tensor data, which safetensors itself
+cannot see, is refused instead of loading a subtly different model. (It is not in the safetensors header:
+safetensors writes header metadata in no fixed order, so the same model would not save to the same bytes.)
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -26,6 +30,7 @@ from safetensors.torch import save_file
 from .errors import ConfigError, WeightsError
 
 __all__ = [
+    "CHECKSUM_KEY",
     "CONFIG_NAME",
     "INCOMPLETE_MARKER",
     "PICKLE_SUFFIXES",
@@ -36,12 +41,17 @@ __all__ = [
     "read_model_folder",
     "read_state_dict",
     "save_model_folder",
+    "tensors_sha256",
     "writing_folder",
 ]
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
 PICKLE_SUFFIXES = (".pt", ".pth", ".bin", ".ckpt", ".pkl", ".pickle", ".tar")
+CHECKSUM_KEY = "_tensors_sha256"
+"""The ``config.json`` field holding `tensors_sha256` of the folder's weights (a leading underscore, like
+``_class_name``: not a configuration field). Folders written before it existed, or by other tools, have none
+and their weights are read unchecked."""
 INCOMPLETE_MARKER = ".interestyle-incomplete"
 """The file that marks a folder whose files are being replaced: loaders refuse a folder holding it."""
 
@@ -122,13 +132,25 @@ def check_complete_folder(folder: Path) -> None:
         )
 
 
+def tensors_sha256(tensors: Mapping[str, torch.Tensor]) -> str:
+    """SHA-256 (hex) of tensors by name: each name, dtype, shape and raw bytes, names sorted, so it depends on
+    the values only, not on how a file lays them out."""
+    digest = hashlib.sha256()
+    for name in sorted(tensors):
+        t = tensors[name].detach().to("cpu").contiguous()
+        digest.update(f"{name}\0{t.dtype}\0{tuple(t.shape)}\0".encode())
+        digest.update(t.reshape(-1).view(torch.uint8).numpy().data)
+    return digest.hexdigest()
+
+
 def save_model_folder(
     config: Mapping[str, Any], state_dict: Mapping[str, torch.Tensor], directory: str | os.PathLike[str]
 ) -> Path:
     """Write ``config.json`` and ``model.safetensors`` into ``directory`` together (`writing_folder`);
     returns the folder."""
     tensors = {k: v.detach().to("cpu").contiguous().clone() for k, v in state_dict.items()}
-    text = json.dumps({"_class_name": "IntereStyleModel", **config}, indent=2) + "\n"
+    text = json.dumps({"_class_name": "IntereStyleModel", **config, CHECKSUM_KEY: tensors_sha256(tensors)}, indent=2)
+    text += "\n"
     with writing_folder(directory) as staging:
         save_file(tensors, str(staging / WEIGHTS_NAME), metadata={"format": "pt"})
         (staging / CONFIG_NAME).write_text(text, encoding="utf-8")
@@ -187,13 +209,24 @@ def key_mismatch(missing: Sequence[str], unexpected: Sequence[str]) -> str:
     return ", ".join(parts)
 
 
-def read_state_dict(path: Path, expected: Mapping[str, tuple[int, ...]]) -> dict[str, torch.Tensor]:
-    """Read a safetensors file whose keys and shapes must be exactly ``expected``.
+def read_state_dict(
+    path: Path, expected: Mapping[str, tuple[int, ...]], checksum: object = None
+) -> dict[str, torch.Tensor]:
+    """Read a safetensors file whose keys and shapes must be exactly ``expected``, and whose tensors must have
+    the SHA-256 ``checksum`` (its folder's ``config.json`` `CHECKSUM_KEY`; None: not checked).
 
     Raises:
-        WeightsError: the file is corrupt or truncated, or a key is missing, unexpected or of another
-            shape (the message names the first such key and both shapes).
+        WeightsError: the file is corrupt or truncated, its tensors do not match ``checksum``, or a key is
+            missing, unexpected or of another shape (the message names the first such key and both shapes).
+        ConfigError: ``checksum`` is not 64 hexadecimal digits.
     """
+    if checksum is not None and not (
+        isinstance(checksum, str) and len(checksum) == 64 and all(c in "0123456789abcdef" for c in checksum)
+    ):
+        raise ConfigError(
+            f"{path.parent / CONFIG_NAME}: {CHECKSUM_KEY} must be a SHA-256 in 64 lowercase hexadecimal digits, "
+            f"got {checksum!r}"
+        )
     try:
         with safe_open(str(path), framework="pt", device="cpu") as f:
             keys = list(f.keys())
@@ -208,6 +241,12 @@ def read_state_dict(path: Path, expected: Mapping[str, tuple[int, ...]]) -> dict
                         f"{path} does not match its config: {key!r} has shape {shapes[key]} in the file "
                         f"but the config builds {tuple(shape)}"
                     )
-            return {k: f.get_tensor(k) for k in keys}
+            tensors = {k: f.get_tensor(k) for k in keys}
     except SafetensorError as exc:
         raise WeightsError(f"{path} is not a readable safetensors file (corrupt or truncated?): {exc}") from None
+    if checksum is not None and tensors_sha256(tensors) != checksum:
+        raise WeightsError(
+            f"{path} is damaged: its tensor data does not match the SHA-256 in {CONFIG_NAME} ({CHECKSUM_KEY}); "
+            "download, convert or save the model again"
+        )
+    return tensors

@@ -21,7 +21,7 @@ from typing_extensions import Self
 
 from ..errors import ConfigError
 from ..locate import HubOptions, resolve_model_folder
-from ..serialization import read_model_folder, read_state_dict, save_model_folder
+from ..serialization import CHECKSUM_KEY, read_model_folder, read_state_dict, save_model_folder
 from ..validation import check_int
 from .bisenet import BiSeNet
 from .morphology import check_size, dilate_mask, feather_mask
@@ -312,7 +312,9 @@ class FaceParser(nn.Module):
         input_size = check_int(input_size, f"{where}: input_size", minimum=32, error=ConfigError)
         with torch.device("meta"):
             net = BiSeNet(n_classes)
-        state = read_state_dict(weights, {k: tuple(v.shape) for k, v in net.state_dict().items()})
+        state = read_state_dict(
+            weights, {k: tuple(v.shape) for k, v in net.state_dict().items()}, config.get(CHECKSUM_KEY)
+        )
         net.load_state_dict(state, strict=True, assign=True)
         if device is not None or dtype is not None:
             net.to(device=device, dtype=dtype)

@@ -24,7 +24,7 @@ from ..errors import ConfigError
 from ..nn.equalized import EqualLinear, FusedLeakyReLU
 from ..nn.modulated import ModulatedConv2d, NoiseInjection
 from ..nn.resample import Upsample
-from ..serialization import read_model_folder, read_state_dict, save_model_folder
+from ..serialization import CHECKSUM_KEY, read_model_folder, read_state_dict, save_model_folder
 
 __all__ = ["Generator", "NoiseMode", "load_generator", "save_generator"]
 
@@ -294,7 +294,7 @@ def load_generator(
         generator = Generator(config)
     expected = {k: tuple(v.shape) for k, v in generator.state_dict().items()}
     expected["latent_avg"] = (config.style_dim,)
-    state = read_state_dict(weights, expected)
+    state = read_state_dict(weights, expected, config_dict.get(CHECKSUM_KEY))
     latent_avg = state.pop("latent_avg")
     generator.load_state_dict(state, strict=True, assign=True)
     if device is not None or dtype is not None:

@@ -21,7 +21,7 @@ from typing_extensions import Self
 from ..config import ModelConfig, check_complete
 from ..devices import resolve_device
 from ..errors import ConfigError
-from ..serialization import read_model_folder, read_state_dict, save_model_folder
+from ..serialization import CHECKSUM_KEY, read_model_folder, read_state_dict, save_model_folder
 from .encoders import build_encoder, use_channels_last
 from .generator import GENERATOR_CLASS_NAME, Generator, NoiseMode
 
@@ -246,7 +246,7 @@ class IntereStyleModel(nn.Module):
         with torch.device("meta"), _ShapesOnly():
             model = cls(config)
         expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
-        state = read_state_dict(weights, expected)
+        state = read_state_dict(weights, expected, config_dict.get(CHECKSUM_KEY))
         model.load_state_dict(state, strict=True, assign=True)
         use_channels_last(model.encoder)  # assign=True brought the file's NCHW tensors
         if device is not None or dtype is not None:

@@ -23,7 +23,7 @@ from torch import Tensor
 
 from .._version import __version__
 from ..models.model import IntereStyleModel
-from ..serialization import WEIGHTS_NAME, read_state_dict
+from ..serialization import CHECKSUM_KEY, CONFIG_NAME, WEIGHTS_NAME, read_state_dict
 
 __all__ = [
     "STATE_JSON",
@@ -210,7 +210,8 @@ def read_checkpoint(
     folder = Path(folder)
     meta: dict[str, Any] = json.loads((folder / STATE_JSON).read_text(encoding="utf-8"))
     expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
-    state = read_state_dict(folder / WEIGHTS_NAME, expected)
+    config = json.loads((folder / CONFIG_NAME).read_text(encoding="utf-8")) if (folder / CONFIG_NAME).is_file() else {}
+    state = read_state_dict(folder / WEIGHTS_NAME, expected, config.get(CHECKSUM_KEY))
     model.load_state_dict(state, strict=True)
     with safe_open(str(folder / STATE_TENSORS), framework="pt", device="cpu") as f:
         tensors = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 (safe_open is not a mapping)
