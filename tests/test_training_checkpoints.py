@@ -178,3 +178,14 @@ def test_resume_warnings_name_what_changed(tmp_path):
     assert len(changed) == 2
     assert "2 process(es), this run has 1" in changed[0] and str(tmp_path) in changed[0]
     assert "sections ['optim']" in changed[1]
+
+
+def test_resume_warnings_say_what_a_different_process_count_changes(tmp_path):
+    meta = {"num_processes": 2, "training_config": {"optim": {"batch_size": 2, "lr": 1.0}}}
+    kept = {"optim": {"batch_size": 2, "lr": 1.0, "gradient_accumulation_steps": 2}}
+    (line, section) = resume_warnings(tmp_path, meta, num_processes=1, training_config=kept)
+    assert "2 process(es), this run has 1: the global batch stays 4 images (2 x 1 process(es) x 2" in line
+    assert "reads the images an uninterrupted run would" in line and "sections ['optim']" in section
+    (line,) = resume_warnings(tmp_path, meta, num_processes=4, training_config=meta["training_config"])
+    assert "global batch changes from 4 images (2 x 2 process(es) x 1 accumulation step(s)) to 8 images" in line
+    assert "optim.lr=1.0 is not rescaled" in line and "gradient_accumulation_steps" in line

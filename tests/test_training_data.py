@@ -155,3 +155,34 @@ def test_provider_masks_refuse_a_bad_declared_resolution_when_built(tmp_path):
     provider.resolution = 0
     with pytest.raises(MaskProviderError, match="resolution=0"):
         ProviderMasks(provider, tmp_path / "cache", FolderImages(tmp_path / "img", None, 32))
+
+
+def test_a_steps_images_and_flips_depend_on_the_global_batch_only():
+    """Batch 4 on one process, 2 on each of 2, 2 accumulated twice, 1 on 2 processes accumulated twice: one step
+    reads the same 4 images with the same flips."""
+    train = list(range(20, 27))
+    splits = [(4, 1, 1), (2, 2, 1), (2, 1, 2), (1, 2, 2)]
+    for step in range(3):
+        seen = []
+        for batch, processes, accumulation in splits:
+            items = [
+                item
+                for k in range(accumulation)
+                for r in range(processes)
+                for item in step_items(
+                    step,
+                    train,
+                    batch,
+                    seed=5,
+                    process_index=r,
+                    num_processes=processes,
+                    micro_step=k,
+                    accumulation_steps=accumulation,
+                )
+            ]
+            seen.append(sorted(items))
+        assert all(s == seen[0] for s in seen), step
+    sampler = StepSampler(train, 2, start=1, end=3, seed=5, accumulation_steps=2)
+    assert len(sampler) == 4 and list(sampler)[1] == step_items(1, train, 2, seed=5, micro_step=1, accumulation_steps=2)
+    with pytest.raises(ValueError, match="micro_step=2"):
+        step_items(0, train, 2, seed=5, micro_step=2, accumulation_steps=2)

@@ -24,6 +24,7 @@ from torch import Tensor
 from .._version import __version__
 from ..models.model import IntereStyleModel
 from ..serialization import CHECKSUM_KEY, CONFIG_NAME, WEIGHTS_NAME, read_state_dict
+from .config import OptimConfig
 
 __all__ = [
     "STATE_JSON",
@@ -31,6 +32,7 @@ __all__ = [
     "Stateful",
     "checkpoint_name",
     "find_latest_checkpoint",
+    "global_batch",
     "prune_checkpoints",
     "read_checkpoint",
     "resume_warnings",
@@ -237,17 +239,55 @@ def read_checkpoint(
     return meta
 
 
+def global_batch(optim: OptimConfig | dict[str, Any], num_processes: int) -> int:
+    """Images per optimiser step: ``batch_size x num_processes x gradient_accumulation_steps`` of ``optim`` (an
+    [`OptimConfig`][interestyle.training.config.OptimConfig] or its dict form, as a checkpoint stores it)."""
+    if isinstance(optim, OptimConfig):
+        return optim.batch_size * num_processes * optim.gradient_accumulation_steps
+    return int(optim.get("batch_size", 8)) * num_processes * int(optim.get("gradient_accumulation_steps", 1))
+
+
+def _batch_split(optim: dict[str, Any], num_processes: int) -> str:
+    accumulation = optim.get("gradient_accumulation_steps", 1)
+    return (
+        f"{global_batch(optim, num_processes)} images ({optim.get('batch_size', 8)} x {num_processes} process(es) "
+        f"x {accumulation} accumulation step(s))"
+    )
+
+
 def resume_warnings(
     folder: str | os.PathLike[str], meta: dict[str, Any], *, num_processes: int, training_config: dict[str, Any]
 ) -> list[str]:
-    """What differs between the run that wrote the checkpoint at ``folder`` (its ``meta``) and this one."""
+    """What differs between the run that wrote the checkpoint at ``folder`` (its ``meta``) and this one.
+
+    A different process count is named, with what it changes: when the global batch (batch size x processes
+    x accumulation steps) is the same, every step from here reads the same images as an uninterrupted run;
+    when it is not, the steps read other images and the learning rate is not rescaled.
+    """
     out = []
-    if meta.get("num_processes") != num_processes:
-        out.append(
-            f"warning: {folder} was written by {meta.get('num_processes')} process(es), this run has "
-            f"{num_processes}: the data order from here differs from an uninterrupted run"
-        )
     saved = meta.get("training_config", {})
+    old_processes = meta.get("num_processes")
+    old_optim, new_optim = saved.get("optim", {}), training_config.get("optim", {})
+    old_batch = None if old_processes is None else global_batch(old_optim, int(old_processes))
+    new_batch = global_batch(new_optim, num_processes)
+    line = ""
+    if old_processes != num_processes:
+        line = f"{folder} was written by {old_processes} process(es), this run has {num_processes}: "
+        if old_batch == new_batch:
+            line += (
+                f"the global batch stays {_batch_split(new_optim, num_processes)}, so each step from here reads "
+                "the images an uninterrupted run would (results equal up to floating-point rounding)"
+            )
+    if old_processes is not None and old_batch != new_batch:
+        line += (
+            f"the global batch changes from {_batch_split(old_optim, int(old_processes))} to "
+            f"{_batch_split(new_optim, num_processes)}: the data order from here differs from an uninterrupted "
+            f"run, and optim.lr={new_optim.get('lr')} is not rescaled; to keep {old_batch} images a step, set "
+            "optim.gradient_accumulation_steps (or optim.batch_size) so that batch_size x processes x "
+            "accumulation matches"
+        )
+    if line:
+        out.append("warning: " + line)
     changed = sorted(k for k in saved if saved.get(k) != training_config.get(k))
     if changed:
         out.append(f"warning: resuming with a changed training config (sections {changed})")

@@ -252,7 +252,10 @@ class OptimConfig:
         lr: peak learning rate.
         betas: Adam's betas.
         weight_decay: decoupled for ``adamw``, L2 for ``adam``.
-        batch_size: images per step and per process.
+        batch_size: images per process in one forward pass (a micro-batch; BatchNorm normalises over it).
+        gradient_accumulation_steps: micro-batches whose gradients are summed (each loss divided by this)
+            before one optimiser step. The global batch of a step is ``batch_size x processes x
+            gradient_accumulation_steps`` images; the learning rate is not rescaled with it.
         steps: total optimiser steps of the run.
         scheduler: ``"constant"`` or ``"cosine"`` (to 0 at ``steps``), after ``warmup_steps`` of linear warm-up.
         warmup_steps: linear warm-up length.
@@ -264,6 +267,7 @@ class OptimConfig:
     betas: tuple[float, float] = (0.9, 0.999)
     weight_decay: float = 0.0
     batch_size: int = 8
+    gradient_accumulation_steps: int = 1
     steps: int = 10_000
     scheduler: Literal["constant", "cosine"] = "constant"
     warmup_steps: int = 0
@@ -281,6 +285,7 @@ class OptimConfig:
         object.__setattr__(self, "betas", betas)
         _field(self, "optim.weight_decay", check_non_negative_number)
         _field(self, "optim.batch_size", check_positive_int)
+        _field(self, "optim.gradient_accumulation_steps", check_positive_int)
         _field(self, "optim.steps", check_positive_int)
         _choice("optim.scheduler", self.scheduler, SCHEDULERS)
         _field(self, "optim.warmup_steps", check_non_negative_int)
@@ -333,7 +338,9 @@ class TrainingConfig:
         data, loss, filter, disentanglement, optim, log: the sections above.
         iterations: refinement steps per training image (5 upstream); also written into saved models.
         noise_mode: the generator's noise during training, ``"random"`` (upstream) or ``"const"``.
-        mixed_precision: ``"no"``, ``"fp16"`` (GPU) or ``"bf16"``.
+        mixed_precision: Accelerate's autocast of the forward passes: ``"no"`` (float32), ``"bf16"`` (CPUs and
+            recent GPUs) or ``"fp16"`` (CUDA only, with a gradient scaler; refused on a machine without CUDA
+            when the trainer starts). The weights and the optimiser stay float32.
         seed: seed of the initialisation and of every step's sampling, flips and noise.
         baseline: train the no-mask comparison: forces ``loss.masked``, ``filter.enabled`` and
             ``disentanglement.enabled`` off (a file that also switches one of them on is an error).

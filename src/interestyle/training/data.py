@@ -2,7 +2,7 @@
 
 Sources: a folder of images with a folder of masks (matched by file stem), a folder of images whose masks
 a provider computes on the fly (cached as PNG files), or the procedural faces of
-`interestyle.synthetic`. Every step's batch is a function of ``(seed, step, process index)`` only, so
+`interestyle.synthetic`. Every step's batch is a function of ``(seed, step, process index, micro-batch)`` only, so
 a resumed run sees exactly the batches an uninterrupted one would, with no sampler state to save.
 """
 
@@ -260,28 +260,36 @@ def step_items(
     process_index: int = 0,
     num_processes: int = 1,
     flip: bool = True,
+    micro_step: int = 0,
+    accumulation_steps: int = 1,
     _permutation: Callable[[int], list[int]] | None = None,
 ) -> list[tuple[int, bool]]:
-    """The ``(source index, flip)`` pairs of one step on one process: a pure function of the arguments.
+    """The ``(source index, flip)`` pairs of one micro-batch of one step on one process: a pure function of
+    the arguments.
 
-    The training images are visited in a fresh seeded order each epoch; step ``s`` of process ``r`` of
-    ``W`` takes positions ``[(s * W + r) * B, (s * W + r + 1) * B)`` of that endless sequence.
+    The training images are visited in a fresh seeded order each epoch. Optimiser step ``s`` reads the
+    ``B * W * A`` positions ``[s * B * W * A, (s + 1) * B * W * A)`` of that endless sequence (``B`` the
+    batch size, ``W`` the processes, ``A`` the accumulation steps), cut into micro-batches of ``B``:
+    micro-batch ``k`` of process ``r`` is chunk ``(s * A + k) * W + r``. Whether an image is flipped is a
+    function of its position, so the images (and flips) a step sees depend on the global batch ``B * W * A``
+    only, not on how it is split between processes and accumulation steps.
     """
+    if not 0 <= micro_step < accumulation_steps:
+        raise ValueError(f"micro_step={micro_step} must be in [0, accumulation_steps={accumulation_steps})")
     n = len(train_indices)
     permutation = _permutation or _PermutationCache(n, seed)
-    start = (step * num_processes + process_index) * batch_size
+    chunk = (step * accumulation_steps + micro_step) * num_processes + process_index
     out = []
-    flips = torch.rand(
-        batch_size, generator=torch.Generator().manual_seed(derive_seed("flip", seed, step, process_index))
-    )
-    for k in range(batch_size):
-        epoch, position = divmod(start + k, n)
-        out.append((int(train_indices[permutation(epoch)[position]]), bool(flip and flips[k] < 0.5)))
+    for position in range(chunk * batch_size, (chunk + 1) * batch_size):
+        epoch, offset = divmod(position, n)
+        flipped = flip and derive_seed("flip", seed, position) % 2 == 1
+        out.append((int(train_indices[permutation(epoch)[offset]]), flipped))
     return out
 
 
 class StepSampler(Sampler[list[tuple[int, bool]]]):
-    """Batch sampler of steps ``[start, end)`` for one process: yields `step_items` of each step."""
+    """Batch sampler of steps ``[start, end)`` for one process: yields the `step_items` of each step's
+    ``accumulation_steps`` micro-batches in turn."""
 
     def __init__(
         self,
@@ -294,27 +302,32 @@ class StepSampler(Sampler[list[tuple[int, bool]]]):
         process_index: int = 0,
         num_processes: int = 1,
         flip: bool = True,
+        accumulation_steps: int = 1,
     ) -> None:
         self.train_indices = list(train_indices)
         self.batch_size, self.start, self.end, self.seed = batch_size, start, end, seed
         self.process_index, self.num_processes, self.flip = process_index, num_processes, flip
+        self.accumulation_steps = accumulation_steps
         self._permutation = _PermutationCache(len(self.train_indices), seed)
 
     def __len__(self) -> int:
-        return max(0, self.end - self.start)
+        return max(0, self.end - self.start) * self.accumulation_steps
 
     def __iter__(self) -> Iterator[list[tuple[int, bool]]]:
         for step in range(self.start, self.end):
-            yield step_items(
-                step,
-                self.train_indices,
-                self.batch_size,
-                seed=self.seed,
-                process_index=self.process_index,
-                num_processes=self.num_processes,
-                flip=self.flip,
-                _permutation=self._permutation,
-            )
+            for micro_step in range(self.accumulation_steps):
+                yield step_items(
+                    step,
+                    self.train_indices,
+                    self.batch_size,
+                    seed=self.seed,
+                    process_index=self.process_index,
+                    num_processes=self.num_processes,
+                    flip=self.flip,
+                    micro_step=micro_step,
+                    accumulation_steps=self.accumulation_steps,
+                    _permutation=self._permutation,
+                )
 
 
 class ItemDataset(Dataset):

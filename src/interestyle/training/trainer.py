@@ -10,7 +10,7 @@ import json
 import os
 import time
 from collections.abc import Iterator, Mapping
-from contextlib import nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,7 @@ from .builders import build_data, build_model, build_objective, build_optimizer
 from .checkpoints import (
     checkpoint_name,
     find_latest_checkpoint,
+    global_batch,
     prune_checkpoints,
     read_checkpoint,
     resume_warnings,
@@ -124,8 +125,10 @@ class Trainer:
             batch = Batch(batch.images, masks, batch.indices, batch.flips)
         return batch
 
-    def _batches(self, start: int, end: int) -> Iterator[Batch]:
+    def _batches(self, start: int, end: int) -> Iterator[list[Batch]]:
+        """The micro-batches of each step ``[start, end)`` on this process, ``gradient_accumulation_steps`` a step."""
         acc, d = self.accelerator, self.config.data
+        accumulation = self.config.optim.gradient_accumulation_steps
         sampler = StepSampler(
             self.train_indices,
             self.config.optim.batch_size,
@@ -135,6 +138,7 @@ class Trainer:
             process_index=acc.process_index,
             num_processes=acc.num_processes,
             flip=d.flip,
+            accumulation_steps=accumulation,
         )
         loader = torch.utils.data.DataLoader(
             ItemDataset(self.source),
@@ -143,8 +147,12 @@ class Trainer:
             collate_fn=collate,
             pin_memory=acc.device.type == "cuda",
         )
+        step: list[Batch] = []
         for batch in loader:
-            yield self._masks_for(batch).flipped()
+            step.append(self._masks_for(batch).flipped())
+            if len(step) == accumulation:
+                yield step
+                step = []
 
     def _fixed_images(self, count: int) -> tuple[Tensor, Tensor | None]:
         """The first ``count`` held-out images (training images when there are none), unflipped."""
@@ -249,23 +257,36 @@ class Trainer:
         return int(meta["step"])
 
     # -- the loop -----------------------------------------------------------------------------------------
-    def _step(self, batch: Batch) -> dict[str, float]:
-        """One optimiser step on ``batch``; returns its figures with ``step`` (after it) and ``lr``."""
+    def _step(self, micro_batches: list[Batch]) -> dict[str, float]:
+        """One optimiser step over ``micro_batches`` (each loss divided by their count, gradients summed,
+        all-reduced once at the last backward pass); returns the figures averaged over them, with ``step``
+        (after it) and ``lr``."""
         acc, cfg = self.accelerator, self.config
         step = self.step
-        torch.manual_seed(derive_seed("step", cfg.seed, step, acc.process_index))
-        x = batch.images.to(acc.device, non_blocking=True)
-        m = None if batch.masks is None else batch.masks.to(acc.device, non_blocking=True)
-        logs = training_step(
-            self.model,
-            x,
-            m,
-            self.objective,
-            encoder=self.encoder,
-            backward=acc.backward,
-            pass_context=lambda final: nullcontext() if final else acc.no_sync(self.encoder),
-            autocast=acc.autocast,
-        )
+        count = len(micro_batches)
+        totals: dict[str, float] = {}
+        for k, batch in enumerate(micro_batches):
+            last = k == count - 1
+
+            def pass_context(final: bool, last: bool = last) -> AbstractContextManager[Any]:
+                # DDP all-reduces once a step: at the final pass of the last micro-batch
+                return nullcontext() if final and last else acc.no_sync(self.encoder)
+
+            torch.manual_seed(derive_seed("step", cfg.seed, step, acc.process_index * count + k))
+            x = batch.images.to(acc.device, non_blocking=True)
+            m = None if batch.masks is None else batch.masks.to(acc.device, non_blocking=True)
+            logs = training_step(
+                self.model,
+                x,
+                m,
+                self.objective,
+                encoder=self.encoder,
+                backward=lambda loss: acc.backward(loss / count),
+                pass_context=pass_context,
+                autocast=acc.autocast,
+            )
+            for name, value in logs.items():
+                totals[name] = totals.get(name, 0.0) + value / count
         if cfg.optim.grad_clip is not None:
             acc.clip_grad_norm_(self.encoder.parameters(), cfg.optim.grad_clip)
         lr = self.optimizer.param_groups[0]["lr"]
@@ -273,7 +294,7 @@ class Trainer:
         self.scheduler.step()
         self.optimizer.zero_grad(set_to_none=True)
         self.step = step + 1
-        return {"step": float(self.step), "lr": lr, **logs}
+        return {"step": float(self.step), "lr": lr, **totals}
 
     def _log(self, row: dict[str, float], bar: Any, log: RunLog | None, seconds: float) -> None:
         """Show the step's main figures on the progress bar and write ``row`` (plus ``seconds`` since the
@@ -315,11 +336,12 @@ class Trainer:
         text = json.dumps(cfg.to_dict(), indent=2) + "\n"
         atomic_write(self.log_dir / "training_config.json", lambda tmp: tmp.write_text(text, encoding="utf-8"))
         log = RunLog(self.log_dir, start)
-        d = cfg.data
+        d, o = cfg.data, cfg.optim
         acc.print(
             f"interestyle train: {cfg.method} objective, {cfg.iterations} refinement steps, "
-            f"steps {start} -> {end} of {cfg.optim.steps}, batch {cfg.optim.batch_size} x {acc.num_processes} "
-            f"process(es) on {acc.device}, mixed precision {cfg.mixed_precision}"
+            f"steps {start} -> {end} of {o.steps}, global batch {global_batch(o, acc.num_processes)} = "
+            f"{o.batch_size} x {acc.num_processes} process(es) x {o.gradient_accumulation_steps} accumulation "
+            f"step(s) on {acc.device}, mixed precision {cfg.mixed_precision}"
         )
         acc.print(f"data: {d.kind}, {len(self.train_indices)} training / {len(self.val_indices)} held-out images")
         acc.print("\n".join(self.report))
@@ -344,8 +366,8 @@ class Trainer:
         )
         t0 = time.perf_counter()
         try:
-            for batch in self._batches(start, end):
-                logs = self._step(batch)
+            for micro_batches in self._batches(start, end):
+                logs = self._step(micro_batches)
                 self.history.append(logs)
                 bar.update(1)
                 s = self.step
