@@ -17,8 +17,9 @@ from ..editing import EditResult, edit, resolve_layers, resolve_strengths
 from ..errors import NoFaceError
 from ..images import to_pil
 from ..inversion import invert
+from ..latents_file import is_latents_file
 from ..models.model import IntereStyleModel
-from .inputs import MaskFinder, Reader, expand_inputs, model_side, warn
+from .inputs import MaskFinder, Reader, expand_inputs, is_latents_input, model_side, warn
 from .invert import add_align_options, add_io_options, landmark_provider
 from .options import add_model_options, load_model, positive_int
 from .outputs import Grid, output_folder, save_latents, save_png, unique_names
@@ -35,7 +36,9 @@ examples:
 
 --direction is a .npy or .safetensors file, or the name of a direction in --directions (a folder or Hub
 repo holding directions.safetensors; default: the model's own folder). INPUTs are images, or .safetensors
-latents written by `interestyle invert` (those are edited without inverting; a folder gives its images only).
+latents written by `interestyle invert` (those are edited without inverting; a folder gives its images only):
+one photo's NAME.safetensors, or a dataset's --latents-file (latents.safetensors, or the index of its shards,
+latents.safetensors.index.json), each of whose entries NAME is edited as one input.
 
 written to --out, for each input NAME and direction DIR:
   NAME_DIR_S.png         the edit at strength S (e.g. photo_smile_+2.png); with --mask, pasted into the
@@ -125,8 +128,8 @@ def _write(
 
 def run(args: argparse.Namespace) -> int:
     paths = expand_inputs(args.inputs)
-    image_paths = [p for p in paths if p.suffix.lower() != ".safetensors"]
-    latent_paths = [p for p in paths if p.suffix.lower() == ".safetensors"]
+    image_paths = [p for p in paths if not is_latents_input(p)]
+    latent_paths = [p for p in paths if is_latents_input(p)]
     masks = MaskFinder(args.mask)
     strengths = resolve_strengths(args.strength).tolist()
     direction = find_direction(args.direction, args.directions or args.model)
@@ -134,8 +137,16 @@ def run(args: argparse.Namespace) -> int:
     direction.for_model(model.n_latent, model.style_dim)  # a size mismatch fails before any work
     layers = None if args.layers is None else resolve_layers(args.layers, model.n_latent)
     out = output_folder(args.out)
-    names = unique_names([*image_paths, *latent_paths])
     reader = Reader("edit", masks, side=None if args.align else model_side(model))
+    # (file, output stem, latents (1, n_latent, style_dim) of a dataset's latents file, else None: read later)
+    latent_items: list[tuple[Path, str, torch.Tensor | None]] = []
+    for path in latent_paths:
+        if is_latents_file(path):
+            entries = reader.read_latents_file(path) or {}
+            latent_items.extend((path, name, t if t.ndim == 3 else t[None]) for name, t in entries.items())
+        else:
+            latent_items.append((path, path.stem, None))
+    names = unique_names([*image_paths, *(stem for _, stem, _ in latent_items)])
     grid = Grid(args.grid, ["photo", *(f"{direction.name} {_strength_label(s)}" for s in strengths)])
     paste = args.mask is not None
     common = {"layers": layers, "batch_size": args.batch_size, "progress": False}
@@ -143,7 +154,7 @@ def run(args: argparse.Namespace) -> int:
         return _run_aligned(args, model, image_paths, names, direction, strengths, common, out, reader, grid)
     written = 0
     bs = args.batch_size
-    with tqdm(total=len(paths), desc="edit", unit="input", disable=args.no_progress) as bar:
+    with tqdm(total=len(image_paths) + len(latent_items), desc="edit", unit="input", disable=args.no_progress) as bar:
         for start in range(0, len(image_paths), bs):
             chunk = list(zip(image_paths[start : start + bs], names[start : start + bs], strict=True))
             batch = [(p, n, t) for p, n in chunk if (t := reader.read(p)) is not None]
@@ -161,8 +172,9 @@ def run(args: argparse.Namespace) -> int:
                 _write(out, result, items, direction, args.model, paste, args.feather_px, grid)
                 written += len(batch)
             bar.update(len(chunk))
-        for path, name in zip(latent_paths, names[len(image_paths) :], strict=True):
-            latents = reader.read_latents(path)
+        for (path, _, latents), name in zip(latent_items, names[len(image_paths) :], strict=True):
+            if latents is None:
+                latents = reader.read_latents(path)
             bar.update(1)
             if latents is None:
                 continue

@@ -13,9 +13,10 @@ from torch import Tensor
 from tqdm.auto import tqdm
 
 from ..images import DECODE_MARGIN, IMAGE_SUFFIXES, image_sizes, read_images, upscale_message
+from ..latents_file import INDEX_SUFFIX, read_latents_file
 from ..models.model import IntereStyleModel
 
-__all__ = ["MaskFinder", "Reader", "expand_inputs", "model_side", "warn"]
+__all__ = ["MaskFinder", "Reader", "expand_inputs", "is_latents_input", "model_side", "warn"]
 
 _GLOB_CHARS = frozenset("*?[")
 
@@ -62,6 +63,12 @@ def expand_inputs(specs: Sequence[str], *, what: str = "input", suffixes: Sequen
             seen.add(key)
             unique.append(p)
     return unique
+
+
+def is_latents_input(path: Path) -> bool:
+    """A saved-latents input rather than an image: a ``.safetensors`` file or a latents index
+    (``*.safetensors.index.json``, see [`interestyle.latents_file`][interestyle.latents_file])."""
+    return path.suffix.lower() == ".safetensors" or path.name.endswith(".safetensors" + INDEX_SUFFIX)
 
 
 def model_side(model: IntereStyleModel) -> int:
@@ -121,6 +128,15 @@ class Reader:
             self.skipped.append(path)
             return None
         return latents
+
+    def read_latents_file(self, path: Path) -> dict[str, Tensor] | None:
+        """The ``{name: latents}`` of a dataset's latents file or index, or None (warned, counted) when unreadable."""
+        try:
+            return read_latents_file(path)
+        except (ValueError, OSError) as exc:
+            warn(self.command, f"skipped {path}: cannot read its latents: {exc}")
+            self.skipped.append(path)
+            return None
 
     def exit_code(self) -> int:
         """0 when every input was read, else 1 after a summary line."""
