@@ -159,7 +159,7 @@ def test_accumulation_is_a_larger_batch_up_to_batchnorm(tmp_path):
     assert 0 < diff < baseline / 10
 
 
-@pytest.mark.filterwarnings("ignore:Detected call of `lr_scheduler.step()`")  # the optimiser step is switched off
+@pytest.mark.filterwarnings("ignore:Detected call of:UserWarning")  # the optimiser step is switched off
 def test_accumulation_divides_each_loss_so_the_gradient_is_the_mean(tmp_path):
     """With one image a micro-batch and BatchNorm out of the way (eval mode), 2 accumulation steps of 1 image give
     the gradient of a batch of 2 images."""

@@ -21,7 +21,7 @@ from ..models.model import IntereStyleModel
 from ..pivotal import DEFAULT_LR, RefinedResult, refine
 from ..serialization import atomic_write
 from .inputs import MaskFinder, Reader, expand_inputs, model_side, warn
-from .options import add_model_options, load_model, positive_float, positive_int
+from .options import add_model_options, load_model, non_negative_int, positive_float, positive_int
 from .outputs import Grid, output_folder, save_latents, save_png, unique_names
 from .prefetch import prefetched
 from .shards import Shard, process_shard, shard_device
@@ -104,17 +104,6 @@ def add_dataset_options(parser: argparse.ArgumentParser) -> None:
         metavar="BATCHES",
         help="batches of photos decoded ahead on a thread while the model runs (default 2; 0: none)",
     )
-
-
-def non_negative_int(text: str) -> int:
-    """An integer >= 0, for argparse's ``type=``."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text} must be >= 0")
-    return value
 
 
 def outputs_of(name: str, args: argparse.Namespace) -> list[str]:

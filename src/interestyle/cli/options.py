@@ -19,6 +19,7 @@ __all__ = [
     "add_model_options",
     "add_progress_option",
     "load_model",
+    "non_negative_int",
     "positive_float",
     "positive_int",
     "resolve_device",
@@ -27,14 +28,24 @@ __all__ = [
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 
 
-def positive_int(text: str) -> int:
+def _int_at_least(text: str, minimum: int) -> int:
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text} must be >= 1")
+    if value < minimum:
+        raise argparse.ArgumentTypeError(f"{text} must be >= {minimum}")
     return value
+
+
+def positive_int(text: str) -> int:
+    """An integer >= 1, for argparse's ``type=``."""
+    return _int_at_least(text, 1)
+
+
+def non_negative_int(text: str) -> int:
+    """An integer >= 0, for argparse's ``type=``."""
+    return _int_at_least(text, 0)
 
 
 def positive_float(text: str) -> float:
