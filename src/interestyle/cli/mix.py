@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import Any, Union
 
@@ -18,11 +17,13 @@ from ..errors import NoFaceError
 from ..images import to_pil
 from ..inversion import InversionResult, invert
 from ..models.model import IntereStyleModel
+from ..results import composite_through_mask
 from .edit import feather_fraction_of
-from .inputs import MaskFinder, Reader, expand_inputs, model_side, warn
+from .inputs import MaskFinder, Reader, expand_inputs, is_latents_input, model_side, warn
 from .invert import add_align_options, add_io_options, landmark_provider
+from .mix_inputs import MixInput, check_latents_fit, mix_inputs
 from .options import add_model_options, load_model, positive_int
-from .outputs import Grid, output_folder, save_latents, save_png, unique_names
+from .outputs import Grid, output_folder, save_latents, save_png
 
 EPILOG = """\
 examples:
@@ -78,8 +79,9 @@ def add_parser(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
-# One inverted photo: latents (n_latent, style_dim), the photo (3, R, R), its mask (1, R, R) or None.
-Row = tuple[Tensor, Tensor, Union[Tensor, None]]  # noqa: UP007 (runtime alias on Python 3.10)
+# One inverted input: latents (n_latent, style_dim), the photo (3, R, R) or None (saved latents), its mask
+# (1, R, R) or None.
+Row = tuple[Tensor, Union[Tensor, None], Union[Tensor, None]]  # noqa: UP007 (runtime alias on Python 3.10)
 Pair = tuple[int, int]  # (content index, style index)
 
 
@@ -124,29 +126,29 @@ class _Inverted:
             del self.done[index]
 
 
-def _invert_rows(
+def _rows(
     model: IntereStyleModel,
     reader: Reader,
-    paths: list[Path],
+    inputs: list[MixInput],
     indices: list[int],
     masks: MaskFinder | None,
     args: argparse.Namespace,
 ) -> dict[int, Row]:
-    """Invert the photos at ``indices``; the unreadable ones are left out (with a warning)."""
+    """The rows of the inputs at ``indices``: saved latents as they are, photos inverted (the unreadable ones,
+    photos or latents files, are left out, already warned about)."""
+    rows: dict[int, Row] = {i: (t, None, None) for i in indices if (t := inputs[i].latents) is not None}
     ok, images = [], []
     for i in indices:
-        image = reader.read(paths[i])
-        if image is not None:
+        if inputs[i].is_photo and (image := reader.read(inputs[i].path)) is not None:
             ok.append(i)
             images.append(image)
     if not images:
-        return {}
-    mask = None if masks is None else masks.masks([paths[i] for i in ok])
+        return rows
+    mask = None if masks is None else masks.masks([inputs[i].path for i in ok])
     result = invert(model, images, mask=mask, iterations=args.iterations, batch_size=args.batch_size, progress=False)
-    return {
-        i: (result.latents[k], result.inputs[k], None if result.masks is None else result.masks[k])
-        for k, i in enumerate(ok)
-    }
+    for k, i in enumerate(ok):
+        rows[i] = (result.latents[k], result.inputs[k], None if result.masks is None else result.masks[k])
+    return rows
 
 
 def _invert_aligned(
@@ -177,11 +179,13 @@ class _Job:
 
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
-        self.content_paths = expand_inputs(args.inputs, what="content")
-        self.style_paths = expand_inputs(args.style, what="style") if args.style else []
-        n_content = len(self.content_paths)
-        self.n_style = len(self.style_paths) if self.style_paths else (args.random or n_content)
-        self.pairs = pair_up(n_content, self.n_style, per_photo=args.random is not None)
+        content_paths = expand_inputs(args.inputs, what="content")
+        style_paths = expand_inputs(args.style, what="style") if args.style else []
+        if args.align and (saved := [p for p in content_paths if is_latents_input(p)]):
+            raise ValueError(
+                f"--align pastes each face's mix back into its content photo, and {saved[0]} holds saved latents, "
+                "which have no photo: give the photos, or leave out --align"
+            )
         self.masks = MaskFinder(args.mask)
         self.model = load_model(args)
         self.layers = resolve_layers(args.layers, self.model.n_latent)
@@ -189,29 +193,43 @@ class _Job:
         self.reader = Reader("mix", self.masks, side=side)
         self.style_reader = Reader("mix", side=side)
         self.style_reader.skipped = self.reader.skipped  # one count for the exit code
-        self.content_names = unique_names(self.content_paths)
-        self.style_names = (
-            unique_names(self.style_paths) if self.style_paths else [f"random{k}" for k in range(self.n_style)]
-        )
+        self.contents = mix_inputs(content_paths, self.reader)
+        self.styles = mix_inputs(style_paths, self.style_reader)
+        check_latents_fit([*self.contents, *self.styles], self.model, args.model)
+        n_saved = sum(1 for c in self.contents if not c.is_photo)
+        if args.mask is not None and n_saved:
+            warn("mix", f"--mask: {n_saved} content input(s) are saved latents, with no photo to paste into: their "
+                 "mixes are written as the generator made them")  # fmt: skip
+        n_content = len(self.contents)
+        self.n_style = len(self.styles) if self.styles else (args.random or n_content)
+        self.pairs = pair_up(n_content, self.n_style, per_photo=args.random is not None)
+        self.style_names = [s.name for s in self.styles] if self.styles else [f"random{k}" for k in range(self.n_style)]
         self.randoms = (
-            None
-            if self.style_paths
-            else random_styles(self.model, self.n_style, seed=args.seed, truncation=args.truncation)
+            None if self.styles else random_styles(self.model, self.n_style, seed=args.seed, truncation=args.truncation)
         )
         self.out = output_folder(args.out)
         self.grid = Grid(args.grid, ["content", "style", f"mix ({args.layers})"])
         self.written = 0
 
     def name(self, pair: Pair) -> str:
-        return f"{self.content_names[pair[0]]}_{self.style_names[pair[1]]}"
+        return f"{self.contents[pair[0]].name}_{self.style_names[pair[1]]}"
+
+    def picture(self, photo: Tensor | None, latents: Tensor) -> Any:
+        """A grid cell: the photo, or for saved latents (no photo) the image they decode to; None without --grid."""
+        if not self.grid.enabled:
+            return None
+        if photo is not None:
+            return to_pil(photo)[0]
+        with torch.no_grad():
+            return to_pil(self.model.decode(latents[None].to(self.model.device, self.model.dtype)))[0]
 
     def save(self, pair: Pair, image: Any, latents: Tensor, style: Tensor) -> None:
         c, s = pair
         name = self.name(pair)
         save_png(image, self.out / f"{name}.png")
-        source = str(self.style_paths[s]) if self.style_paths else f"random style {s}, seed {self.args.seed}"
+        source = self.styles[s].describe() if self.styles else f"random style {s}, seed {self.args.seed}"
         metadata = {
-            "content": str(self.content_paths[c]),
+            "content": self.contents[c].describe(),
             "style": source,
             "layers": ",".join(map(str, self.layers)),
             "model": str(self.args.model),
@@ -232,21 +250,21 @@ def run(args: argparse.Namespace) -> int:
         return _run_aligned(job, landmarks)
     model, reader, args = job.model, job.reader, job.args
     contents = _Inverted(
-        lambda todo: _invert_rows(model, reader, job.content_paths, todo, job.masks, args), [c for c, _ in job.pairs]
+        lambda todo: _rows(model, reader, job.contents, todo, job.masks, args), [c for c, _ in job.pairs]
     )
     styles = _Inverted(
-        lambda todo: _invert_rows(model, job.style_reader, job.style_paths, todo, None, args), [s for _, s in job.pairs]
+        lambda todo: _rows(model, job.style_reader, job.styles, todo, None, args), [s for _, s in job.pairs]
     )
-    for shared, paths in ((contents, job.content_paths), (styles, job.style_paths)):
-        if len(paths) == 1 and not shared.get([0]):
-            raise ValueError(f"{paths[0]} cannot be read as an image, and every pair needs it")
+    for shared, inputs in ((contents, job.contents), (styles, job.styles)):
+        if len(inputs) == 1 and not shared.get([0]):
+            raise ValueError(f"{inputs[0].path} cannot be read, and every pair needs it")
     with tqdm(total=len(job.pairs), desc="mix", unit="pair", disable=args.no_progress) as bar:
         for start in range(0, len(job.pairs), args.batch_size):
             batch = job.pairs[start : start + args.batch_size]
             content = contents.get([c for c, _ in batch])
             batch = [p for p in batch if p[0] in content]
             style: dict[int, Row] = {}
-            if job.style_paths and batch:
+            if job.styles and batch:
                 style = styles.get([s for _, s in batch])
                 batch = [p for p in batch if p[1] in style]
             bar.update(min(args.batch_size, len(job.pairs) - start))
@@ -261,31 +279,43 @@ def _mix_batch(job: _Job, batch: list[Pair], content: dict[int, Row], style: dic
     model, args = job.model, job.args
     rows = [content[c] for c, _ in batch]
     latents = torch.stack([r[0] for r in rows])
-    photos = torch.stack([r[1] for r in rows])
-    photo_masks = None if rows[0][2] is None else torch.stack([r[2] for r in rows if r[2] is not None])
     if job.randoms is not None:
         styles = job.randoms[[s for _, s in batch]]
         style_images = to_pil(model.decode(styles))
     else:
         styles = torch.stack([style[s][0] for _, s in batch])
-        style_images = to_pil(torch.stack([style[s][1] for _, s in batch]))
+        style_images = [job.picture(style[s][1], style[s][0]) for _, s in batch]
     result = style_mix(model, latents, styles, layers=job.layers, batch_size=args.batch_size, progress=False)
-    result = replace(result, inputs=photos, masks=photo_masks)
-    mixed = to_pil(result.composite(feather_px=args.feather_px) if photo_masks is not None else result.images)
+    images = result.images
+    # the photos with a mask get the mix pasted in; saved latents have no photo, their mixes stay as decoded
+    pasted = [(k, photo, mask) for k, (_, photo, mask) in enumerate(rows) if photo is not None and mask is not None]
+    if pasted:
+        at = [k for k, _, _ in pasted]
+        photos = torch.stack([photo for _, photo, _ in pasted]).to(images.device)
+        masks = torch.stack([mask for _, _, mask in pasted]).to(images.device)
+        images = images.clone()
+        images[at] = composite_through_mask(images[at], photos, masks, feather_px=args.feather_px)
+    mixed = to_pil(images)
     for k, pair in enumerate(batch):
         job.save(pair, mixed[k], result.latents[k], styles[k])
-        job.grid.add([to_pil(photos[k])[0], style_images[k], mixed[k]], job.name(pair))
+        job.grid.add([job.picture(rows[k][1], rows[k][0]), style_images[k], mixed[k]], job.name(pair))
 
 
 def _run_aligned(job: _Job, lm: LandmarkProvider) -> int:
-    """``mix --align``: each content photo's faces aligned, inverted, mixed and pasted back; one photo at a time."""
+    """``mix --align``: each content photo's faces aligned, inverted, mixed and pasted back; one photo at a time.
+    A style is a style photo's first face, or a row of saved latents."""
     model, args = job.model, job.args
     contents = _Inverted(
-        lambda todo: {i: _invert_aligned(model, job.reader, job.content_paths[i], job.masks, args, lm) for i in todo},
+        lambda todo: {i: _invert_aligned(model, job.reader, job.contents[i].path, job.masks, args, lm) for i in todo},
         [c for c, _ in job.pairs],
     )
     styles = _Inverted(
-        lambda todo: {i: _invert_aligned(model, job.style_reader, job.style_paths[i], None, args, lm) for i in todo},
+        lambda todo: {
+            i: job.styles[i].latents
+            if not job.styles[i].is_photo
+            else _invert_aligned(model, job.style_reader, job.styles[i].path, None, args, lm)
+            for i in todo
+        },
         [s for _, s in job.pairs],
     )
     feather = feather_fraction_of(args.feather_px, model.resolution)
@@ -299,7 +329,10 @@ def _run_aligned(job: _Job, lm: LandmarkProvider) -> int:
             found = styles.get([s]).get(s)
             if found is None:
                 continue
-            style, style_image = found.latents[:1], to_pil(found.inputs[:1])[0]
+            if isinstance(found, Tensor):
+                style, style_image = found[None], job.picture(None, found)
+            else:
+                style, style_image = found.latents[:1], to_pil(found.inputs[:1])[0]
         result = style_mix(
             model, content, style, layers=job.layers, batch_size=args.batch_size, progress=False, align=True,
             feather_fraction=feather,
