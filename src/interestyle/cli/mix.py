@@ -177,15 +177,9 @@ def _invert_aligned(
 class _Job:
     """What every mode of ``mix`` shares: inputs, pairs, names, the model and the outputs."""
 
-    def __init__(self, args: argparse.Namespace) -> None:
+    def __init__(self, args: argparse.Namespace, content_paths: list[Path]) -> None:
         self.args = args
-        content_paths = expand_inputs(args.inputs, what="content")
         style_paths = expand_inputs(args.style, what="style") if args.style else []
-        if args.align and (saved := [p for p in content_paths if is_latents_input(p)]):
-            raise ValueError(
-                f"--align pastes each face's mix back into its content photo, and {saved[0]} holds saved latents, "
-                "which have no photo: give the photos, or leave out --align"
-            )
         self.masks = MaskFinder(args.mask)
         self.model = load_model(args)
         self.layers = resolve_layers(args.layers, self.model.n_latent)
@@ -244,8 +238,14 @@ class _Job:
 
 
 def run(args: argparse.Namespace) -> int:
+    content_paths = expand_inputs(args.inputs, what="content")
+    if args.align and (saved := [p for p in content_paths if is_latents_input(p)]):
+        raise ValueError(
+            f"--align pastes each face's mix back into its content photo, and {saved[0]} holds saved latents, "
+            "which have no photo: give the photos, or leave out --align"
+        )
     landmarks = landmark_provider(args) if args.align else None
-    job = _Job(args)
+    job = _Job(args, content_paths)
     if landmarks is not None:
         return _run_aligned(job, landmarks)
     model, reader, args = job.model, job.reader, job.args
