@@ -11,6 +11,7 @@ from safetensors import safe_open
 
 from conftest import tiny_model
 from interestyle.cli import main
+from interestyle.editing import resolve_layers
 from interestyle.latents_file import latents_shard_name, read_latents_file, save_latents_file, write_latents_index
 
 NAMES = ("a", "b", "c")
@@ -130,7 +131,9 @@ def test_faces_of_an_aligned_inversion_are_one_input_each(work):
     names = sorted(p.name for p in (work / "faces").glob("*.safetensors"))
     assert names == ["group-0_a.safetensors", "group-1_a.safetensors"]
     with safe_open(str(work / "faces" / "group-1_a.safetensors"), framework="pt") as f:
-        assert torch.equal(f.get_tensor("latents")[4:], latents[1, 4:])  # coarse (0-3) from the style
+        mixed = f.get_tensor("latents")
+    kept = [k for k in range(8) if k not in resolve_layers("coarse", 8)]
+    assert torch.equal(mixed[kept], latents[1, kept])  # all but the coarse vectors (the style's) are face 1's
 
 
 def one_line_error(capsys, work, *argv: str) -> str:
@@ -169,3 +172,33 @@ def test_a_damaged_latents_file_is_skipped_with_its_pairs(work, capsys):
     assert "2 input(s) could not be read" in err
     # the pairs keep their places: a (second content) goes with b (second style)
     assert sorted(p.name for p in (work / "skipping").iterdir()) == ["a_b.png", "a_b.safetensors"]
+
+
+class CentreFace:
+    """One face in the middle of any photo (5-point landmarks: eyes, nose, mouth corners)."""
+
+    def __call__(self, image):
+        h, w = image.shape[-2:]
+        x, y, d = 0.5 * w, 0.5 * h, 0.12 * w
+        return torch.tensor([[[x - d, y - d], [x + d, y - d], [x, y], [x - 0.7 * d, y + d], [x + 0.7 * d, y + d]]])
+
+
+def test_align_takes_a_style_from_saved_latents(work):
+    from interestyle.align import register_landmark_provider
+    from interestyle.align.landmarks import _REGISTERED
+
+    register_landmark_provider("test-mix-centre-face", CentreFace)
+    try:
+        argv = ["mix", "photos/a.png", "--style", "inv/latents.safetensors", "--align", "--landmarks"]
+        argv += ["test-mix-centre-face", *QUIET, "--out", "aligned", "--grid"]
+        assert at(work, *argv) == 0  # a photo shared by the three styles a, b, c of the dataset's file
+    finally:
+        _REGISTERED.pop("test-mix-centre-face")
+    styles = read_latents_file(work / "inv" / "latents.safetensors")
+    coarse = resolve_layers("coarse", 8)  # the default --layers, taken from the style
+    for name in NAMES:
+        with safe_open(str(work / "aligned" / f"a_{name}.safetensors"), framework="pt") as f:
+            saved = f.get_tensor("latents")
+        assert saved.shape == (1, 8, 32) and torch.equal(saved[0, coarse], styles[name][coarse])
+        assert Image.open(work / "aligned" / f"a_{name}.png").size == (36, 40)  # pasted back into the photo
+    assert (work / "aligned" / "grid.png").is_file()

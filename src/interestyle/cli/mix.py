@@ -32,23 +32,34 @@ examples:
   interestyle mix 'faces/*.png' --style ref.png --layers coarse --model ./model --mask masks/ --out mixed/ --grid
   interestyle mix me.png you.png --random 8 --seed 3 --layers middle --model ./model --out mixed/ --grid
   interestyle mix group.jpg --align --style ref.jpg --model you/your-interestyle-model --out mixed/
+  interestyle mix inverted/latents.safetensors --style inverted/ref.safetensors --layers fine --model ./model \
+      --out mixed/
 
-Content and style photos pair up in order when there are as many of each; one of either is shared by all
-the others. Without --style, each content photo gets one random style; --random N gives every content photo
+Content and style inputs are photos, or W+ latents written by `interestyle invert` (mixed without inverting
+again; a folder gives its images only): one photo's NAME.safetensors, or a dataset's --latents-file
+(latents.safetensors, or the index of its shards, latents.safetensors.index.json), each of whose entries NAME
+is one input, in the file's order (an index's: shard by shard). Saved latents of several faces (--align) are
+one input per face, NAME-0, NAME-1 ... Saved latents have no photo: --mask pastes only the mixes of content
+photos (with a warning naming how many are latents), and --align takes content photos only (a style may be
+saved latents).
+
+Content and style inputs pair up in order when there are as many of each; one of either is shared by all
+the others. Without --style, each content input gets one random style; --random N gives every content input
 the same N random styles. --layers: coarse (pose, face shape), middle (features), fine (colours), all,
 START:STOP or i,j,k; the presets are the usual 1024-pixel split (0-3, 4-7, 8-17) scaled to the model's
 number of style vectors.
 
-written to --out, for each content NAME and style STYLE (a style photo's name, or randomK):
+written to --out, for each content NAME and style STYLE (a style input's name, or randomK):
   NAME_STYLE.png           the mix; with --mask, pasted into the content photo through the feathered mask
   NAME_STYLE.safetensors   tensors "latents" and "style", each (n_latent, style_dim)
-  grid.png                 with --grid: content | style | mix, one row per pair
+  grid.png                 with --grid: content | style | mix, one row per pair (saved latents shown as the
+                           image they decode to)
 
 with --align (photos that are not FFHQ-aligned crops): NAME_STYLE.png is the content photo with every face
 mixed and pasted back, "latents" is (faces, n_latent, style_dim); a style photo gives its first face.
 
-An unreadable image is skipped (with its pairs) with a warning; the exit code is then 1. Bad arguments exit
-with code 2.
+An unreadable image or latents file is skipped (with its pairs) with a warning; the exit code is then 1. Bad
+arguments (saved latents of another model's shape among them) exit with code 2.
 """
 
 
@@ -60,10 +71,12 @@ def add_parser(subparsers: Any) -> None:
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    add_io_options(parser, "content photo")
+    add_io_options(parser, "content photo or latents")
     group = parser.add_argument_group("mix")
     source = group.add_mutually_exclusive_group()
-    source.add_argument("--style", nargs="+", metavar="STYLE", help="style photo files, globs or folders")
+    source.add_argument(
+        "--style", nargs="+", metavar="STYLE", help="style photos or saved latents: files, globs or folders of images"
+    )
     source.add_argument(
         "--random", type=positive_int, metavar="N", help="N random styles for every content photo (default: one each)"
     )
