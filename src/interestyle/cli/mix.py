@@ -78,7 +78,7 @@ def add_parser(subparsers: Any) -> None:
         "--style", nargs="+", metavar="STYLE", help="style photos or saved latents: files, globs or folders of images"
     )
     source.add_argument(
-        "--random", type=positive_int, metavar="N", help="N random styles for every content photo (default: one each)"
+        "--random", type=positive_int, metavar="N", help="N random styles for every content input (default: one each)"
     )
     group.add_argument("--layers", default="coarse", help="style vectors taken from the style (default coarse)")
     group.add_argument("--seed", type=int, default=0, help="seed of the random styles (default 0)")
@@ -149,7 +149,10 @@ def _rows(
 ) -> dict[int, Row]:
     """The rows of the inputs at ``indices``: saved latents as they are, photos inverted (the unreadable ones,
     photos or latents files, are left out, already warned about)."""
-    rows: dict[int, Row] = {i: (t, None, None) for i in indices if (t := inputs[i].latents) is not None}
+    # on the model's device, as inverted latents are, so that a batch of both stacks
+    rows: dict[int, Row] = {
+        i: (t.to(model.device, model.dtype), None, None) for i in indices if (t := inputs[i].latents) is not None
+    }
     ok, images = [], []
     for i in indices:
         if inputs[i].is_photo and (image := reader.read(inputs[i].path)) is not None:
