@@ -99,6 +99,27 @@ def test_edit_saved_latents_matches_the_python_api(work):
     torch.testing.assert_close(saved, expected)
 
 
+def test_edit_says_what_align_and_mask_cannot_do_with_saved_latents(work, capsys, monkeypatch):
+    monkeypatch.chdir(work)
+    main(["invert", "photos/a.png", "--model", "model", "--out", "inv-a", "--no-progress"])
+    capsys.readouterr()
+    common = ["--model", "model", "--direction", "model/directions.safetensors", "--no-progress"]
+    assert main(["edit", "inv-a/a.safetensors", "--align", *common, "--out", "e-align"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert (
+        err.startswith("interestyle edit: error: --align pastes each face's edit back") and "inv-a/a.safetensors" in err
+    )
+    assert not (work / "e-align").exists()  # refused before anything was written
+    assert main(["edit", "inv-a/a.safetensors", "photos/b.png", "--mask", "masks", *common, "--out", "e-mask"]) == 0
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert [line for line in lines if "--mask" in line] == [
+        "interestyle edit: warning: --mask: 1 input(s) are saved latents, with no photo to paste into: their edits "
+        "are written as the generator made them"
+    ]
+    # a photo and saved latents in one call (this raised "zip() argument 2 is longer than argument 1")
+    assert sorted(p.name for p in (work / "e-mask").glob("*.png")) == ["a_smile_+1.png", "b_smile_+1.png"]
+
+
 def test_mix_with_a_style_photo_and_with_random_styles(work):
     proc = cli(
         "mix", "photos/a.png", "photos/b.png", "--style", "photos/c.png", "--layers", "fine",

@@ -130,6 +130,14 @@ def run(args: argparse.Namespace) -> int:
     paths = expand_inputs(args.inputs)
     image_paths = [p for p in paths if not is_latents_input(p)]
     latent_paths = [p for p in paths if is_latents_input(p)]
+    if args.align and latent_paths:
+        raise ValueError(
+            f"--align pastes each face's edit back into its photo, and {latent_paths[0]} holds saved latents, "
+            "which have no photo: give the photos, or leave out --align"
+        )
+    if args.mask is not None and latent_paths:
+        warn("edit", f"--mask: {len(latent_paths)} input(s) are saved latents, with no photo to paste into: their "
+             "edits are written as the generator made them")  # fmt: skip
     masks = MaskFinder(args.mask)
     strengths = resolve_strengths(args.strength).tolist()
     direction = find_direction(args.direction, args.directions or args.model)
@@ -156,7 +164,9 @@ def run(args: argparse.Namespace) -> int:
     bs = args.batch_size
     with tqdm(total=len(image_paths) + len(latent_items), desc="edit", unit="input", disable=args.no_progress) as bar:
         for start in range(0, len(image_paths), bs):
-            chunk = list(zip(image_paths[start : start + bs], names[start : start + bs], strict=True))
+            chunk = list(
+                zip(image_paths[start : start + bs], names[: len(image_paths)][start : start + bs], strict=True)
+            )
             batch = [(p, n, t) for p, n in chunk if (t := reader.read(p)) is not None]
             if batch:
                 inversion = invert(
