@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import warnings
@@ -40,23 +41,30 @@ def test_a_large_file_is_decoded_at_a_reduced_size_that_still_covers_the_model(t
     assert torch.equal(small, full)
 
 
+def read_in_a_fresh_process(call: str, path) -> tuple[tuple[int, ...], float, int]:
+    """Run ``x = CALL`` (``PATH`` standing for ``path``) in a new Python: (x's shape, x's mean, MB the peak resident
+    memory grew by)."""
+    script = (
+        "import resource, sys\n"
+        "from interestyle.images import load_masks, read_images\n"
+        "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        f"x = {call.replace('PATH', 'sys.argv[1]')}\n"
+        "after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "print(list(x.shape), float(x.mean()), (after - before) // 1024)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script, str(path)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    shape, mean, grown_mb = proc.stdout.rsplit(" ", 2)
+    return tuple(json.loads(shape)), float(mean), int(grown_mb)
+
+
 def test_reading_a_6000_pixel_file_for_a_64_pixel_model_keeps_memory_small(tmp_path):
     # 6000 x 6000 read at full size needs gigabytes (float64 copies); reduced, a few megabytes
     path = tmp_path / "huge.jpg"
     Image.fromarray(np.full((6000, 6000, 3), 127, np.uint8)).save(path, quality=50)
-    script = (
-        "import resource, sys\n"
-        "from interestyle.images import read_images\n"
-        "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
-        "(x,) = read_images(sys.argv[1], min_side=128)\n"
-        "after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
-        "print(tuple(x.shape), (after - before) // 1024)\n"
-    )
-    proc = subprocess.run([sys.executable, "-c", script, str(path)], capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stderr
-    shape, grown_mb = proc.stdout.rsplit(" ", 1)
-    assert shape == "(1, 3, 150, 150)"  # decoded at 1/8 scale (750 x 750), then box-filtered by 5
-    assert int(grown_mb) < 100  # at full size: 108 MB decoded, then 864 MB per float64 copy
+    shape, _, grown_mb = read_in_a_fresh_process("read_images(PATH, min_side=128)[0]", path)
+    assert shape == (1, 3, 150, 150)  # decoded at 1/8 scale (750 x 750), then box-filtered by 5
+    assert grown_mb < 100  # at full size: 108 MB decoded, then 864 MB per float64 copy
 
 
 def test_a_mask_file_the_size_of_a_huge_photo_is_decoded_at_a_reduced_size(tmp_path):
@@ -64,23 +72,13 @@ def test_a_mask_file_the_size_of_a_huge_photo_is_decoded_at_a_reduced_size(tmp_p
     mask = np.zeros((6000, 6000), np.uint8)
     mask[1000:5000, 1500:4500] = 255
     Image.fromarray(mask).save(path, compress_level=1)
-    script = (
-        "import resource, sys\n"
-        "from interestyle.images import load_masks\n"
-        "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
-        "m = load_masks(sys.argv[1], 64, sizes=[(6000, 6000)])\n"
-        "after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
-        "print(tuple(m.shape), round(float(m.mean()), 3), (after - before) // 1024)\n"
-    )
-    proc = subprocess.run([sys.executable, "-c", script, str(path)], capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stderr
-    shape, mean, grown_mb = proc.stdout.split(") ")[0] + ")", *proc.stdout.split(") ")[1].split()
-    assert shape == "(1, 1, 64, 64)" and abs(float(mean) - 4000 * 3000 / 6000**2) < 0.01
-    assert int(grown_mb) < 150  # decoded (36 MB), box-reduced by 46; at full size 36 MB + 288 MB (float64) + 144 MB
+    shape, mean, grown_mb = read_in_a_fresh_process("load_masks(PATH, 64, sizes=[(6000, 6000)])", path)
+    assert shape == (1, 1, 64, 64) and abs(mean - 4000 * 3000 / 6000**2) < 0.01
+    assert grown_mb < 150  # decoded (36 MB), box-reduced by 46; at full size 36 MB + 288 MB (float64) + 144 MB
     # the same mask as a smaller file gives the same 64 x 64 mask
     Image.fromarray(mask).resize((600, 600), Image.Resampling.BOX).save(tmp_path / "small.png")
     small = load_masks(tmp_path / "small.png", 64, sizes=[(6000, 6000)])
-    assert abs(float(small.mean()) - float(mean)) < 0.01
+    assert abs(float(small.mean()) - mean) < 0.01
 
 
 def test_the_command_line_names_each_enlarged_file_once(tmp_path, capsys):
