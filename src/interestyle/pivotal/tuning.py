@@ -32,7 +32,7 @@ from .storage import generator_sha256
 __all__ = ["DEFAULT_LR", "DEFAULT_STEPS", "DIVERGENCE_FACTOR", "DIVERGENCE_MARGIN", "locality_radius", "refine"]
 
 DEFAULT_STEPS = 100
-"""Optimiser steps of [`refine`][interestyle.pivotal.tuning.refine]: about 7 s of one CPU core per image for the demo
+"""Optimiser steps of [`refine`][interestyle.pivotal.tuning.refine]: 7-10 s of one CPU core per image for the demo
 model."""
 DEFAULT_LR = 1e-3
 """Adam's learning rate of [`refine`][interestyle.pivotal.tuning.refine]."""
