@@ -7,10 +7,13 @@ the unedited reconstruction, in fractions of each attribute's range. Reported pe
 
 * target change: mean change of the named attribute, and the share of faces where it moved by at least
   ``--amount`` of its range, or by 90% of the room left to the end of its range when less room is left
-  (a face whose hair is already grey cannot turn half a range greyer);
+  (a face whose hair is already grey cannot turn half a range greyer). The end of the range is where the
+  read-out puts it for that face: its reading of the renderer's image of the same face with the attribute
+  at its end (it reads 0.95-0.98 there, not 1, so the room is measured with the instrument that measures
+  the move);
 * others: the mean absolute change of every other attribute.
 
-    python benchmarks/demo_edits.py --model DIR [--strength smile=8 ...] [-n 200] [--json out.json]
+    python benchmarks/demo_edits.py --model DIR [--strength smile=0.7 ...] [-n 200] [--json out.json]
     python benchmarks/demo_edits.py --generator DIR --directions DIR ...
 """
 
@@ -28,8 +31,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from attribute_readout import DEFAULT_WEIGHTS, NAMES, AttributeReadout, load_readout
 
 from interestyle.directions import DirectionSet
-from interestyle.synthetic import make_batch
-from interestyle.synthetic.faces_v2 import EDIT_ATTRIBUTES
+from interestyle.synthetic import make_batch, render
+from interestyle.synthetic.faces_v2 import ATTRIBUTES_V2, EDIT_ATTRIBUTES, attributes_v2_from_latent
 
 HELD_OUT_SEED = 650_001
 
@@ -42,14 +45,21 @@ def edit_figures(
     target: str,
     sign: float,
     amount: float,
+    end: torch.Tensor | None = None,
 ) -> dict[str, float]:
-    """Figures of one edit: ``latents`` (N, n_latent, style_dim) moved by ``offset`` (n_latent, style_dim)."""
+    """Figures of one edit: ``latents`` (N, n_latent, style_dim) moved by ``offset`` (n_latent, style_dim).
+
+    ``end`` (N,): the read-out's value of each face at the end of the attribute's range that the edit moves
+    toward (`range_end_readings`); None takes 1 (or 0 for a negative sign).
+    """
     with torch.no_grad():
         before = readout(decode(latents)).clamp(0, 1)
         after = readout(decode(latents + offset)).clamp(0, 1)
     k = NAMES.index(target)
     moved = sign * (after[:, k] - before[:, k])
-    room = (1 - before[:, k]) if sign > 0 else before[:, k]
+    if end is None:
+        end = torch.full_like(moved, 1.0 if sign > 0 else 0.0)
+    room = (sign * (end - before[:, k])).clamp(min=0)
     needed = torch.minimum(torch.full_like(room, amount), 0.9 * room)
     others = torch.cat([(after - before)[:, :k], (after - before)[:, k + 1 :]], 1).abs()
     return {
@@ -58,6 +68,20 @@ def edit_figures(
         "others_mean_abs_change": others.mean().item(),
         "others_worst_attribute": others.mean(0).max().item(),
     }
+
+
+@torch.no_grad()
+def range_end_readings(
+    readout: AttributeReadout, attributes: dict[str, torch.Tensor], target: str, sign: float, size: int
+) -> torch.Tensor:
+    """(N,): the read-out's value of ``target`` on the renderer's clean image of each face (``attributes``,
+    as ``sample_attributes_v2`` gives them) with ``target`` set to the end of its range a move of ``sign``
+    heads for."""
+    k = NAMES.index(target)
+    value = ATTRIBUTES_V2[k][2] if sign > 0 else ATTRIBUTES_V2[k][1]
+    moved = {**attributes, target: torch.full_like(attributes[target], value)}
+    clean = render(moved, size=size).clean
+    return torch.cat([readout(chunk) for chunk in clean.split(100)]).clamp(0, 1)[:, k]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -70,8 +94,9 @@ def main(argv: list[str] | None = None) -> int:
         "--strength",
         action="append",
         default=[],
-        metavar="NAME=W",
-        help="strength in W units (default: the direction's recommended strength, else 1)",
+        metavar="NAME=STRENGTH",
+        help="strength in the direction's units (the demo's: ranges of the attribute; default: the direction's "
+        "recommended strength, else 1)",
     )
     parser.add_argument("--amount", type=float, default=0.5, help="target move, fraction of range (default 0.5)")
     parser.add_argument("-n", type=int, default=200, help="held-out faces (default 200)")
@@ -83,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     for spec in args.strength:
         name, sep, value = spec.partition("=")
         if not sep:
-            parser.error(f"--strength {spec!r}: expected NAME=W")
+            parser.error(f"--strength {spec!r}: expected NAME=STRENGTH")
         strengths[name] = float(value)
     readout = load_readout(args.readout)
 
@@ -95,6 +120,7 @@ def main(argv: list[str] | None = None) -> int:
         directions = DirectionSet.from_pretrained(args.directions or args.model)
         batch = make_batch(args.n, size=model.resolution, seed=HELD_OUT_SEED, condition="clean", domain="v2")
         latents = its.invert(model, batch.image, progress=False).latents.float()
+        attributes, size = batch.attributes, model.resolution
     else:
         from interestyle.models.generator import load_generator
 
@@ -106,20 +132,22 @@ def main(argv: list[str] | None = None) -> int:
         z = torch.randn(args.n, generator.config.style_dim, generator=torch.Generator().manual_seed(HELD_OUT_SEED))
         with torch.no_grad():
             latents = generator.mapping(z)[:, None].expand(-1, n_latent, -1)
+        attributes, size = attributes_v2_from_latent(z), generator.config.resolution
 
     def decode(w: torch.Tensor) -> torch.Tensor:
         return torch.cat([generator(c, input_space="w+", noise_mode="const") for c in w.split(50)]).clamp(-1, 1)
 
     results = {}
-    print(f"| edit | strength (W) | target | mean change | moved >= {args.amount:g} (or 90% of room) | others |")
+    print(f"| edit | strength | target | mean change | moved >= {args.amount:g} (or 90% of room) | others |")
     print("| --- | --- | --- | --- | --- | --- |")
     for name, direction in directions.items():
         if name not in EDIT_ATTRIBUTES:
             continue
         target, sign = EDIT_ATTRIBUTES[name]
         strength = strengths.get(name, direction.strength or 1.0)
-        offset = strength * direction.for_model(n_latent, generator.config.style_dim)
-        figures = edit_figures(readout, decode, latents, offset, target, sign, args.amount)
+        offset = strength * direction.unit * direction.for_model(n_latent, generator.config.style_dim)
+        end = range_end_readings(readout, attributes, target, sign, size)
+        figures = edit_figures(readout, decode, latents, offset, target, sign, args.amount, end)
         results[name] = {"strength": strength, "target": target, **figures}
         print(
             f"| {name} | {strength:g} | {target} | {figures['target_mean_change']:+.3f} | "

@@ -4,19 +4,31 @@ Each face's attributes are known (``attributes_v2_from_latent(z)``), so the dire
 squares fit of w on the normalised attributes, ``w ~ mean + B a``: row ``B[k]`` is how w moves per full
 range of attribute k with the others held fixed. Each direction acts only on the style vectors of its
 attribute's layer group (``faces_v2.ATTRIBUTE_GROUPS``; a smile on the middle layers, hair colour on the
-fine ones), so an edit cannot move the attributes of the other groups. Its description records the
-strength, in W units, that moves the attribute across its whole range, and its recommended strength
-(``Direction.strength``, what ``edit`` uses by default) is :data:`EDIT_FRACTION` of that.
+fine ones), so an edit cannot move the attributes of the other groups.
 
-    python recipes/demo_directions.py GENERATOR_DIR --out DIR
+Strengths are in attribute ranges: a direction's ``unit`` is the W distance ``|B[k]|``, so strength 1
+moves the attribute across its whole range by the linear fit, 0.5 across half of it. The recommended
+strength (``Direction.strength``, what ``edit`` uses by default) is calibrated with the attribute
+read-out of ``benchmarks/attribute_readout.py`` on generator samples of a validation seed (never the
+benchmark's held-out faces): the fraction of :data:`FRACTIONS` that moves the attribute by half its
+range (or 90% of the room left) on the most samples while the other attributes move by at most
+:data:`MAX_SIDE_EFFECT` of their ranges on average. A linear edit saturates, and past the best fraction
+it pushes faces already near the end of the range off the generator's manifold.
+
+    python recipes/demo_directions.py GENERATOR_DIR --out DIR [--no-calibrate]
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+from attribute_readout import DEFAULT_WEIGHTS, AttributeReadout, load_readout
+from demo_edits import edit_figures, range_end_readings
 
 from interestyle.directions import Direction, DirectionSet
 from interestyle.editing import layer_groups
@@ -24,7 +36,10 @@ from interestyle.models.generator import Generator, load_generator
 from interestyle.synthetic.faces_v2 import ATTRIBUTES_V2, EDIT_ATTRIBUTES, attribute_group, attributes_v2_from_latent
 
 NAMES = tuple(a[0] for a in ATTRIBUTES_V2)
-EDIT_FRACTION = 0.6  # the recommended strength moves an attribute by this share of its range (linear fit)
+EDIT_FRACTION = 0.6  # the recommended strength without calibration, in attribute ranges
+FRACTIONS = (0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+MAX_SIDE_EFFECT = 0.08  # mean absolute move of the other attributes, in their ranges
+CALIBRATION_SEED = 640_001  # the benchmark's held-out faces use 650_001
 
 
 @torch.no_grad()
@@ -48,22 +63,68 @@ def fit_attribute_directions(generator: Generator, samples: int = 20_000, seed: 
         vector = torch.zeros(generator.n_latent, generator.config.style_dim, dtype=torch.float64)
         vector[groups[group]] = row
         description = (
-            f"{attribute} ({group} layers {groups[group].start}-{groups[group].stop - 1}); strength "
-            f"{row.norm().item():.2f} (W units) moves it across its whole range; least squares of w on the "
-            f"attributes over {samples} latents, unexplained variance of w {residual.item():.1%}"
+            f"{attribute} ({group} layers {groups[group].start}-{groups[group].stop - 1}); strength in ranges "
+            f"of the attribute: 1 moves it across its whole range (W distance {row.norm().item():.2f}); least "
+            f"squares of w on the attributes over {samples} latents, unexplained variance of w {residual.item():.1%}"
         )
-        strength = EDIT_FRACTION * row.norm().item()
-        directions.append(Direction(vector, name=name, description=description, strength=strength))
+        directions.append(
+            Direction(vector, name=name, description=description, unit=row.norm().item(), strength=EDIT_FRACTION)
+        )
     return DirectionSet(directions)
+
+
+@torch.no_grad()
+def calibrate_strengths(
+    generator: Generator, directions: DirectionSet, readout: AttributeReadout, samples: int = 200
+) -> DirectionSet:
+    """``directions`` with each recommended strength set to the best of :data:`FRACTIONS` on ``samples``
+    generator samples of :data:`CALIBRATION_SEED` (see the module docstring); the choice and its figures
+    are appended to each description."""
+    z = torch.randn(samples, generator.config.style_dim, generator=torch.Generator().manual_seed(CALIBRATION_SEED))
+    latents = generator.mapping(z)[:, None].expand(-1, generator.n_latent, -1)
+    attributes = attributes_v2_from_latent(z)
+
+    def decode(w: torch.Tensor) -> torch.Tensor:
+        return torch.cat([generator(c, input_space="w+", noise_mode="const") for c in w.split(50)]).clamp(-1, 1)
+
+    calibrated = []
+    for name, direction in directions.items():
+        target, sign = EDIT_ATTRIBUTES[name]
+        end = range_end_readings(readout, attributes, target, sign, generator.config.resolution)
+        unit = direction.unit * direction.for_model(generator.n_latent, generator.config.style_dim)
+        trials = {f: edit_figures(readout, decode, latents, f * unit, target, sign, 0.5, end) for f in FRACTIONS}
+        allowed = [f for f in FRACTIONS if trials[f]["others_mean_abs_change"] <= MAX_SIDE_EFFECT] or [FRACTIONS[0]]
+        best = max(allowed, key=lambda f: (trials[f]["target_success_rate"], -f))
+        figures = trials[best]
+        note = (
+            f"; recommended strength {best:g} chosen on {samples} validation samples (moved half the range or 90% "
+            f"of the room on {figures['target_success_rate']:.0%}, other attributes "
+            f"{figures['others_mean_abs_change']:.3f} of their ranges)"
+        )
+        calibrated.append(
+            Direction(
+                direction.vector,
+                name=name,
+                description=direction.description + note,
+                unit=direction.unit,
+                strength=best,
+            )
+        )
+    return DirectionSet(calibrated)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("generator", type=Path, help="a generator folder (recipes/demo_generator.py --export)")
     parser.add_argument("--out", type=Path, required=True, help="folder to write directions.safetensors/.json into")
+    parser.add_argument("--readout", type=Path, default=DEFAULT_WEIGHTS, help="attribute read-out weights")
+    parser.add_argument("--no-calibrate", action="store_true", help=f"recommend {EDIT_FRACTION} for every edit")
     args = parser.parse_args()
+    torch.set_num_threads(1)
     generator, _ = load_generator(args.generator)
     directions = fit_attribute_directions(generator)
+    if not args.no_calibrate:
+        directions = calibrate_strengths(generator, directions, load_readout(args.readout))
     directions.save_pretrained(args.out)
     for name, d in directions.items():
         print(f"{name}: {d.description}")

@@ -51,6 +51,10 @@ def test_edit_figures_count_moves_with_the_room_rule():
     others = len(ATTRIBUTES_V2) - 1
     assert figures["others_mean_abs_change"] == pytest.approx(0.02 / others, rel=1e-4)
     assert figures["others_worst_attribute"] == pytest.approx(0.02, rel=1e-4)
+    # the read-out puts this domain's range end at 0.7: rooms 0.6, 0.3, 0, 0 -> needed 0.5, 0.27, 0, 0
+    end = torch.full((4,), 0.7)
+    calibrated = demo_edits.edit_figures(pixel_readout, pixel_coded, latents, offset, "smile", 1.0, 0.5, end)
+    assert calibrated["target_success_rate"] == pytest.approx(0.75)
     down = demo_edits.edit_figures(pixel_readout, pixel_coded, latents, -offset, "smile", -1.0, 0.5)
     assert down["target_mean_change"] > 0  # a negative sign counts moves toward the low end
 
@@ -76,6 +80,46 @@ def test_fitted_directions_act_on_their_layer_group_only():
         outside = [i for i in range(generator.n_latent) if i not in inside]
         assert vector[list(inside)].norm(dim=1).min() > 0.99
         assert vector[outside].abs().max() == 0
-        assert "moves it across its whole range" in direction.description
-        full_range = float(direction.description.split("strength ")[1].split(" ")[0])
-        assert direction.strength == pytest.approx(recipe.EDIT_FRACTION * full_range, rel=0.01)
+        assert "1 moves it across its whole range" in direction.description
+        full_range = float(direction.description.split("W distance ")[1].split(")")[0])
+        assert direction.unit == pytest.approx(full_range, rel=0.01)
+        assert direction.strength == recipe.EDIT_FRACTION
+
+
+def test_calibrated_strengths_are_among_the_fractions_and_say_how_they_were_chosen():
+    recipe = load_script(ROOT / "recipes" / "demo_directions.py")
+    torch.manual_seed(0)
+    config = GeneratorConfig(resolution=64, style_dim=32, n_mlp=2, channels=(16, 16, 8, 8, 8))
+    generator = Generator(config).eval()
+    directions = recipe.fit_attribute_directions(generator, samples=300)
+    calibrated = recipe.calibrate_strengths(generator, directions, attribute_readout.AttributeReadout(), samples=6)
+    assert list(calibrated) == list(directions)
+    for name, direction in calibrated.items():
+        assert direction.strength in recipe.FRACTIONS
+        assert direction.unit == directions[name].unit
+        assert torch.equal(direction.vector, directions[name].vector)
+        assert f"recommended strength {direction.strength:g} chosen on 6 validation samples" in direction.description
+
+
+def test_range_end_readings_read_the_renderer_at_the_end_of_the_range(monkeypatch):
+    from interestyle.synthetic.faces_v2 import sample_attributes_v2
+
+    k = attribute_readout.NAMES.index("smile")
+    low, high = ATTRIBUTES_V2[k][1], ATTRIBUTES_V2[k][2]
+    rendered: list[torch.Tensor] = []
+    real_render = demo_edits.render
+
+    def recording_render(attributes, size):
+        rendered.append(attributes["smile"])
+        return real_render(attributes, size=size)
+
+    def last_smile(image: torch.Tensor) -> torch.Tensor:  # a read-out that knows what was rendered
+        out = torch.zeros(image.shape[0], len(ATTRIBUTES_V2))
+        out[:, k] = (rendered[-1] - low) / (high - low)
+        return out
+
+    monkeypatch.setattr(demo_edits, "render", recording_render)
+    attributes = sample_attributes_v2(3, seed=1)
+    assert torch.allclose(demo_edits.range_end_readings(last_smile, attributes, "smile", 1.0, 16), torch.ones(3))
+    assert torch.allclose(demo_edits.range_end_readings(last_smile, attributes, "smile", -1.0, 16), torch.zeros(3))
+    assert not torch.equal(attributes["smile"], rendered[0])  # the faces' own values were replaced
