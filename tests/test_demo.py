@@ -62,12 +62,19 @@ def test_the_edit_uses_the_direction_s_recommended_strength_and_the_summary_says
     model = tiny_model(seed=0)
     smile = Direction(torch.randn(model.n_latent, model.style_dim), name="smile", strength=1.5)
     report = run_demo(model, None, n=2, cell=32, direction=smile)
-    assert report.edit == "smile, strength 1.50 (W units)"
+    assert report.edit == "smile, strength 1.50 (W distance)"
     lines = report.summary().splitlines()
     assert lines[0].startswith("interest MSE (error inside the visible face and hair")
     assert lines[1].startswith("leak MSE (error where the occluder covers the face")
-    unrated = run_demo(model, None, n=1, cell=32, direction=Direction(torch.randn(model.style_dim), name="d"))
-    assert unrated.edit.startswith("d, strength ") and "W units" in unrated.edit
+    vector = torch.randn(model.style_dim)
+    unrated = run_demo(model, None, n=1, cell=32, direction=Direction(vector, name="d"))
+    assert unrated.edit.startswith("d, strength ") and "W distance" in unrated.edit
+    in_ranges = Direction(vector, name="r", unit=4.0)  # 2 sd of W, counted in units of 4
+    ranged = run_demo(model, None, n=1, cell=32, direction=in_ranges)
+    assert ranged.edit.endswith("(units of W distance 4.00)")
+    assert float(ranged.edit.split("strength ")[1].split(" ")[0]) == pytest.approx(
+        float(unrated.edit.split("strength ")[1].split(" ")[0]) / 4, abs=0.01
+    )
 
 
 def test_the_style_source_column_is_the_next_row_s_input_and_the_domain_is_honoured():

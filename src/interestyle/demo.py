@@ -91,8 +91,10 @@ def run_demo(
         n: images (rows).
         seed: which held-out faces.
         direction: the edit; default the first principal direction of the generator's W.
-        strength: the edit's strength in W units (as [`edit`][interestyle.edit]); default the direction's
-            recommended strength (`Direction.strength`), else 2 standard deviations of W along it.
+        strength: the edit's strength in the direction's units (as [`edit`][interestyle.edit]; the embedded
+            demo model's directions count ranges of the attribute: 1 moves it across its whole range); default
+            the direction's recommended strength (`Direction.strength`), else 2 standard deviations of W
+            along it.
         mix_layers: the style vectors the style mix takes from the style source (a preset of
             [`style_mix`][interestyle.style_mix]); each row's style source is the next row's face.
         domain: the synthetic face domain the models were trained on
@@ -113,8 +115,9 @@ def run_demo(
     if direction is None:
         direction = principal_directions(model, 1, samples=4096, progress=False)["pc0"]
     if strength is None:
-        strength = direction.strength or 2.0 * _spread(model, direction)
-    report.edit = f"{direction.name}, strength {strength:.2f} (W units)"
+        strength = direction.strength or 2.0 * _spread(model, direction) / direction.unit
+    unit = "W distance" if direction.unit == 1.0 else f"units of W distance {direction.unit:.2f}"
+    report.edit = f"{direction.name}, strength {strength:.2f} ({unit})"
     edited = edit(model, ours, direction, strength)
     style_source = batch.image.roll(-1, dims=0)
     mixed = style_mix(model, ours, ours.latents.roll(-1, dims=0), layers=mix_layers)

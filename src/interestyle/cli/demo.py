@@ -10,8 +10,11 @@ from ..demo import COLUMNS, run_demo
 from ..directions import Direction, shipped_directions
 from ..hub import load_encoder
 from ..synthetic import DEMO_DOMAIN, DOMAINS
+from ..synthetic.faces_v2 import EDIT_ATTRIBUTES
 from .options import positive_int
 from .outputs import save_png
+
+DEFAULT_EDIT = "grey_hair"
 
 
 def add_parser(subparsers: Any) -> None:
@@ -29,14 +32,15 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("-n", type=positive_int, default=4, help="faces, one row each (default 4)")
     parser.add_argument(
         "--edit",
-        help="the edit: a direction shipped with the model (the demo model's: grey_hair, blond_hair, skin_tone; "
-        "default grey_hair); without this option, a model that ships no directions uses its first principal one",
+        help=f"the edit: a direction shipped with the model (the demo model's: {', '.join(EDIT_ATTRIBUTES)}; "
+        f"default {DEFAULT_EDIT}); without this option, a model that ships no directions uses its first principal one",
     )
     parser.add_argument(
         "--strength",
         type=float,
-        help="edit strength in W units, as in interestyle edit (default: the direction's recommended strength, "
-        "else 2 standard deviations of W along it)",
+        help="edit strength in the direction's units, as in interestyle edit (the demo model's: ranges of the "
+        "attribute, 1 = its whole range; default: the direction's recommended strength, else 2 standard "
+        "deviations of W along it)",
     )
     parser.add_argument(
         "--mix-layers",
@@ -51,9 +55,6 @@ def add_parser(subparsers: Any) -> None:
         help=f"synthetic face domain the models were trained on (default {DEMO_DOMAIN}: the embedded models')",
     )
     parser.set_defaults(func=run)
-
-
-DEFAULT_EDIT = "grey_hair"
 
 
 def _shipped_direction(model: str, name: str | None) -> Direction | None:
