@@ -12,9 +12,11 @@ held-out images and measures, against the clean ground truth:
   occluder leaked into the face (the "microphone becomes a beard" effect).
 
 Every model's figures come from the same images in the same run; ratios are printed against the first
-model (the baseline).
+model (the baseline). Models named ``NAME#K`` (several training seeds of one run) are reported together,
+as mean +- standard deviation over their seeds, ratios taken between the means.
 
     python benchmarks/occlusion.py                       # the embedded demo-baseline and demo models
+    python benchmarks/occlusion.py --seeds               # three seeds of both v2 main runs, at step 1,000
     python benchmarks/occlusion.py --ablations           # the ablation runs of recipes/ at step 1,000
     python benchmarks/occlusion.py --model baseline=DIR --model interestyle=DIR [-n 500] [--json out.json]
     python benchmarks/occlusion.py --write-faces DIR [-n 500]   # the held-out faces as PNGs, for interestyle eval
@@ -33,7 +35,7 @@ import torch
 
 import interestyle as its
 from interestyle.evaluation import build_metrics
-from interestyle.synthetic import make_batch
+from interestyle.synthetic import DEMO_DOMAIN, DOMAINS, make_batch
 
 CONDITIONS = ("clean", "clutter", "occluded")
 HELD_OUT_SEED = 900_001  # far from any training seed (training draws seeds from 0 upward)
@@ -41,28 +43,51 @@ METRICS = ("interest_mse", "interest_ssim", "full_mse", "leak_mse")
 DEFAULT_MODELS = ("baseline=demo-baseline", "interestyle=demo")
 RUNS = Path(__file__).resolve().parents[1] / "recipes" / "runs"
 ABLATION_STEP = 1000
-# name -> training run (recipes/<run>.json); every run's checkpoint at ABLATION_STEP, same data and schedule
+# name -> training run (recipes/runs/<run>), per domain; every run's checkpoint at ABLATION_STEP, same data
+# and schedule
 ABLATIONS = {
-    "baseline": "demo-baseline",
-    "interestyle": "demo-interestyle",
-    "no-UnF": "ablation-no-unf",
-    "no-InD": "ablation-no-ind",
-    "UnF-whole": "ablation-unf-whole",
+    "v1": {
+        "baseline": "demo-baseline",
+        "interestyle": "demo-interestyle",
+        "no-UnF": "ablation-no-unf",
+        "no-InD": "ablation-no-ind",
+        "UnF-whole": "ablation-unf-whole",
+    },
+    "v2": {
+        "baseline": "v2-baseline-seed0",
+        "interestyle": "v2-interestyle-seed0",
+        "no-UnF": "v2-no-unf",
+        "no-InD": "v2-no-ind",
+        "UnF-whole": "v2-unf-whole",
+    },
 }
+SEEDS = (0, 1, 2)
+SEED_RUNS = {"baseline": "v2-baseline-seed{}", "interestyle": "v2-interestyle-seed{}"}
+TRAIN_SCRIPT = {"v1": "recipes/train_demo.sh", "v2": "recipes/train_demo_v2.sh"}
 
 
-def ablation_models(runs: Path = RUNS, step: int = ABLATION_STEP) -> list[str]:
+def _checkpoint(runs: Path, run: str, step: int, domain: str) -> Path:
+    folder = runs / run / "checkpoints" / f"step-{step:08d}"
+    if not folder.is_dir():
+        raise SystemExit(
+            f"occlusion.py: error: {folder} is missing: train the runs first ({TRAIN_SCRIPT[domain]}), their "
+            "checkpoints are not in the repository"
+        )
+    return folder
+
+
+def ablation_models(runs: Path = RUNS, step: int = ABLATION_STEP, domain: str = DEMO_DOMAIN) -> list[str]:
     """``NAME=DIR`` of each ablation run's checkpoint at ``step``; exits naming the first one missing."""
-    specs = []
-    for name, run in ABLATIONS.items():
-        folder = runs / run / "checkpoints" / f"step-{step:08d}"
-        if not folder.is_dir():
-            raise SystemExit(
-                f"occlusion.py: error: {folder} is missing: train the runs first (recipes/train_demo.sh; "
-                f"recipes/{run}.json), its checkpoints are not in the repository"
-            )
-        specs.append(f"{name}@{step}={folder}")
-    return specs
+    return [f"{name}@{step}={_checkpoint(runs, run, step, domain)}" for name, run in ABLATIONS[domain].items()]
+
+
+def seed_models(runs: Path = RUNS, step: int = ABLATION_STEP) -> list[str]:
+    """``NAME#SEED=DIR`` of every seed of the v2 main runs at ``step``, baseline first."""
+    return [
+        f"{name}#{seed}={_checkpoint(runs, pattern.format(seed), step, 'v2')}"
+        for name, pattern in SEED_RUNS.items()
+        for seed in SEEDS
+    ]
 
 
 def _mean(values: torch.Tensor) -> float:
@@ -71,9 +96,11 @@ def _mean(values: torch.Tensor) -> float:
 
 
 @torch.no_grad()
-def evaluate(model: its.IntereStyleModel, n: int, *, condition: str, seed: int, batch_size: int) -> dict[str, float]:
-    """Mean metrics of ``model`` over ``n`` synthetic images of ``condition``."""
-    batch = make_batch(n, size=model.resolution, seed=seed, condition=condition)
+def evaluate(
+    model: its.IntereStyleModel, n: int, *, condition: str, seed: int, batch_size: int, domain: str = DEMO_DOMAIN
+) -> dict[str, float]:
+    """Mean metrics of ``model`` over ``n`` synthetic images of ``condition`` from ``domain``."""
+    batch = make_batch(n, size=model.resolution, seed=seed, condition=condition, domain=domain)
     result = its.invert(model, batch.image, batch_size=batch_size, progress=False)
     recon = result.images.float().clamp(-1, 1).cpu()
     leak_region = batch.face_mask * batch.occluder_mask
@@ -87,12 +114,12 @@ def evaluate(model: its.IntereStyleModel, n: int, *, condition: str, seed: int, 
     }
 
 
-def write_faces(out: Path, n: int, *, seed: int, size: int = 64) -> list[Path]:
+def write_faces(out: Path, n: int, *, seed: int, size: int = 64, domain: str = DEMO_DOMAIN) -> list[Path]:
     """The held-out faces of every condition as PNGs: ``out/<condition>/images/NNNN.png`` and the interest
     masks beside them in ``out/<condition>/masks/`` (white = interest). Returns the condition folders."""
     folders = []
     for condition in CONDITIONS:
-        batch = make_batch(n, size=size, seed=seed, condition=condition)
+        batch = make_batch(n, size=size, seed=seed, condition=condition, domain=domain)
         for sub, pictures in (("images", batch.image), ("masks", batch.interest_mask * 2 - 1)):
             (out / condition / sub).mkdir(parents=True, exist_ok=True)
             for i, picture in enumerate(its.to_pil(pictures)):
@@ -101,22 +128,51 @@ def write_faces(out: Path, n: int, *, seed: int, size: int = 64) -> list[Path]:
     return folders
 
 
+def group_seeds(results: dict[str, dict[str, dict[str, float]]]) -> dict[str, dict[str, dict[str, list[float]]]]:
+    """Per model name with its ``#SEED`` suffix removed: each condition's metrics as lists, one value per seed."""
+    groups: dict[str, dict[str, dict[str, list[float]]]] = {}
+    for name, figures in results.items():
+        group = groups.setdefault(name.split("#", 1)[0], {})
+        for condition, row in figures.items():
+            for key, value in row.items():
+                group.setdefault(condition, {}).setdefault(key, []).append(value)
+    return groups
+
+
+def mean_std(values: list[float]) -> tuple[float, float]:
+    """Mean and sample standard deviation (0 for one value; NaN when no value is finite)."""
+    finite = [v for v in values if not math.isnan(v)]
+    if not finite:
+        return math.nan, math.nan
+    mean = sum(finite) / len(finite)
+    if len(finite) == 1:
+        return mean, 0.0
+    return mean, math.sqrt(sum((v - mean) ** 2 for v in finite) / (len(finite) - 1))
+
+
 def format_table(results: dict[str, dict[str, dict[str, float]]]) -> str:
-    names = list(results)
+    groups = group_seeds(results)
+    names = list(groups)
     base = names[0]
     lines = [f"| condition | model | {' | '.join(METRICS)} | vs {base} (interest MSE, leak MSE) |", "|" + " --- |" * 7]
     for condition in CONDITIONS:
         for name in names:
-            row = results[name][condition]
-            ref = results[base][condition]
+            stats = {k: mean_std(groups[name][condition][k]) for k in METRICS}
+            ref = {k: mean_std(groups[base][condition][k])[0] for k in METRICS}
             ratios = []
             for key in ("interest_mse", "leak_mse"):
-                if math.isnan(row[key]) or math.isnan(ref[key]) or ref[key] == 0:
+                mean = stats[key][0]
+                if math.isnan(mean) or math.isnan(ref[key]) or ref[key] == 0:
                     ratios.append("-")
                 else:
-                    ratios.append(f"{100 * (row[key] / ref[key] - 1):+.1f}%")
-            cells = " | ".join("-" if math.isnan(row[k]) else f"{row[k]:.4f}" for k in METRICS)
-            lines.append(f"| {condition} | {name} | {cells} | {', '.join(ratios)} |")
+                    ratios.append(f"{100 * (mean / ref[key] - 1):+.1f}%")
+            seeds = len(groups[name][condition][METRICS[0]])
+            cells = " | ".join(
+                "-" if math.isnan(m) else (f"{m:.4f}" if seeds == 1 else f"{m:.4f} +- {sd:.4f}")
+                for m, sd in stats.values()
+            )
+            label = name if seeds == 1 else f"{name} ({seeds} seeds)"
+            lines.append(f"| {condition} | {label} | {cells} | {', '.join(ratios)} |")
     return "\n".join(lines)
 
 
@@ -134,6 +190,15 @@ def main(argv: list[str] | None = None) -> int:
         help=f"measure the ablation runs (no UnF, no InD, UnF on the whole image) and the two main runs, all at "
         f"step {ABLATION_STEP}, from recipes/runs/",
     )
+    parser.add_argument(
+        "--seeds",
+        action="store_true",
+        help=f"measure seeds {', '.join(map(str, SEEDS))} of the v2 baseline and IntereStyle runs at step "
+        f"{ABLATION_STEP}, from recipes/runs/ (mean +- std over seeds)",
+    )
+    parser.add_argument(
+        "--domain", choices=DOMAINS, default=DEMO_DOMAIN, help=f"synthetic face domain (default {DEMO_DOMAIN})"
+    )
     parser.add_argument("-n", type=int, default=500, help="held-out images per condition (default 500)")
     parser.add_argument("--seed", type=int, default=HELD_OUT_SEED)
     parser.add_argument("--batch-size", type=int, default=32)
@@ -148,12 +213,19 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     torch.set_num_threads(max(1, torch.get_num_threads()))
     if args.write_faces is not None:
-        for folder in write_faces(args.write_faces, args.n, seed=args.seed):
+        for folder in write_faces(args.write_faces, args.n, seed=args.seed, domain=args.domain):
             print(f"{folder}: {args.n} faces in images/, their interest masks in masks/")
         return 0
-    if args.ablations and args.model:
-        parser.error("--ablations measures its own set of models; give it without --model")
-    specs = ablation_models() if args.ablations else args.model or list(DEFAULT_MODELS)
+    if sum(map(bool, (args.ablations, args.seeds, args.model))) > 1:
+        parser.error("--ablations, --seeds and --model each choose the models; give one of them")
+    if args.seeds and args.domain != "v2":
+        parser.error("--seeds measures the v2 runs: give it with --domain v2")
+    if args.ablations:
+        specs = ablation_models(domain=args.domain)
+    elif args.seeds:
+        specs = seed_models()
+    else:
+        specs = args.model or list(DEFAULT_MODELS)
     models = {}
     for spec in specs:
         name, sep, where = spec.partition("=")
@@ -166,16 +238,18 @@ def main(argv: list[str] | None = None) -> int:
         for condition in CONDITIONS:
             t = time.perf_counter()
             results[name][condition] = evaluate(
-                model, args.n, condition=condition, seed=args.seed, batch_size=args.batch_size
+                model, args.n, condition=condition, seed=args.seed, batch_size=args.batch_size, domain=args.domain
             )
             print(f"{name:>12} {condition:>9}: {time.perf_counter() - t:6.1f} s", file=sys.stderr)
     print(
-        f"Occlusion benchmark: {args.n} held-out synthetic images per condition (seed {args.seed}), "
+        f"Occlusion benchmark: {args.n} held-out synthetic images of domain {args.domain} per condition "
+        f"(seed {args.seed}), "
         f"torch {torch.__version__}, torch threads: {torch.get_num_threads()}"
     )
     print(format_table(results))
     if args.json:
-        args.json.write_text(json.dumps({"n": args.n, "seed": args.seed, "results": results}, indent=2))
+        figures = {"n": args.n, "seed": args.seed, "domain": args.domain, "results": results}
+        args.json.write_text(json.dumps(figures, indent=2))
     return 0
 
 
