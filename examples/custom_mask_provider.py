@@ -20,7 +20,7 @@ from torch import Tensor
 
 import interestyle as its
 from interestyle.masks import Dilate, Feather, Intersect
-from interestyle.synthetic import make_batch
+from interestyle.synthetic import DEMO_DOMAIN, make_batch
 
 
 class SkinTone:
@@ -53,7 +53,8 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     if args.photo is None:
         args.photo = args.out / "photo.png"
-        its.to_pil(make_batch(1, size=64, seed=900_060, condition="clutter").image)[0].save(args.photo)
+        face = make_batch(1, size=64, seed=900_060, condition="clutter", domain=DEMO_DOMAIN)
+        its.to_pil(face.image)[0].save(args.photo)
 
     # 1. Register the provider by name (a package would declare an entry point instead; see docs/masks.md).
     its.register_mask_provider("skin-tone", SkinTone)

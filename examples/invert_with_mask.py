@@ -16,7 +16,7 @@ from pathlib import Path
 from safetensors.torch import save_file
 
 import interestyle as its
-from interestyle.synthetic import make_batch
+from interestyle.synthetic import DEMO_DOMAIN, make_batch
 
 
 def main() -> None:
@@ -31,7 +31,7 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
 
     if args.photo is None:  # a held-out face (seeds >= 900000 were never trained on) with its true mask
-        face = make_batch(1, size=64, seed=900_010, condition="occluded")
+        face = make_batch(1, size=64, seed=900_010, condition="occluded", domain=DEMO_DOMAIN)
         args.photo, args.mask = args.out / "photo.png", args.out / "mask.png"
         its.to_pil(face.image)[0].save(args.photo)
         its.to_pil(face.interest_mask * 2 - 1)[0].save(args.mask)

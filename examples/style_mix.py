@@ -14,7 +14,7 @@ from pathlib import Path
 
 import interestyle as its
 from interestyle.grids import image_grid
-from interestyle.synthetic import make_batch
+from interestyle.synthetic import DEMO_DOMAIN, make_batch
 
 PRESETS = ("coarse", "middle", "fine")  # pose and face shape | features and expression | colours
 
@@ -30,7 +30,7 @@ def main() -> None:
         parser.error("give both CONTENT and STYLE, or neither")
     args.out.mkdir(parents=True, exist_ok=True)
     if args.content is None:
-        faces = its.to_pil(make_batch(2, size=64, seed=900_030, condition="clean").image)
+        faces = its.to_pil(make_batch(2, size=64, seed=900_030, condition="clean", domain=DEMO_DOMAIN).image)
         args.content, args.style = args.out / "content.png", args.out / "style.png"
         faces[0].save(args.content)
         faces[1].save(args.style)

@@ -111,7 +111,7 @@ def test_invert_with_mask_needs_both_or_neither(tmp_path):
 
 def test_sweep_edit_writes_one_row_per_strength(tmp_path):
     proc = run("sweep_edit.py", "--direction", "skin_tone", "--out", "out", cwd=tmp_path)
-    strengths = re.search(r"strengths \[(.*?)\]", proc.stdout).group(1).split(",")
+    strengths = re.search(r"strengths (.*?) \(the direction's units\)", proc.stdout).group(1).split(",")
     assert png(tmp_path / "out" / "sweep.png") == grid_size(1 + len(strengths))
     assert labelled_columns(tmp_path / "out" / "sweep.png", 1 + len(strengths))
     sheet = np.asarray(Image.open(tmp_path / "out" / "sweep.png").convert("RGB")).astype(int)[label_height(CELL) :]

@@ -22,7 +22,7 @@ from torch import Tensor
 import interestyle as its
 from interestyle.grids import image_grid
 from interestyle.metrics import masked_mse
-from interestyle.synthetic import make_batch
+from interestyle.synthetic import DEMO_DOMAIN, make_batch
 from interestyle.training import UninterestFilter, load_training_config
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -61,7 +61,7 @@ def steps(model: its.IntereStyleModel, images: Tensor) -> list[Tensor]:
 
 
 def refinement(model: its.IntereStyleModel, baseline: its.IntereStyleModel) -> Image.Image:
-    face = make_batch(1, size=model.resolution, seed=SEED, condition="occluded")
+    face = make_batch(1, size=model.resolution, seed=SEED, condition="occluded", domain=DEMO_DOMAIN)
     recipe = load_training_config(RECIPE)
     unf = UninterestFilter(
         recipe.filter.radii, recipe.filter.variant, reference_resolution=recipe.filter.reference_resolution
@@ -106,7 +106,7 @@ def two_models(
 
 
 def disentanglement(model: its.IntereStyleModel, baseline: its.IntereStyleModel, n: int = 3) -> Image.Image:
-    faces = make_batch(MANY, size=model.resolution, seed=SEED + 1, condition="mixed")
+    faces = make_batch(MANY, size=model.resolution, seed=SEED + 1, condition="mixed", domain=DEMO_DOMAIN)
     x, m = faces.image, faces.interest_mask
     outputs = {
         name: ("G(w)", "G(w + D)", *ind_pair(net, x, m))
@@ -116,8 +116,9 @@ def disentanglement(model: its.IntereStyleModel, baseline: its.IntereStyleModel,
 
 
 def background(model: its.IntereStyleModel, baseline: its.IntereStyleModel, n: int = 3) -> Image.Image:
-    plain = make_batch(MANY, size=model.resolution, seed=SEED + 2, condition="clean")
-    clutter = make_batch(MANY, size=model.resolution, seed=SEED + 2, condition="clutter")  # the same faces
+    plain = make_batch(MANY, size=model.resolution, seed=SEED + 2, condition="clean", domain=DEMO_DOMAIN)
+    # the same faces over clutter
+    clutter = make_batch(MANY, size=model.resolution, seed=SEED + 2, condition="clutter", domain=DEMO_DOMAIN)
 
     def reconstruct(net: its.IntereStyleModel, images: Tensor) -> Tensor:
         return its.invert(net, images, progress=False).images.clamp(-1, 1)

@@ -22,7 +22,7 @@ from interestyle.directions import shipped_directions
 from interestyle.grids import image_grid
 from interestyle.metrics import masked_mse
 from interestyle.pivotal import DEFAULT_STEPS
-from interestyle.synthetic import make_batch
+from interestyle.synthetic import DEMO_DOMAIN, make_batch
 
 ROOT = Path(__file__).resolve().parents[2]
 IMG = ROOT / "docs" / "img"
@@ -45,7 +45,7 @@ def before_after(
     model: its.IntereStyleModel, direction: Tensor, *, steps: int = DEFAULT_STEPS, faces: int = FACES
 ) -> Image.Image:
     """The figure for ``model``: one row per face; ``direction`` (style_dim,) or (n_latent, style_dim) edits."""
-    batch = make_batch(faces, size=model.resolution, seed=SEED, condition="occluded")
+    batch = make_batch(faces, size=model.resolution, seed=SEED, condition="occluded", domain=DEMO_DOMAIN)
     columns = ["photo", "truth", "encoder", "plain PTI", "masked PTI", "encoder, edit", "masked, edit"]
     rows = []
     for i in range(faces):

@@ -35,7 +35,7 @@ from ..pivotal import DEFAULT_STEPS
 from ..pivotal import refine as refine_inversion
 from ..results import LatentResult
 from ..serialization import atomic_write
-from ..synthetic import make_batch
+from ..synthetic import DEMO_DOMAIN, make_batch
 from ..validation import check_non_negative_int, check_positive_int
 
 __all__ = ["DEFAULT_MODEL", "KEEP_RESULT_FOLDERS", "MIX_LAYERS", "REFINE_STEPS", "Editor", "Inversion", "ResultFolders"]
@@ -183,7 +183,7 @@ class Editor:
         """A synthetic occluded face at the model's resolution
         ([`interestyle.synthetic.make_batch`][interestyle.synthetic.make_batch])."""
         seed = check_non_negative_int(seed, "sample number")
-        batch = make_batch(1, size=self.resolution, seed=seed, condition="occluded")
+        batch = make_batch(1, size=self.resolution, seed=seed, condition="occluded", domain=DEMO_DOMAIN)
         return to_pil(batch.image)[0]
 
     def mask(self, image: Image.Image, provider: str) -> Image.Image:
