@@ -10,10 +10,12 @@ Strengths are in attribute ranges: a direction's ``unit`` is the W distance ``|B
 moves the attribute across its whole range by the linear fit, 0.5 across half of it. The recommended
 strength (``Direction.strength``, what ``edit`` uses by default) is calibrated with the attribute
 read-out of ``benchmarks/attribute_readout.py`` on generator samples of a validation seed (never the
-benchmark's held-out faces): the fraction of :data:`FRACTIONS` that moves the attribute by half its
-range (or 90% of the room left) on the most samples while the other attributes move by at most
+benchmark's held-out faces): of the fractions :data:`FRACTIONS`, applied on the whole layer group or on
+its finest layers only (the group from one of its layers on), the one that moves the attribute by half
+its range (or 90% of the room left) on the most samples while the other attributes move by at most
 :data:`MAX_SIDE_EFFECT` of their ranges on average. A linear edit saturates, and past the best fraction
-it pushes faces already near the end of the range off the generator's manifold.
+it pushes faces already near the end of the range off the generator's manifold; skin tone, for one,
+lives in the finest layers of its group.
 
     python recipes/demo_directions.py GENERATOR_DIR --out DIR [--no-calibrate]
 """
@@ -87,28 +89,34 @@ def calibrate_strengths(
     def decode(w: torch.Tensor) -> torch.Tensor:
         return torch.cat([generator(c, input_space="w+", noise_mode="const") for c in w.split(50)]).clamp(-1, 1)
 
+    groups = layer_groups(generator.n_latent)
     calibrated = []
     for name, direction in directions.items():
         target, sign = EDIT_ATTRIBUTES[name]
         end = range_end_readings(readout, attributes, target, sign, generator.config.resolution)
-        unit = direction.unit * direction.for_model(generator.n_latent, generator.config.style_dim)
-        trials = {f: edit_figures(readout, decode, latents, f * unit, target, sign, 0.5, end) for f in FRACTIONS}
-        allowed = [f for f in FRACTIONS if trials[f]["others_mean_abs_change"] <= MAX_SIDE_EFFECT] or [FRACTIONS[0]]
-        best = max(allowed, key=lambda f: (trials[f]["target_success_rate"], -f))
-        figures = trials[best]
+        vector = direction.for_model(generator.n_latent, generator.config.style_dim)
+        group = groups[attribute_group(target)]
+        trials = {}
+        for layers in (range(start, group.stop) for start in group):
+            unit = torch.zeros_like(vector)
+            unit[layers] = direction.unit * vector[layers]
+            for fraction in FRACTIONS:
+                trials[layers, fraction] = edit_figures(
+                    readout, decode, latents, fraction * unit, target, sign, 0.5, end
+                )
+        allowed = [k for k, f in trials.items() if f["others_mean_abs_change"] <= MAX_SIDE_EFFECT] or [(group, 0.5)]
+        layers, best = max(allowed, key=lambda k: (trials[k]["target_success_rate"], len(k[0]), -k[1]))
+        figures = trials[layers, best]
+        chosen = torch.zeros_like(vector)
+        chosen[layers] = vector[layers]
         note = (
-            f"; recommended strength {best:g} chosen on {samples} validation samples (moved half the range or 90% "
-            f"of the room on {figures['target_success_rate']:.0%}, other attributes "
-            f"{figures['others_mean_abs_change']:.3f} of their ranges)"
+            f"; calibrated: acts on layers {layers.start}-{layers.stop - 1}, recommended strength {best:g}, chosen "
+            f"on {samples} validation samples (moved half the range or 90% of the room on "
+            f"{figures['target_success_rate']:.0%}, other attributes {figures['others_mean_abs_change']:.3f} of "
+            "their ranges)"
         )
         calibrated.append(
-            Direction(
-                direction.vector,
-                name=name,
-                description=direction.description + note,
-                unit=direction.unit,
-                strength=best,
-            )
+            Direction(chosen, name=name, description=direction.description + note, unit=direction.unit, strength=best)
         )
     return DirectionSet(calibrated)
 

@@ -94,11 +94,19 @@ def test_calibrated_strengths_are_among_the_fractions_and_say_how_they_were_chos
     directions = recipe.fit_attribute_directions(generator, samples=300)
     calibrated = recipe.calibrate_strengths(generator, directions, attribute_readout.AttributeReadout(), samples=6)
     assert list(calibrated) == list(directions)
+    groups = layer_groups(generator.n_latent)
     for name, direction in calibrated.items():
         assert direction.strength in recipe.FRACTIONS
         assert direction.unit == directions[name].unit
-        assert torch.equal(direction.vector, directions[name].vector)
-        assert f"recommended strength {direction.strength:g} chosen on 6 validation samples" in direction.description
+        group = groups[attribute_group(EDIT_ATTRIBUTES[name][0])]
+        acting = direction.vector.norm(dim=1).nonzero().flatten().tolist()
+        assert acting and set(acting) <= set(group) and acting[-1] == group.stop - 1  # its finest layers
+        fitted = directions[name].vector
+        assert torch.allclose(
+            direction.vector[acting] / direction.vector[acting].norm(), fitted[acting] / fitted[acting].norm()
+        )
+        said = f"acts on layers {acting[0]}-{acting[-1]}, recommended strength {direction.strength:g}, chosen on 6"
+        assert said in direction.description
 
 
 def test_range_end_readings_read_the_renderer_at_the_end_of_the_range(monkeypatch):
