@@ -23,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from demo_directions import calibrate_strengths, fit_attribute_directions, load_readout
 
 import interestyle as its
+from interestyle.directions import DirectionSet
 from interestyle.locate import EMBEDDED_MODELS
 from interestyle.serialization import atomic_write, save_model_folder
 from interestyle.synthetic import DEMO_DOMAIN, make_batch
@@ -58,6 +59,9 @@ def pack(source: Path, name: str) -> Path:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--step", type=int, help="pack this step's checkpoints instead of the newest")
+    parser.add_argument(
+        "--directions", type=Path, help="a folder of directions already fitted on the runs' generator (default: fit)"
+    )
     parser.add_argument("--runs", type=Path, nargs=2, metavar=("INTERESTYLE", "BASELINE"), help="other run folders")
     args = parser.parse_args()
     runs = RUNS if args.runs is None else dict(zip(RUNS, args.runs, strict=True))
@@ -65,7 +69,10 @@ def main() -> None:
         pack(checkpoint(run, args.step), name)
     torch.set_num_threads(1)
     model = its.load_encoder("demo")
-    directions = calibrate_strengths(model.generator, fit_attribute_directions(model.generator), load_readout())
+    if args.directions is not None:  # fitted on the same generator (recipes/demo_directions.py)
+        directions = DirectionSet.from_pretrained(args.directions)
+    else:
+        directions = calibrate_strengths(model.generator, fit_attribute_directions(model.generator), load_readout())
     for name, direction in directions.items():
         print(f"direction {name}: {direction.description}")
     directions.save(EMBEDDED_MODELS["demo"] / "directions.safetensors")
