@@ -82,6 +82,20 @@ def test_edit_writes_one_image_per_strength(work):
     assert proc.stderr == ""  # --no-progress: no progress bars
 
 
+def test_edit_without_strength_takes_the_direction_s_recommended_one(work, tmp_path):
+    from interestyle import Direction, DirectionSet
+
+    vector = torch.randn(32, generator=torch.Generator().manual_seed(0))
+    DirectionSet([Direction(vector, name="smile", strength=0.6)]).save_pretrained(tmp_path / "dirs")
+    args = ["photos/a.png", "--model", "model", "--direction", "smile", "--no-progress"]
+    recommended = cli("edit", *args, "--directions", str(tmp_path / "dirs"), "--out", "rec", cwd=work)
+    assert recommended.returncode == 0, recommended.stderr
+    assert latents_of(work / "rec" / "a_smile.safetensors")["strengths"].tolist() == pytest.approx([0.6])
+    plain = cli("edit", *args, "--out", "plain", cwd=work)
+    assert plain.returncode == 0, plain.stderr  # the model's own smile records no strength
+    assert latents_of(work / "plain" / "a_smile.safetensors")["strengths"].tolist() == [1.0]
+
+
 def test_edit_saved_latents_matches_the_python_api(work):
     from interestyle import edit, load_encoder
 

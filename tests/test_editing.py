@@ -44,6 +44,15 @@ def test_strength_zero_returns_the_inversion_exactly(model, inversion, direction
     assert torch.equal(result.images, inversion.images)
 
 
+def test_without_a_strength_the_direction_s_recommended_one_is_used(model, inversion, direction):
+    recommended = Direction(direction.vector, name="r", unit=2.0, strength=0.7)
+    torch.testing.assert_close(
+        edit(model, inversion, recommended).latents, edit(model, inversion, recommended, 0.7).latents
+    )
+    assert edit(model, inversion, recommended).strengths.tolist() == pytest.approx([0.7])
+    assert edit(model, inversion, direction).strengths.tolist() == [1.0]  # none recommended: 1
+
+
 def test_a_sweep_is_strength_major(model, inversion, direction):
     strengths = [-1.0, 0.0, 2.5]
     result = edit(model, inversion, direction, strengths)

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 
+import interestyle as its
 from conftest import tiny_config, tiny_model
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -76,7 +77,8 @@ def test_the_figure_script_draws_a_row_per_face_and_the_page_shows_it():
     before = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        sheet = figures.before_after(model, torch.randn(model.style_dim), steps=2, faces=2)
+        direction = its.Direction(torch.randn(model.style_dim), name="d", strength=0.5)
+        sheet = figures.before_after(model, direction, steps=2, faces=2)
     finally:
         torch.set_num_threads(before)
     cell = figures.CELL + figures.PAD

@@ -4,7 +4,7 @@ docs/img/refine-before-after.png: held-out occluded synthetic faces, their clean
 reconstructions of the encoder alone, of plain PTI and of masked PTI (``interestyle.refine`` at its
 defaults), each captioned with its interest-region MSE and its leak MSE (face x occluder, against the
 clean truth); the last two columns edit the encoder's and the masked-PTI result with the model's first
-shipped direction, at one strength: the edit moves both alike.
+shipped direction, at its recommended strength: the edit moves both alike.
 
 Run: python docs/figures/refine.py (about a minute of CPU; rerun it whenever the demo weights change).
 """
@@ -28,7 +28,6 @@ ROOT = Path(__file__).resolve().parents[2]
 IMG = ROOT / "docs" / "img"
 SEED = 900_300  # held out: training seeds count up from 0, the benchmarks use 900_001
 FACES = 3
-EDIT_STRENGTH = 3.0
 CELL, PAD, LABEL_W, LABEL_H = 96, 2, 56, 16
 
 
@@ -42,9 +41,11 @@ def _cell(image: Tensor, text: str | None = None) -> Image.Image:
 
 
 def before_after(
-    model: its.IntereStyleModel, direction: Tensor, *, steps: int = DEFAULT_STEPS, faces: int = FACES
+    model: its.IntereStyleModel, direction: its.Direction, *, steps: int = DEFAULT_STEPS, faces: int = FACES
 ) -> Image.Image:
-    """The figure for ``model``: one row per face; ``direction`` (style_dim,) or (n_latent, style_dim) edits."""
+    """The figure for ``model``: one row per face; the edits move along ``direction`` at its recommended
+    strength (else 1)."""
+    strength = direction.strength or 1.0
     batch = make_batch(faces, size=model.resolution, seed=SEED, condition="occluded", domain=DEMO_DOMAIN)
     columns = ["photo", "truth", "encoder", "plain PTI", "masked PTI", "encoder, edit", "masked, edit"]
     rows = []
@@ -54,7 +55,7 @@ def before_after(
         inverted = its.invert(model, photo, mask=m, progress=False)
         plain = its.refine(model, inverted, steps=steps, masked=False, progress=False)
         masked = its.refine(model, inverted, steps=steps, progress=False)
-        edits = [its.edit(model, r, direction, EDIT_STRENGTH, progress=False).images for r in (inverted, masked)]
+        edits = [its.edit(model, r, direction, strength, progress=False).images for r in (inverted, masked)]
         row = [_cell(photo), _cell(clean)]
         for result in (inverted, plain, masked):
             y = result.images.float().clamp(-1, 1).cpu()
@@ -69,7 +70,8 @@ def before_after(
         draw.text((LABEL_W + PAD + c * (CELL + PAD) + 2, 2), text, fill=(0, 0, 0))
     for r in range(faces):
         draw.text((4, LABEL_H + PAD + r * (CELL + PAD) + CELL // 2 - 6), f"face {r + 1}", fill=(0, 0, 0))
-    note = f"captions: interest MSE / leak MSE vs the truth; refine: {steps} steps; edit: {EDIT_STRENGTH:+g}"
+    note = f"captions: interest MSE / leak MSE vs the truth; refine: {steps} steps; "
+    note += f"edit: {direction.name} {strength:+g}"
     draw.text((4, LABEL_H + grid.height + 1), note, fill=(0, 0, 0))
     return sheet
 
@@ -80,7 +82,7 @@ def main() -> None:
     directions = shipped_directions("demo")
     assert directions is not None
     name = next(iter(directions))
-    figure = before_after(model, directions[name].for_model(model.n_latent, model.style_dim))
+    figure = before_after(model, directions[name])
     figure.save(IMG / "refine-before-after.png", optimize=True)
     print(f"wrote {IMG / 'refine-before-after.png'} (edit: {name})")
 

@@ -306,7 +306,7 @@ def edit(
     model: IntereStyleModel,
     source: LatentSource,
     direction: DirectionInput,
-    strength: float | Sequence[float] | Tensor | np.ndarray = 1.0,
+    strength: float | Sequence[float] | Tensor | np.ndarray | None = None,
     *,
     layers: LayerSpec = None,
     batch_size: int = 8,
@@ -332,6 +332,8 @@ def edit(
             otherwise; GANSpace's: standard deviations), or the coordinate to set for a direction with an
             origin; a sequence of numbers gives a sweep: one output per value, ordered strength-major (see
             [`EditResult`][interestyle.editing.EditResult]). 0 returns the source for an offset direction.
+            None: the direction's recommended strength ([`Direction`][interestyle.Direction]'s ``strength``,
+            e.g. the demo model's directions), else 1.
         layers: which style vectors to edit (see [`resolve_layers`][interestyle.editing.resolve_layers]); default the
             direction's own ``layers``, else all.
         batch_size: latents per generator pass.
@@ -350,8 +352,8 @@ def edit(
     """
     _check_model(model)
     latents, inputs, masks = _source(model, source, "source")
-    strengths = resolve_strengths(strength)
     d = as_direction(direction)
+    strengths = resolve_strengths((d.strength or 1.0) if strength is None else strength)
     d.for_model(model.n_latent, model.style_dim)  # a size mismatch fails before the layers are read
     chosen = None if layers is None else resolve_layers(layers, model.n_latent)
     # strength-major: output s * B + b is source b at strengths[s]

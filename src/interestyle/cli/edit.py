@@ -66,7 +66,13 @@ def add_parser(subparsers: Any) -> None:
     group.add_argument("--direction", "-d", required=True, metavar="FILE_OR_NAME", help="the direction (see below)")
     group.add_argument("--directions", metavar="FOLDER_OR_REPO", help="where named directions live (default: --model)")
     group.add_argument(
-        "--strength", "-s", nargs="+", type=float, default=[1.0], metavar="S", help="one or more strengths (default 1)"
+        "--strength",
+        "-s",
+        nargs="+",
+        type=float,
+        metavar="S",
+        help="one or more strengths, in the direction's units (the demo model's: ranges of the attribute, 1 = its "
+        "whole range; default: the direction's recommended strength, else 1)",
     )
     group.add_argument(
         "--layers",
@@ -139,8 +145,8 @@ def run(args: argparse.Namespace) -> int:
         warn("edit", f"--mask: {len(latent_paths)} input(s) are saved latents, with no photo to paste into: their "
              "edits are written as the generator made them")  # fmt: skip
     masks = MaskFinder(args.mask)
-    strengths = resolve_strengths(args.strength).tolist()
     direction = find_direction(args.direction, args.directions or args.model)
+    strengths = resolve_strengths(args.strength or [direction.strength or 1.0]).tolist()
     model = load_model(args)
     direction.for_model(model.n_latent, model.style_dim)  # a size mismatch fails before any work
     layers = None if args.layers is None else resolve_layers(args.layers, model.n_latent)

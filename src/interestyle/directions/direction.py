@@ -107,7 +107,7 @@ class Direction:
             which; None: all of them.
         strength: the recommended strength, in units of strength (``edit(strength=)``): the step that
             produces the named change, when the direction's maker measured one (the embedded demo models'
-            directions record it); ``edit`` uses it when no strength is given. None: not known.
+            directions record it); [`edit`][interestyle.edit] uses it when no strength is given. None: not known.
 
     Raises:
         ValueError: a wrong rank, an empty or zero vector, NaN or infinite values, an invalid name, a unit
