@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import socket
 import statistics
 import subprocess
@@ -38,9 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import torch
-
-import interestyle
+from machine import describe
 
 
 def free_port() -> int:
@@ -247,14 +244,6 @@ def queue_limit_run(server: Server, burst: int) -> dict[str, Any]:
     }
 
 
-def machine() -> str:
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    return (
-        f"{platform.machine()}, {os.cpu_count()} CPUs (load {load}), torch {torch.__version__}, Python "
-        f"{platform.python_version()}, interestyle {interestyle.__version__}"
-    )
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--clients", type=int, default=8)
@@ -262,8 +251,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--burst", type=int, default=6, help="requests sent past the queue limit at once")
     parser.add_argument("--json", type=Path, help="write the figures here")
     args = parser.parse_args(argv)
-    print(f"machine: {machine()}")
-    figures: dict[str, Any] = {"machine": machine()}
+    print(f"machine: {describe()}")
+    figures: dict[str, Any] = {"machine": describe()}
     with tempfile.TemporaryDirectory(prefix="interestyle-load-") as tmp:
         (Path(tmp) / "load").mkdir()
         server = start_server(Path(tmp) / "load")

@@ -35,7 +35,6 @@ import csv
 import functools
 import json
 import os
-import platform
 import random
 import shutil
 import signal
@@ -51,6 +50,7 @@ from types import FrameType
 from typing import Any
 
 import torch
+from machine import describe
 
 import interestyle
 from interestyle import EncoderConfig, GeneratorConfig, IntereStyleModel, ModelConfig, WeightsError
@@ -514,14 +514,6 @@ def training_tries(root: Path, tries: int, kills: int, seed: int, steps: int = 6
 
 
 # -- the command -----------------------------------------------------------------------------------------
-def machine() -> str:
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    return (
-        f"{platform.machine()}, {os.cpu_count()} CPUs (load {load}), torch {torch.__version__}, Python "
-        f"{platform.python_version()}, interestyle {interestyle.__version__}"
-    )
-
-
 def print_sweeps(sweeps: dict[str, Counter[str]]) -> int:
     """Print each sweep's outcomes; returns the number of failures."""
     failures = 0
@@ -550,7 +542,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", choices=["checkpoints", "saves", "conversions", "training"], help="one part only")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
-    print(f"machine: {machine()}")
+    print(f"machine: {describe()}")
     failures = 0
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="interestyle-crash-") as tmp:

@@ -24,13 +24,12 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
-import platform
 import sys
 import time
 from pathlib import Path
 
 import torch
+from machine import describe
 
 from interestyle.editing import layer_groups
 from interestyle.metrics import ssim
@@ -55,18 +54,6 @@ def face_l1(a: torch.Tensor, b: torch.Tensor, mask: torch.Tensor) -> torch.Tenso
     """Per image (B,): mean absolute difference over the pixels of ``mask``, channels averaged."""
     err = (a - b).abs().mean(1, keepdim=True) * mask
     return err.flatten(1).sum(1) / mask.flatten(1).sum(1).clamp(min=1e-8)
-
-
-def machine() -> str:
-    """The CPU model and core count, for the record beside the figures."""
-    cpuinfo = Path("/proc/cpuinfo")
-    model = platform.machine()
-    if cpuinfo.exists():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    return f"{model}, {os.cpu_count()} cores, torch {torch.__version__}"
 
 
 def draw(generator: Generator, w_plus: torch.Tensor, batch: int = 64) -> torch.Tensor:
@@ -138,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
         results[domain] = measure(generator, domain, args.n)
         results[domain]["seconds"] = time.perf_counter() - t0
     names = sorted({k for r in results.values() for k in r})
-    print(f"# demo generators, n={args.n} held-out z (seed {HELD_OUT_SEED}); {machine()}")
+    print(f"# demo generators, n={args.n} held-out z (seed {HELD_OUT_SEED}); {describe()}")
     print("| figure | " + " | ".join(results) + " |")
     print("| --- |" + " --- |" * len(results))
     for name in names:

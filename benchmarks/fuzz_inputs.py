@@ -40,8 +40,6 @@ import faulthandler
 import io
 import json
 import math
-import os
-import platform
 import random
 import resource
 import shutil
@@ -57,6 +55,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from machine import describe
 from PIL import Image
 
 import interestyle
@@ -361,15 +360,6 @@ def _limit_memory(extra_gib: float) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
 
-def machine() -> str:
-    cpus = os.cpu_count()
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
-    return (
-        f"{platform.processor() or platform.machine()}, {cpus} CPUs (load {load}), torch {torch.__version__}, "
-        f"Python {platform.python_version()}, interestyle {interestyle.__version__}"
-    )
-
-
 def print_report(report: Report, seconds: float) -> None:
     for category, counts in report.counts().items():
         total = sum(counts.values())
@@ -398,7 +388,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown categories {unknown}; known: {', '.join(CATEGORIES)}")
     torch.set_num_threads(1)
-    print(f"machine: {machine()}")
+    print(f"machine: {describe()}")
     model = None
     if args.model:
         model = EMBEDDED_MODELS.get(args.model, Path(args.model))
@@ -412,7 +402,7 @@ def main(argv: list[str] | None = None) -> int:
     print_report(report, time.perf_counter() - start)
     if args.json:
         rows = [o.__dict__ for o in report.outcomes]
-        args.json.write_text(json.dumps({"machine": machine(), "seed": args.seed, "cases": rows}, indent=1) + "\n")
+        args.json.write_text(json.dumps({"machine": describe(), "seed": args.seed, "cases": rows}, indent=1) + "\n")
     return 1 if report.defects else 0
 
 

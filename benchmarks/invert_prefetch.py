@@ -14,27 +14,16 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
-import os
-import platform
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
+from machine import describe
 from PIL import Image
 
 from interestyle.cli import main
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def write_photos(folder: Path, count: int, size: int) -> None:
@@ -70,10 +59,7 @@ def main_(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.threads is not None:
         torch.set_num_threads(args.threads)
-    print(
-        f"machine: {cpu_model()}, {os.cpu_count()} logical cores, torch {torch.__version__}, "
-        f"{torch.get_num_threads()} torch threads"
-    )
+    print(f"machine: {describe()}")
     print(f"{args.photos} PNG photos of {args.size} px, model {args.model}, batch size {args.batch_size}")
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)

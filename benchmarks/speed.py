@@ -38,7 +38,6 @@ import contextlib
 import json
 import math
 import os
-import platform
 import resource
 import statistics
 import subprocess
@@ -50,6 +49,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
+from machine import describe
 
 import interestyle
 from interestyle import EncoderConfig, GeneratorConfig, IntereStyleModel, ModelConfig, invert
@@ -493,14 +493,9 @@ def print_table(rows: list[Row], matmul: float, *, header: bool = True) -> None:
         )
 
 
-def machine_summary(device: torch.device, threads: int) -> str:
-    cpu = platform.processor() or platform.machine()
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    text = f"CPU: {cpu}, {os.cpu_count()} logical cores, torch {torch.__version__}, {threads} threads"
+def machine_summary(device: torch.device) -> str:
+    """The machine (``machine.describe()``, with torch's thread count as set for the run), and the GPU on cuda."""
+    text = f"Machine: {describe()}"
     if device.type == "cuda":
         text += f"; GPU: {torch.cuda.get_device_name(device)}"
     return text
@@ -521,7 +516,7 @@ def run(args: argparse.Namespace) -> list[Row]:
     GATE = QuietGate(args.quiet_wait if args.clock == "wall" else 0)
     CLOCK = time.perf_counter if args.clock == "wall" else time.process_time
     print(f"# interestyle {interestyle.__version__} speed benchmark")
-    print(machine_summary(device, args.threads))
+    print(machine_summary(device))
     print(f"Command: python benchmarks/{Path(__file__).name} {' '.join(sys.argv[1:])}")
     if args.clock == "cpu":
         print("Clock: CPU time of this process (one thread: little affected by other processes; img/s per core)")
