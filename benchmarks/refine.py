@@ -45,6 +45,7 @@ from interestyle.pivotal import DEFAULT_LR, DEFAULT_STEPS
 from interestyle.synthetic import SyntheticBatch, make_batch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from machine import describe
 from occlusion import HELD_OUT_SEED  # the occlusion benchmark's held-out faces
 from speed import generator_flops  # the FLOP count of benchmarks/speed.py
 
@@ -196,7 +197,7 @@ def run_faces(args: argparse.Namespace, specs: list[str]) -> dict[str, object]:
     print(
         f"Pivotal tuning benchmark: {args.n} held-out occluded synthetic faces (seed {args.seed}), one at a time; "
         f"steps {args.steps}, lr {args.lr:g}; edit response at strength {EDIT_STRENGTH:g}; CPU time of refine "
-        f"(time.process_time), torch {torch.__version__}, {torch.get_num_threads()} thread(s)"
+        f"(time.process_time); machine: {describe()}"
     )
     print(format_table(summaries))
     return {"n": args.n, "seed": args.seed, "steps": args.steps, "lr": args.lr, "summary": summaries, "faces": per_face}
@@ -252,8 +253,8 @@ def run_cost(args: argparse.Namespace) -> dict[str, object]:
         print(f"{resolution:>5} px: {per_step:.2f} s per step", file=sys.stderr, flush=True)
     print(
         f"Cost of refine at full size: random weights, one photo, {args.cost_steps} timed steps, CPU time "
-        f"(time.process_time), torch {torch.__version__}, {torch.get_num_threads()} thread(s); FLOPs counted "
-        f"as {PASSES_PER_STEP} generator passes per step (benchmarks/speed.py's generator_flops)"
+        f"(time.process_time); FLOPs counted as {PASSES_PER_STEP} generator passes per step (benchmarks/speed.py's "
+        f"generator_flops); machine: {describe()}"
     )
     print("\n".join(lines))
     return out
