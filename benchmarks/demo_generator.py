@@ -85,15 +85,23 @@ def measure(generator: Generator, domain: str, n: int, seed: int = HELD_OUT_SEED
     if domain != "v2":
         return out
     base, style = to_attributes(z), to_attributes(z_style)
+    style_image = draw(generator, w_style[:, None].expand(-1, generator.n_latent, -1))
+    style_target = render(style, size=size).clean
     for preset in PRESETS:
         layers = layer_groups(generator.n_latent)[preset]
         mixed_w = w_plus.clone()
         mixed_w[:, layers] = w_style[:, None]
         take = {preset: torch.ones(n, dtype=torch.bool)}
         mixed_target = render(mix_attributes(base, style, take), size=size).clean
-        mixed_l1 = (draw(generator, mixed_w) - mixed_target).abs().mean().item()
+        mixed = draw(generator, mixed_w)
+        mixed_l1 = (mixed - mixed_target).abs().mean().item()
         out[f"mix_{preset}_l1"] = mixed_l1
         out[f"mix_{preset}_ratio"] = mixed_l1 / out["image_l1"]
+        # a mix must differ from both of its sources as much as the renderer's mixed face does
+        for source, drawn, truth in (("content", image, target.clean), ("style", style_image, style_target)):
+            change = (mixed - drawn).abs().mean().item()
+            out[f"mix_{preset}_vs_{source}_l1"] = change
+            out[f"mix_{preset}_vs_{source}_of_truth"] = change / (mixed_target - truth).abs().mean().item()
     return out
 
 

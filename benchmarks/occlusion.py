@@ -32,6 +32,7 @@ import time
 from pathlib import Path
 
 import torch
+from machine import describe
 
 import interestyle as its
 from interestyle.evaluation import build_metrics
@@ -244,11 +245,11 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"Occlusion benchmark: {args.n} held-out synthetic images of domain {args.domain} per condition "
         f"(seed {args.seed}), "
-        f"torch {torch.__version__}, torch threads: {torch.get_num_threads()}"
+        f"machine: {describe()}"
     )
     print(format_table(results))
     if args.json:
-        figures = {"n": args.n, "seed": args.seed, "domain": args.domain, "results": results}
+        figures = {"n": args.n, "seed": args.seed, "domain": args.domain, "machine": describe(), "results": results}
         args.json.write_text(json.dumps(figures, indent=2))
     return 0
 

@@ -163,6 +163,10 @@ def test_generator_benchmark_quick_mode(tmp_path):
     figures = json.loads(out.read_text())["results"]
     assert figures["v2"]["gradient_energy_ratio"] > 0 and -1 <= figures["v2"]["face_ssim"] <= 1
     assert "mix_fine_ratio" not in figures["v1"]
+    for preset in ("coarse", "middle", "fine"):
+        for source in ("content", "style"):
+            assert figures["v2"][f"mix_{preset}_vs_{source}_l1"] > 0  # an untrained generator's mix still moves
+            assert figures["v2"][f"mix_{preset}_vs_{source}_of_truth"] > 0
     bad = subprocess.run(
         [sys.executable, str(ROOT / "benchmarks" / "demo_generator.py"), "--generator", "v9=x"],
         capture_output=True,
