@@ -12,8 +12,7 @@ and measure, against the clean ground truth:
   ships (its principal directions when it ships none), ``delta = G(w + s d) - G(w)`` inside the interest
   region with the generator of the condition, projected on the encoder-only ``delta``:
   ``<delta, delta_encoder> / <delta_encoder, delta_encoder>``; 1 for the encoder-only condition, and an edit
-  that moves its pixels the same way as before keeps 1. (A read-out of the attribute itself awaits the
-  demo v2 domain.)
+  that moves its pixels the same way as before keeps 1.
 * CPU time of ``refine`` per image (``time.process_time``: this process's CPU time, which other processes on
   a shared machine barely disturb; one torch thread unless ``--threads``).
 
@@ -42,7 +41,7 @@ import interestyle as its
 from interestyle.directions import principal_directions, shipped_directions
 from interestyle.metrics import masked_mse, ssim
 from interestyle.pivotal import DEFAULT_LR, DEFAULT_STEPS
-from interestyle.synthetic import SyntheticBatch, make_batch
+from interestyle.synthetic import DEMO_DOMAIN, DOMAINS, SyntheticBatch, make_batch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from machine import describe
@@ -145,26 +144,29 @@ def format_table(summaries: dict[str, dict[str, dict[str, float]]]) -> str:
     return "\n".join(lines)
 
 
-def _load_cache(path: Path | None, steps: int, lr: float) -> dict[tuple[str, int], dict[str, dict[str, float]]]:
+def _load_cache(
+    path: Path | None, steps: int, lr: float, domain: str
+) -> dict[tuple[str, int], dict[str, dict[str, float]]]:
     if path is None or not path.is_file():
         return {}
     found = {}
     for line in path.read_text(encoding="utf-8").splitlines():
         row = json.loads(line)
-        if row["steps"] == steps and row["lr"] == lr:
+        # rows written before the v2 domain carry no domain: they are the first domain's faces
+        if row["steps"] == steps and row["lr"] == lr and row.get("domain", "v1") == domain:
             found[(row["model"], row["index"])] = row["conditions"]
     return found
 
 
 def run_faces(args: argparse.Namespace, specs: list[str]) -> dict[str, object]:
     summaries, per_face = {}, {}
-    cache = _load_cache(args.cache, args.steps, args.lr)
-    faces = make_batch(args.n, size=64, seed=args.seed, condition="occluded")
+    cache = _load_cache(args.cache, args.steps, args.lr, args.domain)
+    faces = make_batch(args.n, size=64, seed=args.seed, condition="occluded", domain=args.domain)
     for spec in specs:
         name, _, where = spec.partition("=")
         model = its.load_encoder(where)
         if model.resolution != faces.image.shape[-1]:
-            faces = make_batch(args.n, size=model.resolution, seed=args.seed, condition="occluded")
+            faces = make_batch(args.n, size=model.resolution, seed=args.seed, condition="occluded", domain=args.domain)
         directions = edit_directions(model, where)
         rows = []
         started = time.perf_counter()
@@ -184,6 +186,7 @@ def run_faces(args: argparse.Namespace, specs: list[str]) -> dict[str, object]:
                         "index": i,
                         "steps": args.steps,
                         "lr": args.lr,
+                        "domain": args.domain,
                         "conditions": cache[(name, i)],
                     }
                     with args.cache.open("a", encoding="utf-8") as f:
@@ -195,12 +198,21 @@ def run_faces(args: argparse.Namespace, specs: list[str]) -> dict[str, object]:
         summaries[name] = summarise(rows)
         per_face[name] = rows
     print(
-        f"Pivotal tuning benchmark: {args.n} held-out occluded synthetic faces (seed {args.seed}), one at a time; "
+        f"Pivotal tuning benchmark: {args.n} held-out occluded synthetic faces of domain {args.domain} (seed "
+        f"{args.seed}), one at a time; "
         f"steps {args.steps}, lr {args.lr:g}; edit response at strength {EDIT_STRENGTH:g}; CPU time of refine "
         f"(time.process_time); machine: {describe()}"
     )
     print(format_table(summaries))
-    return {"n": args.n, "seed": args.seed, "steps": args.steps, "lr": args.lr, "summary": summaries, "faces": per_face}
+    return {
+        "n": args.n,
+        "seed": args.seed,
+        "domain": args.domain,
+        "steps": args.steps,
+        "lr": args.lr,
+        "summary": summaries,
+        "faces": per_face,
+    }
 
 
 # -- cost at the full-size shapes ------------------------------------------------------------------------
@@ -270,6 +282,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("-n", type=int, default=200, help="held-out occluded faces per model (default 200)")
     parser.add_argument("--seed", type=int, default=HELD_OUT_SEED)
+    parser.add_argument(
+        "--domain", choices=DOMAINS, default=DEMO_DOMAIN, help=f"synthetic face domain (default {DEMO_DOMAIN})"
+    )
     parser.add_argument("--steps", type=int, default=DEFAULT_STEPS, help=f"refine steps (default {DEFAULT_STEPS})")
     parser.add_argument("--lr", type=float, default=DEFAULT_LR, help=f"refine's learning rate (default {DEFAULT_LR:g})")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")

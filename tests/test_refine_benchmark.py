@@ -30,7 +30,7 @@ def test_quick_mode_end_to_end_and_resumes_from_its_cache(tmp_path):
     tiny_model(seed=0).save_pretrained(tmp_path / "a")
     out, cache = tmp_path / "figures.json", tmp_path / "rows.jsonl"
     args = [sys.executable, str(SCRIPT), "--model", f"tiny={tmp_path / 'a'}", "--quick", "-n", "2"]
-    args += ["--json", str(out), "--cache", str(cache)]
+    args += ["--json", str(out), "--cache", str(cache), "--domain", "v1"]
     proc = subprocess.run(args, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr
     for condition in ("encoder", "plain PTI", "masked PTI"):
@@ -49,6 +49,11 @@ def test_quick_mode_end_to_end_and_resumes_from_its_cache(tmp_path):
     assert again.returncode == 0, again.stderr
     assert cache.read_text().splitlines() == lines  # nothing measured twice
     assert json.loads(out.read_text())["summary"] == figures["summary"]
+    other = subprocess.run([*args[:-1], "v2"], capture_output=True, text=True, timeout=600)
+    assert other.returncode == 0, other.stderr
+    rows = [json.loads(line) for line in cache.read_text().splitlines()]
+    assert [r.get("domain") for r in rows] == ["v1", "v1", "v2", "v2"]  # another domain's faces: measured anew
+    assert json.loads(out.read_text())["domain"] == "v2"
 
 
 def test_a_model_spec_without_a_name_is_refused(tmp_path):
