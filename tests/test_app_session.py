@@ -10,7 +10,7 @@ from safetensors import safe_open
 
 from app_server import model_folders
 from conftest import tiny_model
-from interestyle import InversionResult, UnknownDirectionError
+from interestyle import Direction, DirectionSet, InversionResult, UnknownDirectionError
 from interestyle.app import Editor
 from interestyle.app.session import mask_from_pil
 from interestyle.images import mask_to_pil
@@ -36,6 +36,15 @@ def test_shipped_directions_beside_the_model_become_the_sliders(folders):
     editor = Editor.load(model, baseline=baseline)
     assert list(editor.directions) == ["smile"] and editor.labels == {"smile": "smile"}
     assert editor.baseline is not None
+
+
+def test_a_slider_spans_twice_the_recommended_strength(editor):
+    assert editor.slider_range("pc0") == (-5.0, 5.0, 0.1)  # none recommended
+    recommended = Editor(tiny_model(), directions=DirectionSet([Direction(torch.randn(32), name="d", strength=0.8)]))
+    low, high, step = recommended.slider_range("d")
+    assert (low, high) == (-1.6, 1.6) and step == pytest.approx(0.032)
+    with pytest.raises(KeyError):
+        recommended.slider_range("pc0")
 
 
 def test_load_without_a_model_names_the_option():

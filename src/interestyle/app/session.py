@@ -269,6 +269,20 @@ class Editor:
         other = invert(self.model, style, progress=False)
         return style_mix(self.model, inversion.result, other, layers=layers, progress=False)
 
+    def slider_range(self, name: str) -> tuple[float, float, float]:
+        """(minimum, maximum, step) of the slider of direction ``name``, in the direction's units: twice its
+        recommended strength either way when it records one (the demo model's: 2 x 0.8 = 1.6 ranges of the
+        attribute for grey hair), else -5 to 5.
+
+        Raises:
+            KeyError: ``name`` is not one of the editor's directions.
+        """
+        recommended = self.directions[name].strength
+        if recommended is None:
+            return -5.0, 5.0, 0.1
+        top = float(f"{2 * recommended:.2g}")
+        return -top, top, top / 50
+
     def layer_help(self) -> str:
         """Which style vectors coarse / middle / fine mean for this model, as text."""
         groups = layer_groups(self.model.n_latent)

@@ -247,10 +247,9 @@ def build_app(editor: Editor) -> gr.Blocks:
                 gr.Markdown("### Edit")
                 sliders = [
                     gr.Slider(
-                        -5,
-                        5,
+                        *editor.slider_range(name)[:2],
                         value=0,
-                        step=0.1,
+                        step=editor.slider_range(name)[2],
                         label=editor.labels[name],
                         info=editor.directions[name].description or None,
                         elem_id=f"slider-{k}",
