@@ -131,3 +131,32 @@ def test_range_end_readings_read_the_renderer_at_the_end_of_the_range(monkeypatc
     assert torch.allclose(demo_edits.range_end_readings(last_smile, attributes, "smile", 1.0, 16), torch.ones(3))
     assert torch.allclose(demo_edits.range_end_readings(last_smile, attributes, "smile", -1.0, 16), torch.zeros(3))
     assert not torch.equal(attributes["smile"], rendered[0])  # the faces' own values were replaced
+
+
+def test_the_edit_benchmark_runs_end_to_end_on_a_tiny_generator(tmp_path):
+    import json
+    import subprocess
+
+    from safetensors.torch import save_file
+
+    from interestyle.models.generator import save_generator
+
+    recipe = load_script(ROOT / "recipes" / "demo_directions.py")
+    torch.manual_seed(0)
+    generator = Generator(GeneratorConfig(resolution=64, style_dim=32, n_mlp=2, channels=(16, 16, 8, 8, 8))).eval()
+    save_generator(generator, generator.mean_latent(100)[0], tmp_path / "g")
+    recipe.fit_attribute_directions(generator, samples=300).save_pretrained(tmp_path / "d")
+    save_file(attribute_readout.AttributeReadout().state_dict(), str(tmp_path / "readout.safetensors"))
+    script = ROOT / "benchmarks" / "demo_edits.py"
+    args = ["--generator", str(tmp_path / "g"), "--directions", str(tmp_path / "d"), "-n", "4"]
+    args += ["--readout", str(tmp_path / "readout.safetensors"), "--json", str(tmp_path / "edits.json")]
+    args += ["--strength", "smile=0.3"]
+    proc = subprocess.run([sys.executable, str(script), *args], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    figures = json.loads((tmp_path / "edits.json").read_text())
+    assert figures["n"] == 4 and set(figures["results"]) == set(EDIT_ATTRIBUTES)
+    assert figures["results"]["smile"]["strength"] == 0.3
+    assert figures["results"]["yaw"]["strength"] == recipe.EDIT_FRACTION  # the direction's recommended one
+    for row in figures["results"].values():
+        assert 0 <= row["target_success_rate"] <= 1 and row["others_mean_abs_change"] >= 0
+    assert "| smile | 0.3 | smile |" in proc.stdout
