@@ -8,14 +8,15 @@ fine ones), so an edit cannot move the attributes of the other groups.
 
 Strengths are in attribute ranges: a direction's ``unit`` is the W distance ``|B[k]|``, so strength 1
 moves the attribute across its whole range by the linear fit, 0.5 across half of it. The recommended
-strength (``Direction.strength``, what ``edit`` uses by default) is calibrated with the attribute
-read-out of ``benchmarks/attribute_readout.py`` on generator samples of a validation seed (never the
-benchmark's held-out faces): of the fractions :data:`FRACTIONS`, applied on the whole layer group or on
-its finest layers only (the group from one of its layers on), the one that moves the attribute by half
-its range (or 90% of the room left) on the most samples while the other attributes move by at most
-:data:`MAX_SIDE_EFFECT` of their ranges on average. A linear edit saturates, and past the best fraction
-it pushes faces already near the end of the range off the generator's manifold; skin tone, for one,
-lives in the finest layers of its group.
+strength (``Direction.strength``, what ``edit`` uses by default) is calibrated with the attribute read-
+out of ``benchmarks/attribute_readout.py`` on generator samples of a validation seed, or
+(``recipes/pack_demo.py``, which ships them) on the demo encoder's inversions of validation faces, what
+edits are applied to in use (never the benchmark's held-out faces): of the fractions :data:`FRACTIONS`,
+applied on the whole layer group or on its finest layers only (the group from one of its layers on), the
+one that moves the attribute by half its range (or 90% of the room left) on the most samples while the
+other attributes move by at most :data:`MAX_SIDE_EFFECT` of their ranges on average. A linear edit
+saturates, and past the best fraction it pushes faces already near the end of the range off the
+generator's manifold; skin tone, for one, lives in the finest layers of its group.
 
     python recipes/demo_directions.py GENERATOR_DIR --out DIR [--no-calibrate]
 """
@@ -77,14 +78,25 @@ def fit_attribute_directions(generator: Generator, samples: int = 20_000, seed: 
 
 @torch.no_grad()
 def calibrate_strengths(
-    generator: Generator, directions: DirectionSet, readout: AttributeReadout, samples: int = 200
+    generator: Generator,
+    directions: DirectionSet,
+    readout: AttributeReadout,
+    samples: int = 200,
+    inversions: tuple[torch.Tensor, dict[str, torch.Tensor]] | None = None,
 ) -> DirectionSet:
     """``directions`` with each recommended strength set to the best of :data:`FRACTIONS` on ``samples``
-    generator samples of :data:`CALIBRATION_SEED` (see the module docstring); the choice and its figures
-    are appended to each description."""
-    z = torch.randn(samples, generator.config.style_dim, generator=torch.Generator().manual_seed(CALIBRATION_SEED))
-    latents = generator.mapping(z)[:, None].expand(-1, generator.n_latent, -1)
-    attributes = attributes_v2_from_latent(z)
+    generator samples of :data:`CALIBRATION_SEED` (see the module docstring), or on ``inversions``: the
+    W+ latents (N, n_latent, style_dim) of an encoder's inversions of renderer faces and those faces'
+    attributes (what an edit is applied to in use); the choice and its figures are appended to each
+    description."""
+    if inversions is None:
+        z = torch.randn(samples, generator.config.style_dim, generator=torch.Generator().manual_seed(CALIBRATION_SEED))
+        latents = generator.mapping(z)[:, None].expand(-1, generator.n_latent, -1)
+        attributes = attributes_v2_from_latent(z)
+        what = "validation samples"
+    else:
+        latents, attributes = inversions
+        samples, what = len(latents), "inversions of validation faces"
 
     def decode(w: torch.Tensor) -> torch.Tensor:
         return torch.cat([generator(c, input_space="w+", noise_mode="const") for c in w.split(50)]).clamp(-1, 1)
@@ -111,7 +123,7 @@ def calibrate_strengths(
         chosen[layers] = vector[layers]
         note = (
             f"; calibrated: acts on layers {layers.start}-{layers.stop - 1}, recommended strength {best:g}, chosen "
-            f"on {samples} validation samples (moved half the range or 90% of the room on "
+            f"on {samples} {what} (moved half the range or 90% of the room on "
             f"{figures['target_success_rate']:.0%}, other attributes {figures['others_mean_abs_change']:.3f} of "
             "their ranges)"
         )

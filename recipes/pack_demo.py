@@ -20,7 +20,7 @@ import torch
 from safetensors.torch import save_file
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from demo_directions import calibrate_strengths, fit_attribute_directions, load_readout
+from demo_directions import CALIBRATION_SEED, calibrate_strengths, fit_attribute_directions, load_readout
 
 import interestyle as its
 from interestyle.directions import DirectionSet
@@ -71,8 +71,11 @@ def main() -> None:
     model = its.load_encoder("demo")
     if args.directions is not None:  # fitted on the same generator (recipes/demo_directions.py)
         directions = DirectionSet.from_pretrained(args.directions)
-    else:
-        directions = calibrate_strengths(model.generator, fit_attribute_directions(model.generator), load_readout())
+    else:  # calibrated on inversions of validation faces: what an edit is applied to in use
+        faces = make_batch(200, size=model.resolution, seed=CALIBRATION_SEED, condition="clean", domain=DEMO_DOMAIN)
+        inversions = (its.invert(model, faces.image, progress=False).latents, faces.attributes)
+        fitted = fit_attribute_directions(model.generator)
+        directions = calibrate_strengths(model.generator, fitted, load_readout(), inversions=inversions)
     for name, direction in directions.items():
         print(f"direction {name}: {direction.description}")
     directions.save(EMBEDDED_MODELS["demo"] / "directions.safetensors")

@@ -10,6 +10,7 @@ import torch
 from interestyle.config import GeneratorConfig
 from interestyle.editing import layer_groups
 from interestyle.models.generator import Generator
+from interestyle.synthetic import make_batch
 from interestyle.synthetic.faces_v2 import ATTRIBUTES_V2, EDIT_ATTRIBUTES, attribute_group
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -107,6 +108,12 @@ def test_calibrated_strengths_are_among_the_fractions_and_say_how_they_were_chos
         )
         said = f"acts on layers {acting[0]}-{acting[-1]}, recommended strength {direction.strength:g}, chosen on 6"
         assert said in direction.description
+    faces = make_batch(3, size=64, seed=5, condition="clean", domain="v2")
+    latents = generator.mapping(torch.randn(3, 32))[:, None].expand(-1, generator.n_latent, -1)
+    on_inversions = recipe.calibrate_strengths(
+        generator, directions, attribute_readout.AttributeReadout(), inversions=(latents, faces.attributes)
+    )
+    assert all("chosen on 3 inversions of validation faces" in d.description for d in on_inversions.values())
 
 
 def test_range_end_readings_read_the_renderer_at_the_end_of_the_range(monkeypatch):

@@ -236,14 +236,15 @@ def test_a_wire_of_the_wrong_type_is_refused_before_anything_runs(server):
 
 def test_a_bad_input_is_one_line_on_its_node(server):
     graph = workflow("interestyle-edit")
-    graph["7"]["inputs"]["direction"] = "smile"
+    graph["7"]["inputs"]["direction"] = "age"
     entry, _ = server.run(graph)
     assert entry["status"]["status_str"] == "error"
     (error,) = [body for kind, body in entry["status"]["messages"] if kind == "execution_error"]
     assert error["node_id"] == "7" and error["node_type"] == "InterestyleEdit"
     assert error["exception_type"].endswith("NodeInputError")
     first = error["exception_message"].strip()
-    assert first == "unknown direction 'smile'; known directions: grey_hair, blond_hair, skin_tone", first
+    known = "smile, grey_hair, blond_hair, skin_tone, hair_length, yaw"
+    assert first == f"unknown direction 'age'; known directions: {known}", first
 
 
 def test_comfyuis_page_turns_the_ui_workflow_into_the_api_workflow_and_runs_it(server):

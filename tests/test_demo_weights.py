@@ -15,7 +15,9 @@ from safetensors.torch import load_file
 import interestyle as its
 from interestyle.demo import COLUMNS
 from interestyle.directions import DirectionSet
+from interestyle.editing import layer_groups
 from interestyle.locate import EMBEDDED_MODELS
+from interestyle.synthetic.faces_v2 import EDIT_ATTRIBUTES, attribute_group
 
 REFERENCE = Path(__file__).parent / "data" / "demo-reference.safetensors"
 
@@ -44,10 +46,16 @@ def test_shipped_weights_reproduce_the_reference_inversion():
     assert (result.images - ref["images"]).abs().max() < 1e-4
 
 
-def test_shipped_directions_edit_their_attribute():
+def test_shipped_directions_are_the_v2_edits_with_calibrated_strengths_in_attribute_ranges():
     directions = DirectionSet.from_pretrained("demo")
-    assert set(directions) == {"grey_hair", "blond_hair", "skin_tone"}
-    assert all("accuracy" in directions[name].description for name in directions)
+    assert list(directions) == list(EDIT_ATTRIBUTES)
+    groups = layer_groups(its.load_encoder().n_latent)
+    for name, direction in directions.items():
+        assert direction.strength is not None and 0.5 <= direction.strength <= 1.0  # fractions of the range
+        assert f"moves it across its whole range (W distance {direction.unit:.2f})" in direction.description
+        assert "calibrated: acts on layers" in direction.description
+        acting = set(direction.vector.norm(dim=1).nonzero().flatten().tolist())
+        assert acting and acting <= set(groups[attribute_group(EDIT_ATTRIBUTES[name][0])])
 
 
 def test_demo_command_on_the_embedded_models(tmp_path):

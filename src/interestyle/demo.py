@@ -33,7 +33,8 @@ class DemoReport:
 
     Attributes:
         grid: the labelled grid, one row per image: input | interest mask | baseline | IntereStyle | edit |
-            style source | style mix (the baseline column is empty without a baseline).
+            style source | style mix (the baseline column is empty without a baseline; the edit and mix
+            labels name the direction and the preset).
         interest_mse: per model name, the mean squared error inside the visible face and hair against the
             clean ground truth.
         leak_mse: per model name, the error inside face x occluder against the clean face under the
@@ -79,7 +80,7 @@ def run_demo(
     seed: int = HELD_OUT_SEED,
     direction: Direction | None = None,
     strength: float | None = None,
-    mix_layers: str = "coarse",
+    mix_layers: str = "fine",
     domain: str = DEMO_DOMAIN,
     cell: int = 128,
 ) -> DemoReport:
@@ -96,7 +97,9 @@ def run_demo(
             the direction's recommended strength (`Direction.strength`), else 2 standard deviations of W
             along it.
         mix_layers: the style vectors the style mix takes from the style source (a preset of
-            [`style_mix`][interestyle.style_mix]); each row's style source is the next row's face.
+            [`style_mix`][interestyle.style_mix]; default ``"fine"``: the source's colours on this face's
+            shape, the mix a glance tells apart from both faces); each row's style source is the next
+            row's face.
         domain: the synthetic face domain the models were trained on
             ([`interestyle.synthetic.DOMAINS`][interestyle.synthetic.DOMAINS]).
         cell: side of each grid cell in pixels.
@@ -130,5 +133,7 @@ def run_demo(
         to_pil(style_source),
         to_pil(mixed.composite()),
     ]
-    report.grid = image_grid([list(row) for row in zip(*columns, strict=True)], cell=cell, column_labels=COLUMNS)
+    named = {"edit": f"edit: {direction.name}", "style mix": f"style mix: {mix_layers}"}
+    labels = [named.get(column, column) for column in COLUMNS]
+    report.grid = image_grid([list(row) for row in zip(*columns, strict=True)], cell=cell, column_labels=labels)
     return report

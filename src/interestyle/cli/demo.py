@@ -45,8 +45,9 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument(
         "--mix-layers",
         choices=("coarse", "middle", "fine"),
-        default="coarse",
-        help="style vectors the style mix takes from the style source, the next row's face (default coarse)",
+        default="fine",
+        help="style vectors the style mix takes from the style source, the next row's face (default fine: its "
+        "colours on this face's shape)",
     )
     parser.add_argument(
         "--domain",

@@ -314,7 +314,13 @@ class InterestyleEdit:
                 ),
                 "strength": (
                     "FLOAT",
-                    {"default": 1.0, "min": -100.0, "max": 100.0, "step": 0.1, "tooltip": "how far, in units of W"},
+                    {
+                        "default": 1.0,
+                        "min": -100.0,
+                        "max": 100.0,
+                        "step": 0.1,
+                        "tooltip": "how far, in the direction's units (the demo model's: ranges of the attribute)",
+                    },
                 ),
             },
             "optional": {

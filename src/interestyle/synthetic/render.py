@@ -352,7 +352,7 @@ def _occluder_kinds(occluder: str | Tensor | None, b: int, gen: torch.Generator)
 DOMAINS: tuple[str, ...] = ("v1", "v2")
 """The procedural face domains: ``"v1"`` ([`sample_attributes`][interestyle.synthetic.render.sample_attributes]) and
 ``"v2"`` (`faces_v2`)."""
-DEMO_DOMAIN = "v1"
+DEMO_DOMAIN = "v2"
 """The domain the embedded demo models were trained on: what ``interestyle demo``, the app's examples and
 the occlusion benchmark draw by default."""
 
