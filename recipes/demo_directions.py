@@ -8,8 +8,8 @@ fine ones), so an edit cannot move the attributes of the other groups.
 
 Strengths are in attribute ranges: a direction's ``unit`` is the W distance ``|B[k]|``, so strength 1
 moves the attribute across its whole range by the linear fit, 0.5 across half of it. The recommended
-strength (``Direction.strength``, what ``edit`` uses by default) is calibrated with the attribute read-
-out of ``benchmarks/attribute_readout.py`` on generator samples of a validation seed, or
+strength (``Direction.strength``, what ``edit`` uses by default) is calibrated with the attribute
+read-out of ``benchmarks/attribute_readout.py`` on generator samples of a validation seed, or
 (``recipes/pack_demo.py``, which ships them) on the demo encoder's inversions of validation faces, what
 edits are applied to in use (never the benchmark's held-out faces): of the fractions :data:`FRACTIONS`,
 applied on the whole layer group or on its finest layers only (the group from one of its layers on), the
