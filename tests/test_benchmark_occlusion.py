@@ -10,7 +10,7 @@ import torch
 
 from conftest import tiny_model
 from interestyle.images import load_images
-from interestyle.synthetic import make_batch
+from interestyle.synthetic import DEMO_DOMAIN, make_batch
 
 SCRIPT = Path(__file__).resolve().parents[1] / "benchmarks" / "occlusion.py"
 
@@ -122,5 +122,5 @@ def test_write_faces_writes_the_held_out_faces_and_masks_for_interestyle_eval(tm
         images = sorted((tmp_path / condition / "images").glob("*.png"))
         masks = sorted((tmp_path / condition / "masks").glob("*.png"))
         assert [p.name for p in images] == [p.name for p in masks] == ["0000.png", "0001.png", "0002.png"]
-        batch = make_batch(3, size=64, seed=900_001, condition=condition)
+        batch = make_batch(3, size=64, seed=900_001, condition=condition, domain=DEMO_DOMAIN)
         torch.testing.assert_close(load_images(images, 64), batch.image, atol=1 / 127.5, rtol=0)  # 8-bit PNGs

@@ -119,7 +119,7 @@ def test_the_edit_workflow_runs_on_the_demo_model_as_the_python_api_does():
     face_a, face_b = EXAMPLES / "face-a.png", EXAMPLES / "face-b.png"
     content = its.invert(model, load_image(face_a)[0].permute(0, 3, 1, 2) * 2 - 1, mask=outputs["4"][0])
     style = its.invert(model, face_b)
-    edited = its.edit(model, content, shipped_directions("demo")["grey_hair"], 4.0)
+    edited = its.edit(model, content, shipped_directions("demo")["grey_hair"], 1.0)
     mix = its.style_mix(model, content, style, layers="fine")
     torch.testing.assert_close(composite, images_to_comfy(content.composite()), atol=1e-5, rtol=0)
     torch.testing.assert_close(grey, images_to_comfy(edited.composite()), atol=1e-5, rtol=0)
@@ -135,7 +135,7 @@ def test_the_refine_workflow_runs_on_the_demo_model_as_the_python_api_does():
     face = load_image(EXAMPLES / "face-a.png")[0].permute(0, 3, 1, 2) * 2 - 1
     inverted = its.invert(model, face, mask=outputs["3"][0])
     tuned = its.refine(model, inverted, steps=10)
-    edited = its.edit(model, tuned, shipped_directions("demo")["grey_hair"], 4.0)
+    edited = its.edit(model, tuned, shipped_directions("demo")["grey_hair"], 1.0)
     torch.testing.assert_close(encoder, images_to_comfy(inverted.composite()), atol=1e-5, rtol=0)
     torch.testing.assert_close(refined, images_to_comfy(tuned.composite()), atol=1e-5, rtol=0)
     torch.testing.assert_close(grey, images_to_comfy(edited.composite()), atol=1e-5, rtol=0)

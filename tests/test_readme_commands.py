@@ -39,7 +39,7 @@ OUTPUTS = {
         "reconstruction.png",
         "composite.png",
         "inverted/photo.composite.png",
-        "edits/photo_grey_hair_+4.png",
+        "edits/photo_grey_hair_+1.png",
         "mixed/grid.png",
     ],
 }
