@@ -31,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from attribute_readout import DEFAULT_WEIGHTS, NAMES, AttributeReadout, load_readout
 
 from interestyle.directions import DirectionSet
+from interestyle.models.generator import Generator, load_generator
 from interestyle.synthetic import make_batch, render
 from interestyle.synthetic.faces_v2 import ATTRIBUTES_V2, EDIT_ATTRIBUTES, attributes_v2_from_latent
 
@@ -68,6 +69,24 @@ def edit_figures(
         "others_mean_abs_change": others.mean().item(),
         "others_worst_attribute": others.mean(0).max().item(),
     }
+
+
+def decoder(generator: Generator) -> Callable[[torch.Tensor], torch.Tensor]:
+    """W+ latents (N, n_latent, style_dim) -> the generator's images (N, 3, H, W) in [-1, 1], 50 at a time."""
+
+    def decode(w: torch.Tensor) -> torch.Tensor:
+        return torch.cat([generator(c, input_space="w+", noise_mode="const") for c in w.split(50)]).clamp(-1, 1)
+
+    return decode
+
+
+@torch.no_grad()
+def generator_samples(generator: Generator, n: int, seed: int) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """``n`` samples of ``generator`` standing in for inversions: their W+ latents (each w repeated over the
+    style vectors, (n, n_latent, style_dim)) and the attributes their z encode."""
+    z = torch.randn(n, generator.config.style_dim, generator=torch.Generator().manual_seed(seed))
+    latents = generator.mapping(z)[:, None].expand(-1, generator.n_latent, -1)
+    return latents, attributes_v2_from_latent(z)
 
 
 @torch.no_grad()
@@ -120,22 +139,16 @@ def main(argv: list[str] | None = None) -> int:
         directions = DirectionSet.from_pretrained(args.directions or args.model)
         batch = make_batch(args.n, size=model.resolution, seed=HELD_OUT_SEED, condition="clean", domain="v2")
         latents = its.invert(model, batch.image, progress=False).latents.float()
-        attributes, size = batch.attributes, model.resolution
+        attributes = batch.attributes
     else:
-        from interestyle.models.generator import load_generator
-
         if args.directions is None:
             parser.error("--generator needs --directions")
         generator, _ = load_generator(args.generator)
         n_latent = generator.n_latent
         directions = DirectionSet.from_pretrained(args.directions)
-        z = torch.randn(args.n, generator.config.style_dim, generator=torch.Generator().manual_seed(HELD_OUT_SEED))
-        with torch.no_grad():
-            latents = generator.mapping(z)[:, None].expand(-1, n_latent, -1)
-        attributes, size = attributes_v2_from_latent(z), generator.config.resolution
-
-    def decode(w: torch.Tensor) -> torch.Tensor:
-        return torch.cat([generator(c, input_space="w+", noise_mode="const") for c in w.split(50)]).clamp(-1, 1)
+        latents, attributes = generator_samples(generator, args.n, HELD_OUT_SEED)
+    size = generator.config.resolution
+    decode = decoder(generator)
 
     results = {}
     print(f"| edit | strength | target | mean change | moved >= {args.amount:g} (or 90% of room) | others |")

@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -145,10 +146,7 @@ def mean_std(values: list[float]) -> tuple[float, float]:
     finite = [v for v in values if not math.isnan(v)]
     if not finite:
         return math.nan, math.nan
-    mean = sum(finite) / len(finite)
-    if len(finite) == 1:
-        return mean, 0.0
-    return mean, math.sqrt(sum((v - mean) ** 2 for v in finite) / (len(finite) - 1))
+    return statistics.fmean(finite), statistics.stdev(finite) if len(finite) > 1 else 0.0
 
 
 def format_table(results: dict[str, dict[str, dict[str, float]]]) -> str:

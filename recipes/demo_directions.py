@@ -31,7 +31,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 from attribute_readout import DEFAULT_WEIGHTS, AttributeReadout, load_readout
-from demo_edits import edit_figures, range_end_readings
+from demo_edits import decoder, edit_figures, generator_samples, range_end_readings
 
 from interestyle.directions import Direction, DirectionSet
 from interestyle.editing import layer_groups
@@ -90,16 +90,12 @@ def calibrate_strengths(
     attributes (what an edit is applied to in use); the choice and its figures are appended to each
     description."""
     if inversions is None:
-        z = torch.randn(samples, generator.config.style_dim, generator=torch.Generator().manual_seed(CALIBRATION_SEED))
-        latents = generator.mapping(z)[:, None].expand(-1, generator.n_latent, -1)
-        attributes = attributes_v2_from_latent(z)
+        latents, attributes = generator_samples(generator, samples, CALIBRATION_SEED)
         what = "validation samples"
     else:
         latents, attributes = inversions
         samples, what = len(latents), "inversions of validation faces"
-
-    def decode(w: torch.Tensor) -> torch.Tensor:
-        return torch.cat([generator(c, input_space="w+", noise_mode="const") for c in w.split(50)]).clamp(-1, 1)
+    decode = decoder(generator)
 
     groups = layer_groups(generator.n_latent)
     calibrated = []

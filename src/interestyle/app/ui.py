@@ -245,17 +245,20 @@ def build_app(editor: Editor) -> gr.Blocks:
         with gr.Row():
             with gr.Column():
                 gr.Markdown("### Edit")
-                sliders = [
-                    gr.Slider(
-                        *editor.slider_range(name)[:2],
-                        value=0,
-                        step=editor.slider_range(name)[2],
-                        label=editor.labels[name],
-                        info=editor.directions[name].description or None,
-                        elem_id=f"slider-{k}",
+                sliders = []
+                for k, name in enumerate(names):
+                    low, high, step = editor.slider_range(name)
+                    sliders.append(
+                        gr.Slider(
+                            low,
+                            high,
+                            value=0,
+                            step=step,
+                            label=editor.labels[name],
+                            info=editor.directions[name].description or None,
+                            elem_id=f"slider-{k}",
+                        )
                     )
-                    for k, name in enumerate(names)
-                ]
                 edited = image(label="Edited (pasted into the photo through the mask)", elem_id="edited")
             with gr.Column():
                 gr.Markdown(f"### Style mixing\nStyle vectors of this model: {editor.layer_help()}.")
