@@ -5,13 +5,21 @@ generator, whose own latents stand in for inversions); each shipped direction is
 the attribute read-out (``benchmarks/attribute_readout.py``) reads every attribute of the edited and
 the unedited reconstruction, in fractions of each attribute's range. Reported per direction:
 
-* target change: mean change of the named attribute, and the share of faces where it moved by at least
-  ``--amount`` of its range, or by 90% of the room left to the end of its range when less room is left
-  (a face whose hair is already grey cannot turn half a range greyer). The end of the range is where the
-  read-out puts it for that face: its reading of the renderer's image of the same face with the attribute
-  at its end (it reads 0.95-0.98 there, not 1, so the room is measured with the instrument that measures
-  the move);
-* others: the mean absolute change of every other attribute.
+* target change, two ways:
+
+  - far: each face is edited toward the end of the range it is farther from (the documented strength for
+    a face with room above, its negative for one near the top: an edit is used to give a face what it
+    lacks), and counted where the attribute moved by at least ``--amount`` of its range (or 90% of the
+    room, for the rare face with less than that either way);
+  - one way: every face is edited with the positive strength, and counted where the attribute moved by
+    ``--amount`` or by 90% of the room left to that end (a face whose hair is already grey cannot turn
+    half a range greyer). Faces already near that end fail here on the read-out's noise.
+
+  The end of the range is where the read-out puts it for that face: its reading of the renderer's image
+  of the same face with the attribute at that end (it reads 0.95-0.98 there, not 1, so the room is
+  measured with the instrument that measures the move);
+* others (far): the mean absolute change of every other attribute, and the attribute that moved most
+  (its mean absolute change).
 
     python benchmarks/demo_edits.py --model DIR [--strength smile=0.7 ...] [-n 200] [--json out.json]
     python benchmarks/demo_edits.py --generator DIR --directions DIR ...
@@ -24,6 +32,7 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypedDict
 
 import torch
 
@@ -38,6 +47,16 @@ from interestyle.synthetic.faces_v2 import ATTRIBUTES_V2, EDIT_ATTRIBUTES, attri
 HELD_OUT_SEED = 650_001
 
 
+class EditFigures(TypedDict):
+    """What `edit_figures` measures, in fractions of each attribute's range."""
+
+    target_mean_change: float
+    target_success_rate: float
+    others_mean_abs_change: float
+    others_worst_attribute: float
+    others_worst_name: str
+
+
 def edit_figures(
     readout: AttributeReadout,
     decode: Callable[[torch.Tensor], torch.Tensor],
@@ -47,28 +66,57 @@ def edit_figures(
     sign: float,
     amount: float,
     end: torch.Tensor | None = None,
-) -> dict[str, float]:
+    flip: torch.Tensor | None = None,
+) -> EditFigures:
     """Figures of one edit: ``latents`` (N, n_latent, style_dim) moved by ``offset`` (n_latent, style_dim).
 
     ``end`` (N,): the read-out's value of each face at the end of the attribute's range that the edit moves
-    toward (`range_end_readings`); None takes 1 (or 0 for a negative sign).
+    toward (`range_end_readings`); None takes 1 (or 0 for a negative sign). ``flip`` (N,) of +1 and -1
+    (`far_side`): face i is moved by ``flip[i] * offset``, toward the other end of the range where -1, with
+    ``end`` that end's reading; None moves every face by ``offset``.
     """
+    flip = torch.ones(len(latents)) if flip is None else flip.to(torch.float32)
     with torch.no_grad():
         before = readout(decode(latents)).clamp(0, 1)
-        after = readout(decode(latents + offset)).clamp(0, 1)
+        after = readout(decode(latents + flip[:, None, None] * offset)).clamp(0, 1)
     k = NAMES.index(target)
-    moved = sign * (after[:, k] - before[:, k])
+    way = sign * flip
+    moved = way * (after[:, k] - before[:, k])
     if end is None:
-        end = torch.full_like(moved, 1.0 if sign > 0 else 0.0)
-    room = (sign * (end - before[:, k])).clamp(min=0)
+        end = (way > 0).float()
+    room = (way * (end - before[:, k])).clamp(min=0)
     needed = torch.minimum(torch.full_like(room, amount), 0.9 * room)
-    others = torch.cat([(after - before)[:, :k], (after - before)[:, k + 1 :]], 1).abs()
+    change = (after - before).abs()
+    others = torch.cat([change[:, :k], change[:, k + 1 :]], 1)
+    names = NAMES[:k] + NAMES[k + 1 :]
+    worst = int(others.mean(0).argmax())
     return {
         "target_mean_change": moved.mean().item(),
         "target_success_rate": (moved >= needed).float().mean().item(),
         "others_mean_abs_change": others.mean().item(),
-        "others_worst_attribute": others.mean(0).max().item(),
+        "others_worst_attribute": others.mean(0)[worst].item(),
+        "others_worst_name": names[worst],
     }
+
+
+@torch.no_grad()
+def far_side(
+    readout: AttributeReadout,
+    decode: Callable[[torch.Tensor], torch.Tensor],
+    latents: torch.Tensor,
+    target: str,
+    sign: float,
+    ends: tuple[torch.Tensor, torch.Tensor],
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """For each face (``latents``, N), the way to edit it with more room: ``(flip, end)``, ``flip`` (N,) +1
+    where the room toward the end a positive strength heads for is at least the room toward the other end,
+    else -1, and ``end`` (N,) the reading of the end chosen. ``ends``: the read-out's readings of the end a
+    positive strength heads for and of the other one (`range_end_readings` with ``sign`` and ``-sign``)."""
+    k = NAMES.index(target)
+    before = readout(decode(latents)).clamp(0, 1)[:, k]
+    toward, away = ends
+    forward = (toward - before).abs() >= (away - before).abs()
+    return torch.where(forward, 1.0, -1.0), torch.where(forward, toward, away)
 
 
 def decoder(generator: Generator) -> Callable[[torch.Tensor], torch.Tensor]:
@@ -151,20 +199,36 @@ def main(argv: list[str] | None = None) -> int:
     decode = decoder(generator)
 
     results = {}
-    print(f"| edit | strength | target | mean change | moved >= {args.amount:g} (or 90% of room) | others |")
-    print("| --- | --- | --- | --- | --- | --- |")
+    print(
+        f"| edit | strength | target | far: mean change | far: moved >= {args.amount:g} | "
+        f"one way: moved >= {args.amount:g} (or 90% of room) | others | worst other |"
+    )
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for name, direction in directions.items():
         if name not in EDIT_ATTRIBUTES:
             continue
         target, sign = EDIT_ATTRIBUTES[name]
         strength = strengths.get(name, direction.strength or 1.0)
         offset = strength * direction.unit * direction.for_model(n_latent, generator.config.style_dim)
-        end = range_end_readings(readout, attributes, target, sign, size)
-        figures = edit_figures(readout, decode, latents, offset, target, sign, args.amount, end)
-        results[name] = {"strength": strength, "target": target, **figures}
+        ends = (
+            range_end_readings(readout, attributes, target, sign, size),
+            range_end_readings(readout, attributes, target, -sign, size),
+        )
+        one_way = edit_figures(readout, decode, latents, offset, target, sign, args.amount, ends[0])
+        flip, end = far_side(readout, decode, latents, target, sign, ends)
+        far = edit_figures(readout, decode, latents, offset, target, sign, args.amount, end, flip)
+        results[name] = {
+            "strength": strength,
+            "target": target,
+            "far": far,
+            "one_way": one_way,
+            "far_share_negative": (flip < 0).float().mean().item(),
+        }
         print(
-            f"| {name} | {strength:g} | {target} | {figures['target_mean_change']:+.3f} | "
-            f"{figures['target_success_rate']:.1%} | {figures['others_mean_abs_change']:.3f} |"
+            f"| {name} | {strength:g} | {target} | {far['target_mean_change']:+.3f} | "
+            f"{far['target_success_rate']:.1%} ({(flip < 0).float().mean().item():.0%} edited with -{strength:g}) | "
+            f"{one_way['target_success_rate']:.1%} | {far['others_mean_abs_change']:.3f} | "
+            f"{far['others_worst_name']} {far['others_worst_attribute']:.3f} |"
         )
     if args.json:
         args.json.write_text(json.dumps({"n": args.n, "amount": args.amount, "results": results}, indent=2) + "\n")

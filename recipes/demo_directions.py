@@ -13,8 +13,9 @@ read-out of ``benchmarks/attribute_readout.py`` on generator samples of a valida
 (``recipes/pack_demo.py``, which ships them) on the demo encoder's inversions of validation faces, what
 edits are applied to in use (never the benchmark's held-out faces): of the fractions :data:`FRACTIONS`,
 applied on the whole layer group or on its finest layers only (the group from one of its layers on), the
-one that moves the attribute by half its range (or 90% of the room left) on the most samples while the
-other attributes move by at most :data:`MAX_SIDE_EFFECT` of their ranges on average. A linear edit
+one that moves the attribute by half its range on the most samples, each edited toward the end of the
+range it is farther from (the benchmark's "far" figure), while the other attributes move by at most
+:data:`MAX_SIDE_EFFECT` of their ranges on average. A linear edit
 saturates, and past the best fraction it pushes faces already near the end of the range off the
 generator's manifold; skin tone, for one, lives in the finest layers of its group.
 
@@ -31,7 +32,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 from attribute_readout import DEFAULT_WEIGHTS, AttributeReadout, load_readout
-from demo_edits import decoder, edit_figures, generator_samples, range_end_readings
+from demo_edits import decoder, edit_figures, far_side, generator_samples, range_end_readings
 
 from interestyle.directions import Direction, DirectionSet
 from interestyle.editing import layer_groups
@@ -40,7 +41,7 @@ from interestyle.synthetic.faces_v2 import ATTRIBUTES_V2, EDIT_ATTRIBUTES, attri
 
 NAMES = tuple(a[0] for a in ATTRIBUTES_V2)
 EDIT_FRACTION = 0.6  # the recommended strength without calibration, in attribute ranges
-FRACTIONS = (0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+FRACTIONS = (0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.25, 1.5)
 MAX_SIDE_EFFECT = 0.08  # mean absolute move of the other attributes, in their ranges
 CALIBRATION_SEED = 640_001  # the benchmark's held-out faces use 650_001
 
@@ -101,7 +102,12 @@ def calibrate_strengths(
     calibrated = []
     for name, direction in directions.items():
         target, sign = EDIT_ATTRIBUTES[name]
-        end = range_end_readings(readout, attributes, target, sign, generator.config.resolution)
+        size = generator.config.resolution
+        ends = (
+            range_end_readings(readout, attributes, target, sign, size),
+            range_end_readings(readout, attributes, target, -sign, size),
+        )
+        flip, end = far_side(readout, decode, latents, target, sign, ends)
         vector = direction.for_model(generator.n_latent, generator.config.style_dim)
         group = groups[attribute_group(target)]
         trials = {}
@@ -110,7 +116,7 @@ def calibrate_strengths(
             unit[layers] = direction.unit * vector[layers]
             for fraction in FRACTIONS:
                 trials[layers, fraction] = edit_figures(
-                    readout, decode, latents, fraction * unit, target, sign, 0.5, end
+                    readout, decode, latents, fraction * unit, target, sign, 0.5, end, flip
                 )
         allowed = [k for k, f in trials.items() if f["others_mean_abs_change"] <= MAX_SIDE_EFFECT] or [(group, 0.5)]
         layers, best = max(allowed, key=lambda k: (trials[k]["target_success_rate"], len(k[0]), -k[1]))
@@ -119,7 +125,7 @@ def calibrate_strengths(
         chosen[layers] = vector[layers]
         note = (
             f"; calibrated: acts on layers {layers.start}-{layers.stop - 1}, recommended strength {best:g}, chosen "
-            f"on {samples} {what} (moved half the range or 90% of the room on "
+            f"on {samples} {what} (edited toward the end each face is farther from, moved half the range on "
             f"{figures['target_success_rate']:.0%}, other attributes {figures['others_mean_abs_change']:.3f} of "
             "their ranges)"
         )

@@ -8,6 +8,7 @@ attribute values and calibrates their strengths (``recipes/demo_directions.py``;
 ``tests/test_demo_weights.py`` checks the shipped weights against.
 
     python recipes/pack_demo.py [--step N]
+    python recipes/pack_demo.py --directions-only   # refit and recalibrate the directions on the shipped models
 """
 
 from __future__ import annotations
@@ -63,10 +64,16 @@ def main() -> None:
         "--directions", type=Path, help="a folder of directions already fitted on the runs' generator (default: fit)"
     )
     parser.add_argument("--runs", type=Path, nargs=2, metavar=("INTERESTYLE", "BASELINE"), help="other run folders")
+    parser.add_argument(
+        "--directions-only",
+        action="store_true",
+        help="keep the packed weights and the reference inversion; write the directions only",
+    )
     args = parser.parse_args()
-    runs = RUNS if args.runs is None else dict(zip(RUNS, args.runs, strict=True))
-    for name, run in runs.items():
-        pack(checkpoint(run, args.step), name)
+    if not args.directions_only:
+        runs = RUNS if args.runs is None else dict(zip(RUNS, args.runs, strict=True))
+        for name, run in runs.items():
+            pack(checkpoint(run, args.step), name)
     torch.set_num_threads(1)
     model = its.load_encoder("demo")
     if args.directions is not None:  # fitted on the same generator (recipes/demo_directions.py)
@@ -79,6 +86,8 @@ def main() -> None:
     for name, direction in directions.items():
         print(f"direction {name}: {direction.description}")
     directions.save(EMBEDDED_MODELS["demo"] / "directions.safetensors")
+    if args.directions_only:
+        return
 
     batch = make_batch(1, size=model.resolution, seed=REFERENCE_SEED, condition="occluded", domain=DEMO_DOMAIN)
     result = its.invert(model, batch.image, mask=batch.interest_mask, progress=False)

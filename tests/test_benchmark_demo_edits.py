@@ -52,12 +52,34 @@ def test_edit_figures_count_moves_with_the_room_rule():
     others = len(ATTRIBUTES_V2) - 1
     assert figures["others_mean_abs_change"] == pytest.approx(0.02 / others, rel=1e-4)
     assert figures["others_worst_attribute"] == pytest.approx(0.02, rel=1e-4)
+    assert figures["others_worst_name"] == attribute_readout.NAMES[k + 1]
     # the read-out puts this domain's range end at 0.7: rooms 0.6, 0.3, 0, 0 -> needed 0.5, 0.27, 0, 0
     end = torch.full((4,), 0.7)
     calibrated = demo_edits.edit_figures(pixel_readout, pixel_coded, latents, offset, "smile", 1.0, 0.5, end)
     assert calibrated["target_success_rate"] == pytest.approx(0.75)
     down = demo_edits.edit_figures(pixel_readout, pixel_coded, latents, -offset, "smile", -1.0, 0.5)
     assert down["target_mean_change"] > 0  # a negative sign counts moves toward the low end
+
+
+def test_far_side_edits_each_face_toward_the_end_it_is_farther_from():
+    k = attribute_readout.NAMES.index("smile")
+    latents = torch.full((4, 2, 32), 0.5)
+    latents[:, 0, k] = torch.tensor([0.1, 0.45, 0.55, 0.95])
+    top, bottom = torch.full((4,), 0.9), torch.full((4,), 0.05)  # the read-out's readings of the two ends
+    flip, end = demo_edits.far_side(pixel_readout, pixel_coded, latents, "smile", 1.0, (top, bottom))
+    assert flip.tolist() == [1.0, 1.0, -1.0, -1.0]  # rooms up 0.8, 0.45, 0.35, 0; down 0.05, 0.4, 0.5, 0.9
+    assert end.tolist() == pytest.approx([0.9, 0.9, 0.05, 0.05])
+    offset = torch.zeros(2, 32)
+    offset[0, k] = 0.48
+    figures = demo_edits.edit_figures(pixel_readout, pixel_coded, latents, offset, "smile", 1.0, 0.5, end, flip)
+    # every face moves 0.48 its own way; rooms 0.8, 0.45, 0.5, 0.9 -> needed 0.5, 0.405, 0.45, 0.5
+    assert figures["target_mean_change"] == pytest.approx(0.48)
+    assert figures["target_success_rate"] == pytest.approx(0.5)
+    one_way = demo_edits.edit_figures(pixel_readout, pixel_coded, latents, offset, "smile", 1.0, 0.5, top)
+    assert one_way["target_mean_change"] < figures["target_mean_change"]  # the top faces clamp at 1 one way
+    # a direction whose positive strength lowers the attribute flips the same faces the other way round
+    flip_down, _ = demo_edits.far_side(pixel_readout, pixel_coded, latents, "smile", -1.0, (bottom, top))
+    assert flip_down.tolist() == [-1.0, -1.0, 1.0, 1.0]
 
 
 def test_readout_learns_and_reports_its_error():
@@ -165,5 +187,7 @@ def test_the_edit_benchmark_runs_end_to_end_on_a_tiny_generator(tmp_path):
     assert figures["results"]["smile"]["strength"] == 0.3
     assert figures["results"]["yaw"]["strength"] == recipe.EDIT_FRACTION  # the direction's recommended one
     for row in figures["results"].values():
-        assert 0 <= row["target_success_rate"] <= 1 and row["others_mean_abs_change"] >= 0
+        for way in ("far", "one_way"):
+            assert 0 <= row[way]["target_success_rate"] <= 1 and row[way]["others_mean_abs_change"] >= 0
+        assert 0 <= row["far_share_negative"] <= 1
     assert "| smile | 0.3 | smile |" in proc.stdout
