@@ -67,18 +67,20 @@ def edit_figures(
     amount: float,
     end: torch.Tensor | None = None,
     flip: torch.Tensor | None = None,
+    before: torch.Tensor | None = None,
 ) -> EditFigures:
     """Figures of one edit: ``latents`` (N, n_latent, style_dim) moved by ``offset`` (n_latent, style_dim).
 
     ``end`` (N,): the read-out's value of each face at the end of the attribute's range that the edit moves
     toward (`range_end_readings`); None takes 1 (or 0 for a negative sign). ``flip`` (N,) of +1 and -1
     (`far_side`): face i is moved by ``flip[i] * offset``, toward the other end of the range where -1, with
-    ``end`` that end's reading; None moves every face by ``offset``.
+    ``end`` that end's reading; None moves every face by ``offset``. ``before``: `readings` of ``latents``, when
+    the caller measures several edits of the same faces; None reads them here.
     """
     flip = torch.ones(len(latents)) if flip is None else flip.to(torch.float32)
-    with torch.no_grad():
-        before = readout(decode(latents)).clamp(0, 1)
-        after = readout(decode(latents + flip[:, None, None] * offset)).clamp(0, 1)
+    if before is None:
+        before = readings(readout, decode, latents)
+    after = readings(readout, decode, latents + flip[:, None, None] * offset)
     k = NAMES.index(target)
     way = sign * flip
     moved = way * (after[:, k] - before[:, k])
@@ -100,22 +102,24 @@ def edit_figures(
 
 
 @torch.no_grad()
+def readings(
+    readout: AttributeReadout, decode: Callable[[torch.Tensor], torch.Tensor], latents: torch.Tensor
+) -> torch.Tensor:
+    """(N, attributes): the read-out's values, clamped to [0, 1], of the images of ``latents`` (N, ...)."""
+    return readout(decode(latents)).clamp(0, 1)
+
+
 def far_side(
-    readout: AttributeReadout,
-    decode: Callable[[torch.Tensor], torch.Tensor],
-    latents: torch.Tensor,
-    target: str,
-    sign: float,
-    ends: tuple[torch.Tensor, torch.Tensor],
+    before: torch.Tensor, target: str, ends: tuple[torch.Tensor, torch.Tensor]
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """For each face (``latents``, N), the way to edit it with more room: ``(flip, end)``, ``flip`` (N,) +1
-    where the room toward the end a positive strength heads for is at least the room toward the other end,
-    else -1, and ``end`` (N,) the reading of the end chosen. ``ends``: the read-out's readings of the end a
-    positive strength heads for and of the other one (`range_end_readings` with ``sign`` and ``-sign``)."""
+    """For each face, the way to edit it with more room: ``(flip, end)``, ``flip`` (N,) +1 where the room
+    toward the end a positive strength heads for is at least the room toward the other end, else -1, and
+    ``end`` (N,) the reading of the end chosen. ``before`` (N, attributes): the faces' `readings`; ``ends``:
+    the read-out's readings of the end a positive strength heads for and of the other one
+    (`range_end_readings` with the direction's sign and its opposite)."""
     k = NAMES.index(target)
-    before = readout(decode(latents)).clamp(0, 1)[:, k]
     toward, away = ends
-    forward = (toward - before).abs() >= (away - before).abs()
+    forward = (toward - before[:, k]).abs() >= (away - before[:, k]).abs()
     return torch.where(forward, 1.0, -1.0), torch.where(forward, toward, away)
 
 
@@ -197,6 +201,7 @@ def main(argv: list[str] | None = None) -> int:
         latents, attributes = generator_samples(generator, args.n, HELD_OUT_SEED)
     size = generator.config.resolution
     decode = decoder(generator)
+    before = readings(readout, decode, latents)
 
     results = {}
     print(
@@ -214,19 +219,20 @@ def main(argv: list[str] | None = None) -> int:
             range_end_readings(readout, attributes, target, sign, size),
             range_end_readings(readout, attributes, target, -sign, size),
         )
-        one_way = edit_figures(readout, decode, latents, offset, target, sign, args.amount, ends[0])
-        flip, end = far_side(readout, decode, latents, target, sign, ends)
-        far = edit_figures(readout, decode, latents, offset, target, sign, args.amount, end, flip)
+        one_way = edit_figures(readout, decode, latents, offset, target, sign, args.amount, ends[0], before=before)
+        flip, end = far_side(before, target, ends)
+        far = edit_figures(readout, decode, latents, offset, target, sign, args.amount, end, flip, before)
+        negative = (flip < 0).float().mean().item()
         results[name] = {
             "strength": strength,
             "target": target,
             "far": far,
             "one_way": one_way,
-            "far_share_negative": (flip < 0).float().mean().item(),
+            "far_share_negative": negative,
         }
         print(
             f"| {name} | {strength:g} | {target} | {far['target_mean_change']:+.3f} | "
-            f"{far['target_success_rate']:.1%} ({(flip < 0).float().mean().item():.0%} edited with -{strength:g}) | "
+            f"{far['target_success_rate']:.1%} ({negative:.0%} edited with -{strength:g}) | "
             f"{one_way['target_success_rate']:.1%} | {far['others_mean_abs_change']:.3f} | "
             f"{far['others_worst_name']} {far['others_worst_attribute']:.3f} |"
         )

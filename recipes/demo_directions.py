@@ -15,9 +15,9 @@ edits are applied to in use (never the benchmark's held-out faces): of the fract
 applied on the whole layer group or on its finest layers only (the group from one of its layers on), the
 one that moves the attribute by half its range on the most samples, each edited toward the end of the
 range it is farther from (the benchmark's "far" figure), while the other attributes move by at most
-:data:`MAX_SIDE_EFFECT` of their ranges on average. A linear edit
-saturates, and past the best fraction it pushes faces already near the end of the range off the
-generator's manifold; skin tone, for one, lives in the finest layers of its group.
+:data:`MAX_SIDE_EFFECT` of their ranges on average. A linear edit saturates, and past the best fraction
+it pushes faces already near the end of the range off the generator's manifold; skin tone, for one,
+lives in the finest layers of its group.
 
     python recipes/demo_directions.py GENERATOR_DIR --out DIR [--no-calibrate]
 """
@@ -32,7 +32,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 from attribute_readout import DEFAULT_WEIGHTS, AttributeReadout, load_readout
-from demo_edits import decoder, edit_figures, far_side, generator_samples, range_end_readings
+from demo_edits import decoder, edit_figures, far_side, generator_samples, range_end_readings, readings
 
 from interestyle.directions import Direction, DirectionSet
 from interestyle.editing import layer_groups
@@ -97,6 +97,7 @@ def calibrate_strengths(
         latents, attributes = inversions
         samples, what = len(latents), "inversions of validation faces"
     decode = decoder(generator)
+    before = readings(readout, decode, latents)
 
     groups = layer_groups(generator.n_latent)
     calibrated = []
@@ -107,7 +108,7 @@ def calibrate_strengths(
             range_end_readings(readout, attributes, target, sign, size),
             range_end_readings(readout, attributes, target, -sign, size),
         )
-        flip, end = far_side(readout, decode, latents, target, sign, ends)
+        flip, end = far_side(before, target, ends)
         vector = direction.for_model(generator.n_latent, generator.config.style_dim)
         group = groups[attribute_group(target)]
         trials = {}
@@ -116,7 +117,7 @@ def calibrate_strengths(
             unit[layers] = direction.unit * vector[layers]
             for fraction in FRACTIONS:
                 trials[layers, fraction] = edit_figures(
-                    readout, decode, latents, fraction * unit, target, sign, 0.5, end, flip
+                    readout, decode, latents, fraction * unit, target, sign, 0.5, end, flip, before
                 )
         allowed = [k for k, f in trials.items() if f["others_mean_abs_change"] <= MAX_SIDE_EFFECT] or [(group, 0.5)]
         layers, best = max(allowed, key=lambda k: (trials[k]["target_success_rate"], len(k[0]), -k[1]))

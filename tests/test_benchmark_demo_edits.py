@@ -66,19 +66,22 @@ def test_far_side_edits_each_face_toward_the_end_it_is_farther_from():
     latents = torch.full((4, 2, 32), 0.5)
     latents[:, 0, k] = torch.tensor([0.1, 0.45, 0.55, 0.95])
     top, bottom = torch.full((4,), 0.9), torch.full((4,), 0.05)  # the read-out's readings of the two ends
-    flip, end = demo_edits.far_side(pixel_readout, pixel_coded, latents, "smile", 1.0, (top, bottom))
+    before = demo_edits.readings(pixel_readout, pixel_coded, latents)
+    flip, end = demo_edits.far_side(before, "smile", (top, bottom))
     assert flip.tolist() == [1.0, 1.0, -1.0, -1.0]  # rooms up 0.8, 0.45, 0.35, 0; down 0.05, 0.4, 0.5, 0.9
     assert end.tolist() == pytest.approx([0.9, 0.9, 0.05, 0.05])
     offset = torch.zeros(2, 32)
     offset[0, k] = 0.48
     figures = demo_edits.edit_figures(pixel_readout, pixel_coded, latents, offset, "smile", 1.0, 0.5, end, flip)
+    given = demo_edits.edit_figures(pixel_readout, pixel_coded, latents, offset, "smile", 1.0, 0.5, end, flip, before)
+    assert given == figures  # readings passed in are the ones it would take
     # every face moves 0.48 its own way; rooms 0.8, 0.45, 0.5, 0.9 -> needed 0.5, 0.405, 0.45, 0.5
     assert figures["target_mean_change"] == pytest.approx(0.48)
     assert figures["target_success_rate"] == pytest.approx(0.5)
     one_way = demo_edits.edit_figures(pixel_readout, pixel_coded, latents, offset, "smile", 1.0, 0.5, top)
     assert one_way["target_mean_change"] < figures["target_mean_change"]  # the top faces clamp at 1 one way
     # a direction whose positive strength lowers the attribute flips the same faces the other way round
-    flip_down, _ = demo_edits.far_side(pixel_readout, pixel_coded, latents, "smile", -1.0, (bottom, top))
+    flip_down, _ = demo_edits.far_side(before, "smile", (bottom, top))
     assert flip_down.tolist() == [-1.0, -1.0, 1.0, 1.0]
 
 
