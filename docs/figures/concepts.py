@@ -1,7 +1,7 @@
 """Make the figures of docs/concepts.md with the embedded demo models (IntereStyle and the no-mask baseline).
 
 - docs/img/concepts-refinement.png: what the encoder sees at each refinement step in training (the
-  Uninterest Filter of recipes/demo-interestyle.json) and what each model reconstructs after each step.
+  Uninterest Filter of recipes/v2/interestyle-seed0.json) and what each model reconstructs after each step.
 - docs/img/concepts-disentanglement.png: Interest Disentanglement's pair (x, m * x) and the offset it
   produces, for both models.
 - docs/img/concepts-background.png: the same faces on a plain and on a cluttered background (they differ
@@ -27,7 +27,7 @@ from interestyle.training import UninterestFilter, load_training_config
 
 ROOT = Path(__file__).resolve().parents[2]
 IMG = ROOT / "docs" / "img"
-RECIPE = ROOT / "recipes" / "demo-interestyle.json"
+RECIPE = ROOT / "recipes" / "v2" / "interestyle-seed0.json"
 SEED = 900_100  # held out: training seeds count up from 0
 MANY = 32  # faces behind each figure's mean
 CELL, PAD, LABEL_W, LABEL_H = 96, 2, 112, 16

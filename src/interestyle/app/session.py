@@ -271,8 +271,8 @@ class Editor:
 
     def slider_range(self, name: str) -> tuple[float, float, float]:
         """(minimum, maximum, step) of the slider of direction ``name``, in the direction's units: twice its
-        recommended strength either way when it records one (the demo model's grey hair: 2 x 1 = 2 ranges of the
-        attribute), else -5 to 5.
+        recommended strength either way when it records one (the demo model's grey hair: 2 x 0.9 = 1.8 ranges of
+        the attribute), else -5 to 5.
 
         Raises:
             KeyError: ``name`` is not one of the editor's directions.
