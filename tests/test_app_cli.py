@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 
@@ -70,23 +71,26 @@ def test_the_command_serves_the_page_on_localhost(tmp_path):
     model, _ = model_folders(tmp_path)
     port = free_port()
     command = [sys.executable, "-m", "interestyle", "app", "--model", str(model), "--port", str(port)]
+    announcement = f"IntereStyle editor for {model}: open http://127.0.0.1:{port}/ in a browser"
     server = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines: list[str] = []
+    # read as a user does: wait for the printed address, then open it (Gradio answers a little before
+    # launch() returns, so fetching first and stopping at once could stop it before it prints)
+    reader = threading.Thread(target=lambda: lines.extend(server.stdout or ()), daemon=True)
+    reader.start()
     try:
         deadline = time.monotonic() + 240
-        page = ""
-        while time.monotonic() < deadline and server.poll() is None:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as response:
-                    page = response.read().decode()
-                break
-            except OSError:
-                time.sleep(1)
-        assert server.poll() is None, server.stdout.read() if server.stdout else ""
+        while time.monotonic() < deadline and server.poll() is None and not any(announcement in line for line in lines):
+            time.sleep(0.5)
+        assert server.poll() is None, "".join(lines)
+        assert any(announcement in line for line in lines), "".join(lines)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=30) as response:
+            page = response.read().decode()
         assert "IntereStyle editor" in page
     finally:
         server.terminate()
         server.wait(timeout=60)
-    said = server.stdout.read() if server.stdout else ""
+        reader.join(timeout=10)
+    said = "".join(lines)
     # one line naming the model and the address; none of Gradio's, which suggest a share link
-    assert f"IntereStyle editor for {model}: open http://127.0.0.1:{port}/ in a browser" in said
     assert "share=True" not in said and "public link" not in said
