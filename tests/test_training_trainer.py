@@ -11,6 +11,7 @@ from interestyle import ConfigError, load_encoder
 from interestyle.grids import label_height
 from interestyle.masks import register_mask_provider, unregister_mask_provider
 from interestyle.metrics import masked_mse
+from interestyle.serialization import save_model_folder
 from interestyle.training import (
     Objective,
     ReconstructionLoss,
@@ -338,6 +339,19 @@ def test_an_unknown_provider_name_fails_before_training(tmp_path):
 def test_training_config_object_is_accepted(tmp_path):
     config = TrainingConfig.from_dict(tiny_run(tmp_path, optim={"steps": 1}, iterations=1))
     assert train(config, progress=False).step == 1
+
+
+def test_fine_tuning_a_model_saved_in_float16_trains_in_float32(tmp_path):
+    model = tiny_model()
+    state = {k: v.half() if v.is_floating_point() else v for k, v in model.state_dict().items()}
+    save_model_folder(model.config.to_dict(), state, tmp_path / "half")
+    config = tiny_run(tmp_path)
+    config["model"] = {"init": str(tmp_path / "half")}
+    del config["generator"]  # the model's own
+    trained = build_model(TrainingConfig.from_dict(config))
+    assert {p.dtype for p in trained.parameters()} == {torch.float32}
+    result = train(config, progress=False)
+    assert result.step == 4 and all(np.isfinite(result.losses))
 
 
 def test_a_generator_only_folder_is_a_generator(tmp_path):

@@ -63,9 +63,11 @@ def _load_generator_into(model: IntereStyleModel, path: str) -> None:
 
 def build_model(config: TrainingConfig) -> IntereStyleModel:
     """The model to train, on the CPU: fresh (seeded) or loaded from ``model.init``, with the generator of
-    ``config.generator`` when given, frozen; its config carries the run's iterations and method label."""
+    ``config.generator`` when given, frozen; its config carries the run's iterations and method label.
+    A model loaded from ``model.init`` trains in float32 whatever dtype its weights were saved in (the
+    embedded demo models are stored in float16)."""
     if isinstance(config.model, str):
-        model = load_encoder(config.model)
+        model = load_encoder(config.model, dtype=torch.float32)
         if not model.config.iterative and config.iterations != 1:
             raise ConfigError(
                 f"iterations={config.iterations}: {config.model!r} is a single-pass encoder (1 iteration)"
