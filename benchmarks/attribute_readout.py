@@ -20,6 +20,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import Tensor, nn
 
+from interestyle.blur import gaussian_blur
 from interestyle.serialization import atomic_write
 from interestyle.synthetic import render
 from interestyle.synthetic.faces_v2 import ATTRIBUTES_V2, attributes_v2_from_uniform
@@ -57,22 +58,34 @@ class AttributeReadout(nn.Module):
         return self.head(self.features(image))
 
 
-def training_batch(step: int, batch_size: int, seed: int) -> tuple[Tensor, Tensor]:
-    """Renderer faces of uniformly drawn attributes and their normalised values, a function of (seed, step)."""
+def training_batch(step: int, batch_size: int, seed: int, blur_sigma: float = 0.0) -> tuple[Tensor, Tensor]:
+    """Renderer faces of uniformly drawn attributes and their normalised values, a function of (seed, step).
+
+    ``blur_sigma`` > 0: the second half of the batch is blurred with a Gaussian of a standard deviation drawn
+    from [0.25, 1] x ``blur_sigma`` pixels, so that the read-out reads a generator's softer faces as it reads
+    the renderer's sharp ones."""
     gen = torch.Generator().manual_seed(seed * 1_000_003 + step)
     u = torch.rand(batch_size, len(NAMES), generator=gen)
     attributes = attributes_v2_from_uniform(u)
-    return render(attributes, size=64).clean, normalise(attributes)
+    image = render(attributes, size=64).clean
+    if blur_sigma > 0:
+        sigma = blur_sigma * (0.25 + 0.75 * torch.rand((), generator=gen).item())
+        half = batch_size // 2
+        image = torch.cat([image[:half], gaussian_blur(image[half:], sigma)])
+    return image, normalise(attributes)
 
 
-def train_readout(steps: int = 2000, *, batch_size: int = 64, seed: int = 11, log_every: int = 250) -> AttributeReadout:
-    """Train a read-out from scratch (deterministic for a seed); Adam 1e-3, cosine decay."""
+def train_readout(
+    steps: int = 2000, *, batch_size: int = 64, seed: int = 11, blur_sigma: float = 0.0, log_every: int = 250
+) -> AttributeReadout:
+    """Train a read-out from scratch (deterministic for a seed); Adam 1e-3, cosine decay; ``blur_sigma``:
+    see `training_batch`."""
     torch.manual_seed(seed)
     net = AttributeReadout()
     optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
     schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps)
     for step in range(steps):
-        image, target = training_batch(step, batch_size, seed)
+        image, target = training_batch(step, batch_size, seed, blur_sigma)
         loss = nn.functional.mse_loss(net(image), target)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -105,16 +118,20 @@ def readout_error(net: AttributeReadout, n: int = 512, seed: int = 123_457) -> d
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=2000, help="training steps (default 2000)")
+    parser.add_argument("--blur", type=float, default=0.0, help="blur half of each batch, sigma up to this (pixels)")
     parser.add_argument("--out", type=Path, default=DEFAULT_WEIGHTS, help="where to write the weights")
     args = parser.parse_args(argv)
     if args.steps < 1:
         parser.error(f"--steps must be >= 1, got {args.steps}")
     torch.set_num_threads(1)
     t0 = time.process_time()
-    net = train_readout(args.steps)
+    net = train_readout(args.steps, blur_sigma=args.blur)
     cpu_seconds = time.process_time() - t0
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write(args.out, lambda tmp: save_file(net.state_dict(), str(tmp), metadata={"steps": str(args.steps)}))
+    atomic_write(
+        args.out,
+        lambda tmp: save_file(net.state_dict(), str(tmp), metadata={"steps": str(args.steps), "blur": str(args.blur)}),
+    )
     errors = readout_error(net)
     print(f"wrote {args.out} ({cpu_seconds:.0f} CPU s); held-out mean absolute error (fraction of range):")
     for name, value in errors.items():

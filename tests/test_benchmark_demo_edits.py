@@ -194,3 +194,37 @@ def test_the_edit_benchmark_runs_end_to_end_on_a_tiny_generator(tmp_path):
             assert 0 <= row[way]["target_success_rate"] <= 1 and row[way]["others_mean_abs_change"] >= 0
         assert 0 <= row["far_share_negative"] <= 1
     assert "| smile | 0.3 | smile |" in proc.stdout
+
+
+def test_the_perfect_edit_reads_only_the_read_outs_own_confusion(monkeypatch):
+    from interestyle.synthetic.faces_v2 import sample_attributes_v2
+
+    rendered: list[dict[str, torch.Tensor]] = []
+    real_render = demo_edits.render
+
+    def recording_render(attributes, size):
+        rendered.append(attributes)
+        return real_render(attributes, size=size)
+
+    def oracle(image: torch.Tensor) -> torch.Tensor:  # reads what was rendered last, exactly
+        return attribute_readout.normalise(rendered[-1])
+
+    def confused(image: torch.Tensor) -> torch.Tensor:  # reads brow thickness off the hair colour
+        values = oracle(image)
+        values[:, attribute_readout.NAMES.index("brow_thickness")] = values[
+            :, attribute_readout.NAMES.index("hair_lightness")
+        ]
+        return values
+
+    monkeypatch.setattr(demo_edits, "render", recording_render)
+    attributes = sample_attributes_v2(6, seed=3)
+    way = torch.tensor([1.0, -1.0, 1.0, -1.0, 1.0, -1.0])
+    exact = demo_edits.renderer_reference(oracle, attributes, "hair_lightness", way, 0.5, 16)
+    assert exact["others_mean_abs_change"] == 0 and exact["others_worst_attribute"] == 0
+    moved = rendered[-1]["hair_lightness"]
+    assert torch.all((moved - attributes["hair_lightness"]) * way > 0)  # each face toward its own end
+    assert moved.min() >= 0 and moved.max() <= 1  # clamped to the range
+    confusion = demo_edits.renderer_reference(confused, attributes, "hair_lightness", way, 0.5, 16)
+    shift = (moved - attributes["hair_lightness"]).abs().mean().item()
+    assert confusion["others_worst_name"] == "brow_thickness"
+    assert confusion["others_worst_attribute"] == pytest.approx(shift, abs=1e-6)
