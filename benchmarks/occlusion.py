@@ -19,6 +19,7 @@ as mean +- standard deviation over their seeds, ratios taken between the means.
     python benchmarks/occlusion.py --seeds               # three seeds of both v2 main runs, at step 1,000
     python benchmarks/occlusion.py --ablations           # the ablation runs of recipes/ at step 1,000
     python benchmarks/occlusion.py --model baseline=DIR --model interestyle=DIR [-n 500] [--json out.json]
+    python benchmarks/occlusion.py --uninterest-filter   # also each model with the Uninterest Filter at inference
     python benchmarks/occlusion.py --write-faces DIR [-n 500]   # the held-out faces as PNGs, for interestyle eval
 """
 
@@ -63,6 +64,7 @@ ABLATIONS = {
         "UnF-whole": "v2-unf-whole",
     },
 }
+FILTERED = " + UnF"  # the name suffix of a model measured with invert(..., uninterest_filter=True)
 SEEDS = (0, 1, 2)
 SEED_RUNS = {"baseline": "v2-baseline-seed{}", "interestyle": "v2-interestyle-seed{}"}
 TRAIN_SCRIPT = {"v1": "recipes/train_demo.sh", "v2": "recipes/train_demo_v2.sh"}
@@ -99,11 +101,22 @@ def _mean(values: torch.Tensor) -> float:
 
 @torch.no_grad()
 def evaluate(
-    model: its.IntereStyleModel, n: int, *, condition: str, seed: int, batch_size: int, domain: str = DEMO_DOMAIN
+    model: its.IntereStyleModel,
+    n: int,
+    *,
+    condition: str,
+    seed: int,
+    batch_size: int,
+    domain: str = DEMO_DOMAIN,
+    uninterest_filter: bool = False,
 ) -> dict[str, float]:
-    """Mean metrics of ``model`` over ``n`` synthetic images of ``condition`` from ``domain``."""
+    """Mean metrics of ``model`` over ``n`` synthetic images of ``condition`` from ``domain``; with
+    ``uninterest_filter`` it inverts with the Uninterest Filter of the images' true interest masks."""
     batch = make_batch(n, size=model.resolution, seed=seed, condition=condition, domain=domain)
-    result = its.invert(model, batch.image, batch_size=batch_size, progress=False)
+    mask = batch.interest_mask if uninterest_filter else None
+    result = its.invert(
+        model, batch.image, mask=mask, uninterest_filter=uninterest_filter, batch_size=batch_size, progress=False
+    )
     recon = result.images.float().clamp(-1, 1).cpu()
     leak_region = batch.face_mask * batch.occluder_mask
     m = batch.interest_mask
@@ -203,6 +216,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     parser.add_argument(
+        "--uninterest-filter",
+        action="store_true",
+        help="also measure every model inverting with the Uninterest Filter of the true interest mask "
+        f"(invert(..., uninterest_filter=True)), as 'NAME{FILTERED}'",
+    )
+    parser.add_argument(
         "--write-faces",
         type=Path,
         metavar="DIR",
@@ -231,13 +250,22 @@ def main(argv: list[str] | None = None) -> int:
         if not sep or not name or not where:
             parser.error(f"--model {spec!r}: expected NAME=DIR_OR_REPO")
         models[name] = its.load_encoder(where)
+    runs = [(name, model, False) for name, model in models.items()]
+    if args.uninterest_filter:
+        runs += [(name + FILTERED, model, True) for name, model in models.items()]
     results: dict[str, dict[str, dict[str, float]]] = {}
-    for name, model in models.items():
+    for name, model, filtered in runs:
         results[name] = {}
         for condition in CONDITIONS:
             t = time.perf_counter()
             results[name][condition] = evaluate(
-                model, args.n, condition=condition, seed=args.seed, batch_size=args.batch_size, domain=args.domain
+                model,
+                args.n,
+                condition=condition,
+                seed=args.seed,
+                batch_size=args.batch_size,
+                domain=args.domain,
+                uninterest_filter=filtered,
             )
             print(f"{name:>12} {condition:>9}: {time.perf_counter() - t:6.1f} s", file=sys.stderr)
     print(

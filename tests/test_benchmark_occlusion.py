@@ -35,6 +35,7 @@ def test_occlusion_benchmark_end_to_end(tmp_path):
             "v2",
             "--json",
             str(out),
+            "--uninterest-filter",
         ],
         capture_output=True,
         text=True,
@@ -51,6 +52,9 @@ def test_occlusion_benchmark_end_to_end(tmp_path):
             assert row["interest_mse"] >= 0 and -1 <= row["interest_ssim"] <= 1 and row["full_mse"] >= 0
         assert figures[name]["occluded"]["leak_mse"] >= 0
         assert figures[name]["clean"]["leak_mse"] != figures[name]["clean"]["leak_mse"]  # NaN: no occluder
+    # each model again, inverting with the Uninterest Filter of the true masks
+    assert "| occluded | other + UnF |" in proc.stdout
+    assert figures["other + UnF"]["occluded"]["leak_mse"] != figures["other"]["occluded"]["leak_mse"]
 
 
 def test_a_model_spec_without_a_name_is_refused(tmp_path):

@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 
 from interestyle.blur import gaussian_blur
-from interestyle.training.filters import UninterestFilter, step_radii
+from interestyle.uninterest_filter import UninterestFilter, step_radii
 from training_setup import single_thread  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.usefixtures("single_thread")

@@ -43,6 +43,7 @@ from .masks import MaskProvider, MaskProviderError, available_mask_providers, ge
 from .models.model import IntereStyleModel
 from .pivotal import RefinedResult, refine
 from .results import LatentResult
+from .uninterest_filter import UninterestFilter
 
 if TYPE_CHECKING:
     from .pipelines import IntereStylePipeline as IntereStylePipeline
@@ -70,6 +71,7 @@ __all__ = [
     "ModelConfig",
     "NoFaceError",
     "RefinedResult",
+    "UninterestFilter",
     "UnknownDirectionError",
     "UpscaleWarning",
     "WeightsError",

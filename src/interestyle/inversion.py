@@ -15,6 +15,7 @@ from .masks.protocol import MaskSpec
 from .masks.resolve import masks_for_items
 from .models.model import IntereStyleModel
 from .results import LatentResult
+from .uninterest_filter import UninterestFilter
 from .validation import check_positive_int
 
 __all__ = ["InversionResult", "invert"]
@@ -54,6 +55,7 @@ def invert(
     align: bool = False,
     landmarks: str | LandmarkProvider = "mediapipe",
     feather_fraction: float = DEFAULT_FEATHER_FRACTION,
+    uninterest_filter: bool | UninterestFilter = False,
 ) -> InversionResult:
     """Invert images into the model's W+ space.
 
@@ -81,6 +83,13 @@ def invert(
             crops.
         landmarks: the landmark provider (or its registered name) used with ``align=True``.
         feather_fraction: the blend band of the paste-back, as a fraction of the crop (with ``align=True``).
+        uninterest_filter: let the encoder see what it saw in training: at each refinement step the input
+            outside ``mask`` is blurred by IntereStyle's Uninterest Filter (True: radii 16, 9, 4, 1, 0 at
+            256 px, the training recipes' default; or an
+            [`UninterestFilter`][interestyle.uninterest_filter.UninterestFilter] of the run's radii); the
+            target stays the sharp image. Needs ``mask``. False (the default, and the paper's inference):
+            plain refinement on the sharp image. On the demo domain's occluded faces it lowers the error
+            under the occluder by a quarter (docs/benchmarks.md).
 
     Returns:
         An [`InversionResult`][interestyle.inversion.InversionResult].
@@ -96,6 +105,7 @@ def invert(
         raise TypeError(f"model must be an IntereStyleModel (see load_encoder), got {type(model).__name__}")
     steps = model.config.iterations if iterations is None else check_positive_int(iterations, "iterations")
     batch_size = check_positive_int(batch_size, "batch_size")
+    unf = _uninterest_filter(uninterest_filter, mask)
     if align:
         if model.domain == "synthetic":
             warnings.warn(
@@ -106,7 +116,13 @@ def invert(
             )
         photos = align_photos(images, landmarks, size=model.resolution, progress=progress)
         result = invert(
-            model, face_batch(photos), mask=mask, iterations=iterations, batch_size=batch_size, progress=progress
+            model,
+            face_batch(photos),
+            mask=mask,
+            iterations=iterations,
+            batch_size=batch_size,
+            progress=progress,
+            uninterest_filter=uninterest_filter,
         )
         result.alignment = photos
         result.photos = paste_photos(
@@ -131,8 +147,12 @@ def invert(
     step_latents, recons = [], []
     for start in tqdm(starts, desc="invert", unit="batch", disable=not show):
         batch = x[start : start + batch_size].to(device, dtype)
+        step_input = None
+        if unf is not None:
+            seen = None if masks is None else _at_size(masks[start : start + batch_size].to(device, dtype), batch)
+            step_input = unf.step_input(seen)
         per_step = []
-        for output in model.refine(batch, steps):
+        for output in model.refine(batch, steps, step_input=step_input):
             per_step.append(output[0])
         step_latents.append(torch.stack(per_step))
         recons.append(output[1])  # the last step's reconstruction
@@ -144,3 +164,26 @@ def invert(
         inputs=full.to(device, dtype),
         masks=None if masks is None else masks.to(device, dtype),
     )
+
+
+def _uninterest_filter(value: object, mask: object) -> UninterestFilter | None:
+    """The filter ``invert(uninterest_filter=value)`` applies, or None; refuses a filter without a mask."""
+    if value is False:
+        return None
+    if value is True:
+        value = UninterestFilter()
+    if not isinstance(value, UninterestFilter):
+        raise TypeError(f"uninterest_filter must be True, False or an UninterestFilter, got {value!r}")
+    if mask is None and value.variant == "uninterest":
+        raise ValueError(
+            "uninterest_filter blurs the input outside the interest mask: give a mask too (mask=...), "
+            "e.g. a provider name such as 'face-parsing'"
+        )
+    return value
+
+
+def _at_size(masks: Tensor, images: Tensor) -> Tensor:
+    """``masks`` (B, 1, h, w) resized (bilinear) to the size of ``images`` (B, C, H, W)."""
+    if masks.shape[-2:] == images.shape[-2:]:
+        return masks
+    return torch.nn.functional.interpolate(masks, size=images.shape[-2:], mode="bilinear", align_corners=False)

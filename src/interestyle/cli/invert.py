@@ -77,6 +77,11 @@ def add_parser(subparsers: Any) -> None:
     )
     add_io_options(parser, "photo")
     parser.add_argument("--iterations", type=positive_int, help="refinement steps (default: the model's)")
+    parser.add_argument(
+        "--uninterest-filter",
+        action="store_true",
+        help="blur the input outside --mask at the early refinement steps, as IntereStyle trains (needs --mask)",
+    )
     add_refine_options(parser)
     add_align_options(parser)
     add_dataset_options(parser)
@@ -216,6 +221,8 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError("--keep-aligned needs --align")
     if args.refine is not None and args.mask is None:
         raise ValueError("--refine fits each photo inside its interest mask: give --mask (a file, folder or provider)")
+    if args.uninterest_filter and args.mask is None:
+        raise ValueError("--uninterest-filter blurs outside the interest mask: give --mask (a file, folder, provider)")
     if args.latents_file is not None and not args.latents_file.endswith(".safetensors"):
         raise ValueError(f"--latents-file {args.latents_file}: give a file name ending in .safetensors")
     shard = process_shard()
@@ -247,6 +254,7 @@ def run(args: argparse.Namespace) -> int:
                     iterations=args.iterations,
                     batch_size=args.batch_size,
                     progress=False,
+                    uninterest_filter=args.uninterest_filter,
                 )
                 result = refine_if_asked(model, result, args)
                 recons = result.to_pil()
@@ -327,6 +335,7 @@ def run_aligned(args: argparse.Namespace, shard: Shard) -> int:
                 progress=False,
                 align=True,
                 landmarks=landmarks,
+                uninterest_filter=args.uninterest_filter,
             )
         except NoFaceError as exc:
             warn("invert", f"skipped {path}: {exc}")

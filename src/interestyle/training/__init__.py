@@ -5,6 +5,7 @@
 package imports this one.
 """
 
+from ..uninterest_filter import UninterestFilter, step_radii
 from .builders import build_model, build_objective
 from .config import (
     DataConfig,
@@ -17,7 +18,6 @@ from .config import (
     load_training_config,
 )
 from .data import MaskProviderFn
-from .filters import UninterestFilter, step_radii
 from .losses import ReconstructionLoss, masked_l2_loss, ssim, w_norm
 from .objective import Objective, training_step
 from .trainer import Trainer, TrainingResult, train

@@ -21,9 +21,9 @@ from ..lossnets.lpips import load_lpips
 from ..models.generator import GENERATOR_CLASS_NAME, load_generator
 from ..models.model import IntereStyleModel
 from ..serialization import read_model_folder
+from ..uninterest_filter import UninterestFilter, step_radii
 from .config import OptimConfig, TrainingConfig
 from .data import ImageSource, MaskProviderFn, ProviderMasks, build_source, split_indices
-from .filters import UninterestFilter, step_radii
 from .losses import ReconstructionLoss
 from .objective import Objective
 

@@ -26,6 +26,7 @@ from ..config import ModelConfig
 from ..errors import ConfigError
 from ..images import IMAGE_SUFFIXES
 from ..serialization import CONFIG_NAME
+from ..uninterest_filter import FILTER_VARIANTS
 from ..validation import (
     check_flag,
     check_int,
@@ -35,7 +36,6 @@ from ..validation import (
     check_positive_int,
     check_positive_number,
 )
-from .filters import FILTER_VARIANTS
 
 __all__ = [
     "DataConfig",

@@ -19,7 +19,7 @@ import torch
 from torch import Tensor
 
 from ..models.model import IntereStyleModel
-from .filters import UninterestFilter
+from ..uninterest_filter import UninterestFilter
 from .losses import ReconstructionLoss
 
 __all__ = ["Objective", "training_step"]

@@ -15,8 +15,8 @@ from typing import Literal
 
 from torch import Tensor
 
-from ..blur import gaussian_blur
-from ..validation import check_non_negative_number
+from .blur import gaussian_blur
+from .validation import check_non_negative_number
 
 __all__ = ["FILTER_VARIANTS", "UninterestFilter", "step_radii"]
 
