@@ -6,7 +6,7 @@ the benchmarks, never shipped with a model.
 Outputs are attributes normalised to [0, 1] over their ranges (0 = low end, 1 = high end), so a change of
 0.5 is half an attribute's range.
 
-    python benchmarks/attribute_readout.py [--steps 2000] [--out benchmarks/results/readout-v2.safetensors]
+    python benchmarks/attribute_readout.py [--steps 8000] [--blur 1.0] [--out benchmarks/results/readout-v2.safetensors]
 """
 
 from __future__ import annotations
@@ -76,7 +76,7 @@ def training_batch(step: int, batch_size: int, seed: int, blur_sigma: float = 0.
 
 
 def train_readout(
-    steps: int = 2000, *, batch_size: int = 64, seed: int = 11, blur_sigma: float = 0.0, log_every: int = 250
+    steps: int = 8000, *, batch_size: int = 64, seed: int = 11, blur_sigma: float = 1.0, log_every: int = 250
 ) -> AttributeReadout:
     """Train a read-out from scratch (deterministic for a seed); Adam 1e-3, cosine decay; ``blur_sigma``:
     see `training_batch`."""
@@ -117,8 +117,10 @@ def readout_error(net: AttributeReadout, n: int = 512, seed: int = 123_457) -> d
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=2000, help="training steps (default 2000)")
-    parser.add_argument("--blur", type=float, default=0.0, help="blur half of each batch, sigma up to this (pixels)")
+    parser.add_argument("--steps", type=int, default=8000, help="training steps (default 8000)")
+    parser.add_argument(
+        "--blur", type=float, default=1.0, help="blur half of each batch, sigma up to this in pixels (default 1.0)"
+    )
     parser.add_argument("--out", type=Path, default=DEFAULT_WEIGHTS, help="where to write the weights")
     args = parser.parse_args(argv)
     if args.steps < 1:

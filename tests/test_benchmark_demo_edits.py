@@ -93,6 +93,17 @@ def test_readout_learns_and_reports_its_error():
     assert sum(trained.values()) < sum(untrained.values())
 
 
+def test_blur_augmentation_softens_the_second_half_of_a_batch_only():
+    sharp, labels = attribute_readout.training_batch(3, 6, seed=11, blur_sigma=0.0)
+    soft, same_labels = attribute_readout.training_batch(3, 6, seed=11, blur_sigma=3.0)
+    assert torch.equal(labels, same_labels) and torch.equal(sharp[:3], soft[:3])
+
+    def edges(x: torch.Tensor) -> float:
+        return float((x[..., 1:] - x[..., :-1]).abs().mean())
+
+    assert edges(soft[3:]) < 0.9 * edges(sharp[3:])
+
+
 def test_fitted_directions_act_on_their_layer_group_only():
     recipe = load_script(ROOT / "recipes" / "demo_directions.py")
     torch.manual_seed(0)
