@@ -217,6 +217,18 @@ def test_iterations_zero_is_the_models_own(demo):
     assert default.step_latents.shape[0] == demo.model.config.iterations and one.step_latents.shape[0] == 1
 
 
+def test_the_uninterest_filter_is_invert_with_it_and_needs_the_mask(demo):
+    images = comfy_images(2, 64, 64)
+    (mask,) = node("InterestyleMask")(images, "aligned-face")
+    _, _, filtered = node("InterestyleInvert")(demo, images, mask, uninterest_filter=True)
+    _, _, plain = node("InterestyleInvert")(demo, images, mask)
+    expected = its.invert(demo.model, filtered.inputs, mask=filtered.masks, uninterest_filter=True).latents
+    torch.testing.assert_close(filtered.latents, expected, atol=1e-5, rtol=0)
+    assert not torch.allclose(filtered.latents, plain.latents, atol=1e-4)
+    with pytest.raises(NodeInputError, match="give a mask"):
+        node("InterestyleInvert")(demo, images, uninterest_filter=True)
+
+
 def test_align_and_paste_back_give_the_photos_back_with_the_faces_replaced(demo, fixed_landmarks):
     photos = comfy_images(2, 96, 120, seed=3)
     faces, alignment = node("InterestyleAlign")(photos, fixed_landmarks, DEMO)
