@@ -153,4 +153,8 @@ def test_every_recipe_in_the_repository_is_a_valid_training_config():
         config = load_training_config(path)
         assert config.log.dir.startswith("recipes/runs/"), path
         if path.parent.name == "v2":
-            assert config.data.domain == "v2" and config.generator.endswith("demo-generator-v2/generator"), path
+            assert config.data.domain == "v2", path
+            if isinstance(config.model, str):  # trained on from a packed v2 model, whose generator it keeps
+                assert config.generator is None and config.model.startswith("recipes/runs/v2-step3000/"), path
+            else:
+                assert config.generator.endswith("demo-generator-v2/generator"), path
