@@ -28,6 +28,8 @@ from interestyle.synthetic.faces_v2 import ATTRIBUTES_V2, attributes_v2_from_uni
 RESULTS = Path(__file__).resolve().parent / "results"
 DEFAULT_WEIGHTS = RESULTS / "readout-v2.safetensors"
 NAMES: tuple[str, ...] = tuple(a[0] for a in ATTRIBUTES_V2)
+STEPS = 8000  # the shipped read-out's training recipe
+BLUR_SIGMA = 1.0
 _LOW = torch.tensor([a[1] for a in ATTRIBUTES_V2])
 _HIGH = torch.tensor([a[2] for a in ATTRIBUTES_V2])
 
@@ -76,7 +78,7 @@ def training_batch(step: int, batch_size: int, seed: int, blur_sigma: float = 0.
 
 
 def train_readout(
-    steps: int = 8000, *, batch_size: int = 64, seed: int = 11, blur_sigma: float = 1.0, log_every: int = 250
+    steps: int = STEPS, *, batch_size: int = 64, seed: int = 11, blur_sigma: float = BLUR_SIGMA, log_every: int = 250
 ) -> AttributeReadout:
     """Train a read-out from scratch (deterministic for a seed); Adam 1e-3, cosine decay; ``blur_sigma``:
     see `training_batch`."""
@@ -117,9 +119,12 @@ def readout_error(net: AttributeReadout, n: int = 512, seed: int = 123_457) -> d
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=8000, help="training steps (default 8000)")
+    parser.add_argument("--steps", type=int, default=STEPS, help=f"training steps (default {STEPS})")
     parser.add_argument(
-        "--blur", type=float, default=1.0, help="blur half of each batch, sigma up to this in pixels (default 1.0)"
+        "--blur",
+        type=float,
+        default=BLUR_SIGMA,
+        help=f"blur half of each batch, sigma up to this in pixels (default {BLUR_SIGMA})",
     )
     parser.add_argument("--out", type=Path, default=DEFAULT_WEIGHTS, help="where to write the weights")
     args = parser.parse_args(argv)

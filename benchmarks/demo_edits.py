@@ -136,11 +136,14 @@ def renderer_reference(
     low, high = ATTRIBUTES_V2[k][1], ATTRIBUTES_V2[k][2]
     value = attributes[target] + way.to(attributes[target].dtype) * move * (high - low)
     moved = {**attributes, target: value.clamp(low, high)}
-    before, after = (
-        torch.cat([readout(chunk) for chunk in render(faces, size=size).clean.split(100)]).clamp(0, 1)
-        for faces in (attributes, moved)
-    )
-    return other_moves(before, after, target)
+    return other_moves(renderer_readings(readout, attributes, size), renderer_readings(readout, moved, size), target)
+
+
+@torch.no_grad()
+def renderer_readings(readout: AttributeReadout, attributes: dict[str, torch.Tensor], size: int) -> torch.Tensor:
+    """(N, attributes): the read-out's values, clamped to [0, 1], of the renderer's clean images of
+    ``attributes`` (each (N,)), 100 at a time."""
+    return torch.cat([readout(chunk) for chunk in render(attributes, size=size).clean.split(100)]).clamp(0, 1)
 
 
 @torch.no_grad()
@@ -158,7 +161,7 @@ def far_side(
     toward the end a positive strength heads for is at least the room toward the other end, else -1, and
     ``end`` (N,) the reading of the end chosen. ``before`` (N, attributes): the faces' `readings`; ``ends``:
     the read-out's readings of the end a positive strength heads for and of the other one
-    (`range_end_readings` with the direction's sign and its opposite)."""
+    (`range_ends`)."""
     k = NAMES.index(target)
     toward, away = ends
     forward = (toward - before[:, k]).abs() >= (away - before[:, k]).abs()
@@ -193,8 +196,18 @@ def range_end_readings(
     k = NAMES.index(target)
     value = ATTRIBUTES_V2[k][2] if sign > 0 else ATTRIBUTES_V2[k][1]
     moved = {**attributes, target: torch.full_like(attributes[target], value)}
-    clean = render(moved, size=size).clean
-    return torch.cat([readout(chunk) for chunk in clean.split(100)]).clamp(0, 1)[:, k]
+    return renderer_readings(readout, moved, size)[:, k]
+
+
+def range_ends(
+    readout: AttributeReadout, attributes: dict[str, torch.Tensor], target: str, sign: float, size: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """`range_end_readings` of the end a move of ``sign`` heads for and of the other end: the ``ends`` of
+    `far_side`."""
+    return (
+        range_end_readings(readout, attributes, target, sign, size),
+        range_end_readings(readout, attributes, target, -sign, size),
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -257,10 +270,7 @@ def main(argv: list[str] | None = None) -> int:
         target, sign = EDIT_ATTRIBUTES[name]
         strength = strengths.get(name, direction.strength or 1.0)
         offset = strength * direction.unit * direction.for_model(n_latent, generator.config.style_dim)
-        ends = (
-            range_end_readings(readout, attributes, target, sign, size),
-            range_end_readings(readout, attributes, target, -sign, size),
-        )
+        ends = range_ends(readout, attributes, target, sign, size)
         one_way = edit_figures(readout, decode, latents, offset, target, sign, args.amount, ends[0], before=before)
         flip, end = far_side(before, target, ends)
         far = edit_figures(readout, decode, latents, offset, target, sign, args.amount, end, flip, before)

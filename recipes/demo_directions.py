@@ -32,7 +32,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 from attribute_readout import DEFAULT_WEIGHTS, AttributeReadout, load_readout
-from demo_edits import decoder, edit_figures, far_side, generator_samples, range_end_readings, readings
+from demo_edits import decoder, edit_figures, far_side, generator_samples, range_ends, readings
 
 from interestyle.directions import Direction, DirectionSet
 from interestyle.editing import layer_groups
@@ -103,12 +103,7 @@ def calibrate_strengths(
     calibrated = []
     for name, direction in directions.items():
         target, sign = EDIT_ATTRIBUTES[name]
-        size = generator.config.resolution
-        ends = (
-            range_end_readings(readout, attributes, target, sign, size),
-            range_end_readings(readout, attributes, target, -sign, size),
-        )
-        flip, end = far_side(before, target, ends)
+        flip, end = far_side(before, target, range_ends(readout, attributes, target, sign, generator.config.resolution))
         vector = direction.for_model(generator.n_latent, generator.config.style_dim)
         group = groups[attribute_group(target)]
         trials = {}
