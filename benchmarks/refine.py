@@ -13,6 +13,12 @@ and measure, against the clean ground truth:
   region with the generator of the condition, projected on the encoder-only ``delta``:
   ``<delta, delta_encoder> / <delta_encoder, delta_encoder>``; 1 for the encoder-only condition, and an edit
   that moves its pixels the same way as before keeps 1.
+* attribute move (v2 faces only): what an edit does to the attribute it is named for after refinement. Each
+  edit of ``--attribute-directions`` (default: the v2 demo model's, which also fit the demo baseline: both
+  invert into the same generator) named in ``faces_v2.EDIT_ATTRIBUTES`` is applied at its recommended
+  strength, toward the end of the range the encoder's reconstruction is farther from, and the attribute
+  read-out (``benchmarks/attribute_readout.py``) measures how far the target moved, in fractions of its
+  range, averaged over the edits; the encoder-only figure is what an edit does without tuning;
 * CPU time of ``refine`` per image (``time.process_time``: this process's CPU time, which other processes on
   a shared machine barely disturb; one torch thread unless ``--threads``).
 
@@ -38,20 +44,24 @@ from pathlib import Path
 import torch
 
 import interestyle as its
-from interestyle.directions import principal_directions, shipped_directions
+from interestyle.directions import DirectionSet, principal_directions, shipped_directions
 from interestyle.metrics import masked_mse, ssim
 from interestyle.pivotal import DEFAULT_LR, DEFAULT_STEPS
 from interestyle.synthetic import DEMO_DOMAIN, DOMAINS, SyntheticBatch, make_batch
+from interestyle.synthetic.faces_v2 import EDIT_ATTRIBUTES
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from attribute_readout import NAMES, AttributeReadout, load_readout
 from machine import describe
 from occlusion import HELD_OUT_SEED  # the occlusion benchmark's held-out faces
 from speed import generator_flops  # the FLOP count of benchmarks/speed.py
 
 CONDITIONS = ("encoder", "plain PTI", "masked PTI")
-METRICS = ("interest_mse", "interest_ssim", "leak_mse", "edit_response")
+METRICS = ("interest_mse", "interest_ssim", "leak_mse", "edit_response", "attribute_move")
+RATIO_METRICS = ("edit_response", "attribute_move")  # printed with three decimals
 DEFAULT_MODELS = ("interestyle=demo", "baseline=demo-baseline")
 EDIT_STRENGTH = 3.0
+ATTRIBUTE_DIRECTIONS = "demo"
 PRINCIPAL_COUNT = 3
 # forward-pass equivalents of one step: the tuned generator forward and backward (about 3 passes) on the
 # pivot and on one locality latent, and the original generator forward on the locality latent
@@ -66,6 +76,60 @@ def edit_directions(model: its.IntereStyleModel, where: str) -> dict[str, torch.
     return {name: found[name].for_model(model.n_latent, model.style_dim) for name in found}
 
 
+class AttributeEdits:
+    """The edits whose target attribute the read-out measures: each direction with its target's index in
+    the read-out's outputs and the sign of the move a positive strength makes."""
+
+    def __init__(self, readout: AttributeReadout, directions: DirectionSet) -> None:
+        self.readout = readout
+        self.edits = [
+            (directions[name], NAMES.index(target), sign)
+            for name, (target, sign) in EDIT_ATTRIBUTES.items()
+            if name in directions
+        ]
+        if not self.edits:
+            raise ValueError(f"none of the directions {list(directions)} is one of {list(EDIT_ATTRIBUTES)}")
+
+    def fits(self, model: its.IntereStyleModel) -> bool:
+        """Whether every direction fits ``model``'s latents and its images are the read-out's 64 px."""
+        if model.resolution != 64:
+            return False
+        try:
+            for direction, _, _ in self.edits:
+                direction.for_model(model.n_latent, model.style_dim)
+        except ValueError:
+            return False
+        return True
+
+    def ways(self, model: its.IntereStyleModel, result: its.LatentResult) -> list[float]:
+        """Per edit, +1 or -1: the strength's sign that moves the reconstruction's attribute toward the end
+        of its range it is farther from."""
+        reading = self._read(result.images)[0]
+        return [1.0 if (reading[k] < 0.5) == (sign > 0) else -1.0 for _, k, sign in self.edits]
+
+    def move(self, model: its.IntereStyleModel, result: its.LatentResult, ways: list[float]) -> float:
+        """The mean move of each edit's target attribute toward the end ``ways`` picked, in its ranges."""
+        moves = []
+        for (direction, k, sign), way in zip(self.edits, ways, strict=True):
+            strength = way * (direction.strength or 1.0)
+            edited = its.edit(model, result, direction, [0.0, strength], progress=False)
+            reading = self._read(edited.images)
+            moves.append(float(way * sign * (reading[1, k] - reading[0, k])))
+        return statistics.fmean(moves)
+
+    @torch.no_grad()
+    def _read(self, images: torch.Tensor) -> torch.Tensor:
+        return self.readout(images.float().clamp(-1, 1).cpu()).clamp(0, 1)
+
+
+def attribute_edits(where: str, domain: str) -> AttributeEdits | None:
+    """The read-out and the directions ``DirectionSet.from_pretrained(where)`` finds, on v2 faces (the
+    read-out's domain); None on other faces or for ``where="none"``."""
+    if domain != "v2" or where == "none":
+        return None
+    return AttributeEdits(load_readout(), DirectionSet.from_pretrained(where))
+
+
 def _edit_delta(model: its.IntereStyleModel, result: its.LatentResult, direction: torch.Tensor) -> torch.Tensor:
     edited = its.edit(model, result, direction, [0.0, EDIT_STRENGTH], progress=False)
     return (edited.images[1:] - edited.images[:1]).float().cpu()
@@ -78,8 +142,10 @@ def measure_face(
     *,
     steps: int,
     lr: float,
+    attributes: AttributeEdits | None = None,
 ) -> dict[str, dict[str, float]]:
-    """Every condition's metrics for one face (a batch of one)."""
+    """Every condition's metrics for one face (a batch of one); ``attribute_move`` is NaN without
+    ``attributes`` (or with edits that do not fit the model)."""
     inverted = its.invert(model, face.image, mask=face.interest_mask, progress=False)
     results: dict[str, its.LatentResult] = {"encoder": inverted}
     seconds = {"encoder": math.nan}
@@ -90,6 +156,8 @@ def measure_face(
     m, clean = face.interest_mask, face.clean
     leak = face.face_mask * face.occluder_mask
     base = {name: _edit_delta(model, inverted, d) for name, d in directions.items()}
+    measured = attributes is not None and attributes.fits(model)
+    ways = attributes.ways(model, inverted) if attributes is not None and measured else []
     rows = {}
     for name, result in results.items():
         recon = result.images.float().clamp(-1, 1).cpu()
@@ -102,6 +170,7 @@ def measure_face(
             "interest_ssim": float(ssim(torch.lerp(clean, recon, m), clean, m)[0]),
             "leak_mse": float(masked_mse(recon, clean, leak)[0]) if float(leak.sum()) > 0 else math.nan,
             "edit_response": statistics.fmean(responses),
+            "attribute_move": attributes.move(model, result, ways) if attributes is not None and measured else math.nan,
             "cpu_s": seconds[name],
         }
     return rows
@@ -117,9 +186,11 @@ def summarise(rows: list[dict[str, dict[str, float]]]) -> dict[str, dict[str, fl
     out = {}
     for condition in CONDITIONS:
         values = [row[condition] for row in rows]
-        summary = {key: _mean([v[key] for v in values]) for key in (*METRICS, "cpu_s")}
+        # rows cached before the attribute move was measured lack it
+        summary = {key: _mean([v.get(key, math.nan) for v in values]) for key in (*METRICS, "cpu_s")}
         summary["n"] = len(values)
         summary["n_leak"] = sum(math.isfinite(v["leak_mse"]) for v in values)
+        summary["n_attribute"] = sum(math.isfinite(v.get("attribute_move", math.nan)) for v in values)
         if condition != "encoder":
             summary["cpu_s_median"] = statistics.median(v["cpu_s"] for v in values)
         out[condition] = summary
@@ -127,7 +198,8 @@ def summarise(rows: list[dict[str, dict[str, float]]]) -> dict[str, dict[str, fl
 
 
 def format_table(summaries: dict[str, dict[str, dict[str, float]]]) -> str:
-    columns = ["model", "condition", "interest MSE", "interest SSIM", "leak MSE", "edit response", "CPU s/image"]
+    columns = ["model", "condition", "interest MSE", "interest SSIM", "leak MSE", "edit response", "attribute move"]
+    columns.append("CPU s/image")
     columns.append("vs encoder (interest MSE, leak MSE)")
     lines = ["| " + " | ".join(columns) + " |", "|" + " --- |" * len(columns)]
     for model, summary in summaries.items():
@@ -139,7 +211,9 @@ def format_table(summaries: dict[str, dict[str, dict[str, float]]]) -> str:
                 for k in ("interest_mse", "leak_mse")
             )
             cpu = "-" if condition == "encoder" else f"{row['cpu_s']:.2f}"
-            cells = " | ".join(f"{row[k]:.4f}" if k != "edit_response" else f"{row[k]:.3f}" for k in METRICS)
+            cells = " | ".join(
+                f"{row[k]:.3f}" if k in ("edit_response", "attribute_move") else f"{row[k]:.4f}" for k in METRICS
+            )
             lines.append(f"| {model} | {condition} | {cells} | {cpu} | {ratios} |")
     return "\n".join(lines)
 
@@ -161,6 +235,7 @@ def _load_cache(
 def run_faces(args: argparse.Namespace, specs: list[str]) -> dict[str, object]:
     summaries, per_face = {}, {}
     cache = _load_cache(args.cache, args.steps, args.lr, args.domain)
+    attributes = attribute_edits(args.attribute_directions, args.domain)
     faces = make_batch(args.n, size=64, seed=args.seed, condition="occluded", domain=args.domain)
     for spec in specs:
         name, _, where = spec.partition("=")
@@ -179,7 +254,9 @@ def run_faces(args: argparse.Namespace, specs: list[str]) -> dict[str, object]:
                     occluder_mask=faces.occluder_mask[i : i + 1],
                     interest_mask=faces.interest_mask[i : i + 1],
                 )
-                cache[(name, i)] = measure_face(model, directions, face, steps=args.steps, lr=args.lr)
+                cache[(name, i)] = measure_face(
+                    model, directions, face, steps=args.steps, lr=args.lr, attributes=attributes
+                )
                 if args.cache is not None:
                     line = {
                         "model": name,
@@ -200,8 +277,9 @@ def run_faces(args: argparse.Namespace, specs: list[str]) -> dict[str, object]:
     print(
         f"Pivotal tuning benchmark: {args.n} held-out occluded synthetic faces of domain {args.domain} (seed "
         f"{args.seed}), one at a time; "
-        f"steps {args.steps}, lr {args.lr:g}; edit response at strength {EDIT_STRENGTH:g}; CPU time of refine "
-        f"(time.process_time); machine: {describe()}"
+        f"steps {args.steps}, lr {args.lr:g}; edit response at strength {EDIT_STRENGTH:g}; attribute move: "
+        f"{'the edits of ' + args.attribute_directions if attributes is not None else 'not measured'}; CPU time "
+        f"of refine (time.process_time); machine: {describe()}"
     )
     print(format_table(summaries))
     return {
@@ -291,6 +369,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="3 faces, 5 steps: the whole pipeline, fast")
     parser.add_argument("--cache", type=Path, help="a JSON-lines file of finished faces: appended to, and resumed from")
     parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
+    parser.add_argument(
+        "--attribute-directions",
+        default=ATTRIBUTE_DIRECTIONS,
+        metavar="DIR_OR_REPO",
+        help=f"on v2 faces, the directions whose targets are read out (default {ATTRIBUTE_DIRECTIONS}; none: off)",
+    )
     parser.add_argument("--cost", action="store_true", help="time refine steps at 256 and 1024 px instead")
     parser.add_argument("--cost-resolutions", type=int, nargs="+", default=[256, 1024], metavar="PX")
     parser.add_argument("--cost-steps", type=int, default=2, help="timed steps per shape with --cost (default 2)")

@@ -91,3 +91,42 @@ def test_the_figure_script_draws_a_row_per_face_and_the_page_shows_it():
     page = (ROOT / "docs" / "refine.md").read_text()
     assert re.search(r"\(img/refine-before-after\.png\)", page)
     assert (ROOT / "docs" / "img" / "refine-before-after.png").stat().st_size < 400_000
+
+
+def test_on_v2_faces_the_read_out_measures_each_condition_s_edits(tmp_path):
+    model = tiny_model(seed=0, resolution=64, input_size=64)
+    model.save_pretrained(tmp_path / "a")
+    torch.manual_seed(1)
+    smile = its.Direction(torch.randn(model.n_latent, model.style_dim), name="smile", strength=0.7)
+    its.DirectionSet([smile]).save_pretrained(tmp_path / "directions")
+    out = tmp_path / "figures.json"
+    args = [sys.executable, str(SCRIPT), "--model", f"tiny={tmp_path / 'a'}", "--quick", "-n", "2", "--domain", "v2"]
+    proc = subprocess.run(
+        [*args, "--json", str(out), "--attribute-directions", str(tmp_path / "directions")],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "attribute move" in proc.stdout and "the edits of" in proc.stdout
+    summary = json.loads(out.read_text())["summary"]["tiny"]
+    for condition in ("encoder", "plain PTI", "masked PTI"):
+        row = summary[condition]
+        assert row["n_attribute"] == 2 and -1 <= row["attribute_move"] <= 1
+    off = subprocess.run([*args, "--json", str(out), "--attribute-directions", "none"], capture_output=True, text=True)
+    assert off.returncode == 0, off.stderr
+    summary = json.loads(out.read_text())["summary"]["tiny"]
+    assert summary["encoder"]["n_attribute"] == 0 and "not measured" in off.stdout
+
+
+def test_attribute_edits_need_a_named_edit_and_a_model_they_fit():
+    bench = load(SCRIPT, "refine_benchmark_attributes")
+    readout = bench.load_readout()
+    with pytest.raises(ValueError, match="none of the directions"):
+        bench.AttributeEdits(readout, its.DirectionSet([its.Direction(torch.randn(32), name="tilt")]))
+    edits = bench.AttributeEdits(readout, its.DirectionSet([its.Direction(torch.randn(32), name="yaw")]))
+    assert edits.fits(tiny_model(resolution=64, input_size=64))
+    assert not edits.fits(tiny_model(resolution=32))  # the read-out reads 64 px faces
+    other = bench.AttributeEdits(readout, its.DirectionSet([its.Direction(torch.randn(16), name="yaw")]))
+    assert not other.fits(tiny_model(resolution=64, input_size=64))  # style_dim 32
+    assert bench.attribute_edits("demo", "v1") is None and bench.attribute_edits("none", "v2") is None
