@@ -31,6 +31,7 @@ from .errors import (
     InterestyleError,
     MissingExtraError,
     NoFaceError,
+    StretchWarning,
     UpscaleWarning,
     WeightsError,
 )
@@ -71,6 +72,7 @@ __all__ = [
     "ModelConfig",
     "NoFaceError",
     "RefinedResult",
+    "StretchWarning",
     "UninterestFilter",
     "UnknownDirectionError",
     "UpscaleWarning",

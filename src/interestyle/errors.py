@@ -15,6 +15,7 @@ __all__ = [
     "InterestyleError",
     "MissingExtraError",
     "NoFaceError",
+    "StretchWarning",
     "UpscaleWarning",
     "WeightsError",
 ]
@@ -85,6 +86,11 @@ class DivergenceError(InterestyleError, ArithmeticError):
         super().__init__(message)
         self.step = step
         self.loss = loss
+
+
+class StretchWarning(UserWarning):
+    """An image that is not square is resized to the model's square input, so the face is squashed or widened
+    (crop it square, or align it; ``warnings.filterwarnings("ignore", category=StretchWarning)`` silences it)."""
 
 
 class UpscaleWarning(UserWarning):

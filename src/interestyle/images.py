@@ -29,7 +29,7 @@ import torch.nn.functional as F
 from PIL import Image, ImageOps
 from torch import Tensor
 
-from .errors import ImageError, ImageTooLargeError, InterestyleError, UpscaleWarning
+from .errors import ImageError, ImageTooLargeError, InterestyleError, StretchWarning, UpscaleWarning
 from .validation import check_positive_int
 
 __all__ = [
@@ -38,16 +38,20 @@ __all__ = [
     "MAX_IMAGE_PIXELS",
     "MAX_UPSCALE",
     "REDUCE_FROM",
+    "SQUARE_TOLERANCE",
     "ImageInput",
     "MaskInput",
     "image_sizes",
     "load_images",
     "load_masks",
     "mask_to_pil",
+    "not_square",
     "read_images",
     "stack_resized",
+    "stretch_message",
     "to_pil",
     "upscale_message",
+    "warn_if_stretched",
     "warn_if_upscaled",
 ]
 
@@ -66,6 +70,10 @@ their header, before any decoding."""
 MAX_UPSCALE = 4.0
 """Past this enlargement to the model's size, [`invert`][interestyle.invert] warns (a 16 x 16 image for a 64-pixel
 model: 4x, no warning; 15 x 15: a warning)."""
+SQUARE_TOLERANCE = 0.05
+"""Images whose sides differ by more than this fraction of the longer one are not square: the model's square
+input stretches them ([`invert`][interestyle.invert] warns), and no FFHQ-aligned crop is like them (a crop
+resized or padded to another size stays within 5%)."""
 REDUCE_FROM = 4
 """Images whose shorter side is at least this many times ``min_side`` are decoded at a reduced size
 ([`read_images`][interestyle.images.read_images]); smaller ones are read as they are."""
@@ -334,6 +342,37 @@ def warn_if_upscaled(sizes: Sequence[tuple[int, int]], side: int, *, what: str =
     message = upscale_message(sizes, side, what=what)
     if message is not None:
         warnings.warn(message, UpscaleWarning, stacklevel=stacklevel + 1)
+
+
+def not_square(sizes: Sequence[tuple[int, int]]) -> list[int]:
+    """The indices of the (H, W) ``sizes`` whose sides differ by more than
+    [`SQUARE_TOLERANCE`][interestyle.images.SQUARE_TOLERANCE] of the longer one."""
+    return [i for i, (h, w) in enumerate(sizes) if abs(h - w) > SQUARE_TOLERANCE * max(h, w)]
+
+
+def stretch_message(sizes: Sequence[tuple[int, int]], side: int, *, what: str = "image") -> str | None:
+    """What [`warn_if_stretched`][interestyle.images.warn_if_stretched] says about ``sizes`` (H, W) resized to
+    ``side`` x ``side``, or None when all are square (within
+    [`SQUARE_TOLERANCE`][interestyle.images.SQUARE_TOLERANCE]). ``what`` names the images (with an index when there
+    are several)."""
+    odd = not_square(sizes)
+    if not odd:
+        return None
+    h, w = sizes[odd[0]]
+    which = f"{what} {odd[0]}" if len(sizes) > 1 else what
+    others = f" ({len(odd)} of {len(sizes)} are not square)" if len(odd) > 1 else ""
+    return (
+        f"{which} is {w}x{h} pixels, not square, and is stretched to {side}x{side}{others}, which distorts the "
+        "face: crop it square around the face, or align it (invert(..., align=True); --align on the command line)"
+    )
+
+
+def warn_if_stretched(sizes: Sequence[tuple[int, int]], side: int, *, what: str = "image", stacklevel: int = 1) -> None:
+    """Warn once ([`StretchWarning`][interestyle.errors.StretchWarning]) when images that are not square will be
+    resized to ``side`` x ``side``; arguments as [`warn_if_upscaled`][interestyle.images.warn_if_upscaled]'s."""
+    message = stretch_message(sizes, side, what=what)
+    if message is not None:
+        warnings.warn(message, StretchWarning, stacklevel=stacklevel + 1)
 
 
 def image_sizes(items: Sequence[Tensor]) -> list[tuple[int, int]]:

@@ -10,7 +10,15 @@ from torch import Tensor
 from tqdm.auto import tqdm
 
 from .align import DEFAULT_FEATHER_FRACTION, LandmarkProvider, align_photos, face_batch, paste_photos
-from .images import DECODE_MARGIN, ImageInput, image_sizes, read_images, stack_resized, warn_if_upscaled
+from .images import (
+    DECODE_MARGIN,
+    ImageInput,
+    image_sizes,
+    read_images,
+    stack_resized,
+    warn_if_stretched,
+    warn_if_upscaled,
+)
 from .masks.protocol import MaskSpec
 from .masks.resolve import masks_for_items
 from .models.model import IntereStyleModel
@@ -131,7 +139,9 @@ def invert(
         return result
     needed = max(model.input_size, model.resolution)
     items = read_images(images, min_side=DECODE_MARGIN * needed)
-    warn_if_upscaled(image_sizes(items), needed, stacklevel=3)  # the caller of invert (past no_grad's wrapper)
+    sizes = image_sizes(items)
+    warn_if_upscaled(sizes, needed, stacklevel=3)  # the caller of invert (past no_grad's wrapper)
+    warn_if_stretched(sizes, needed, stacklevel=3)
     x = stack_resized(items, model.input_size)
     full = stack_resized(items, model.resolution)
 

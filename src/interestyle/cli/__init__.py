@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import NoReturn
 
 from .._version import __version__
-from ..errors import InterestyleError, UpscaleWarning
+from ..errors import InterestyleError, StretchWarning, UpscaleWarning
 from .inputs import warn
 
 __all__ = ["COMMANDS", "main"]
@@ -73,8 +73,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with warnings.catch_warnings():
             warnings.showwarning = _one_line_warnings(args.command)
-            # the readers name each enlarged file; the library's warning would count images in a batch
+            # the readers name each enlarged or stretched file; the library's warnings would count images in a batch
             warnings.filterwarnings("ignore", category=UpscaleWarning)
+            warnings.filterwarnings("ignore", category=StretchWarning)
             return int(args.func(args) or 0)
     except USER_ERRORS as exc:
         print(f"interestyle {args.command}: error: {exc}", file=sys.stderr)

@@ -12,7 +12,7 @@ from safetensors import SafetensorError, safe_open
 from torch import Tensor
 from tqdm.auto import tqdm
 
-from ..images import DECODE_MARGIN, IMAGE_SUFFIXES, image_sizes, read_images, upscale_message
+from ..images import DECODE_MARGIN, IMAGE_SUFFIXES, image_sizes, read_images, stretch_message, upscale_message
 from ..latents_file import INDEX_SUFFIX, read_latents_file
 from ..models.model import IntereStyleModel
 
@@ -81,9 +81,9 @@ class Reader:
     is reported with a warning naming it and counted, not raised.
 
     With ``side`` (the side the model resizes images to, `model_side`), a large file is decoded at a reduced
-    size that keeps `DECODE_MARGIN` times it, and one enlarged past `MAX_UPSCALE` is warned about by name
-    (the library's own upscale warning counts images in a batch; `main` silences it). Without it, files
-    are read whole (photos to align).
+    size that keeps `DECODE_MARGIN` times it, and one enlarged past `MAX_UPSCALE` or stretched to the square
+    side is warned about by name (the library's own warnings count images in a batch; `main` silences them).
+    Without it, files are read whole (photos to align).
     """
 
     def __init__(self, command: str, masks: MaskFinder | None = None, *, side: int | None = None) -> None:
@@ -101,8 +101,10 @@ class Reader:
             warn(self.command, f"skipped {path}: {exc}")
             self.skipped.append(path)
             return None
-        if self.side is not None and (message := upscale_message(image_sizes([image]), self.side, what=str(path))):
-            warn(self.command, message)
+        if self.side is not None:
+            for describe in (upscale_message, stretch_message):
+                if message := describe(image_sizes([image]), self.side, what=str(path)):
+                    warn(self.command, message)
         missing = None if self.masks is None else self.masks.missing(path)
         if missing is not None:
             warn(self.command, f"skipped {path}: {missing}")

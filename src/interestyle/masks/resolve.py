@@ -16,7 +16,7 @@ import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 
-from ..images import image_sizes, stack_resized
+from ..images import image_sizes, not_square, stack_resized
 from ..validation import check_positive_int
 from .explicit import explicit_masks
 from .prior import AlignedFacePrior
@@ -24,8 +24,6 @@ from .protocol import MaskSpec, prepare_provider, provider_name, resize_masks
 from .registry import available_mask_providers, get_mask_provider, is_provider_name
 
 __all__ = ["masks_for_items", "resolve_mask"]
-
-_SQUARE_TOLERANCE = 0.05  # an aligned crop is square; resized or padded ones stay within 5 %
 
 
 def resolve_mask(
@@ -142,10 +140,11 @@ def _warn_if_unaligned(sizes: Sequence[tuple[int, int]], name: str) -> None:
     """The prior paints the FFHQ crop's face and hair without looking at the pixels: warn for images that
     cannot be such a crop. Only the shape tells (an aligned crop is square); an off-centre face in a square
     photo goes unnoticed."""
-    odd = [(i, h, w) for i, (h, w) in enumerate(sizes) if abs(h - w) > _SQUARE_TOLERANCE * max(h, w)]
+    odd = not_square(sizes)
     if not odd:
         return
-    i, h, w = odd[0]
+    i = odd[0]
+    h, w = sizes[i]
     which = f"image {i}" if len(sizes) > 1 else "the image"
     more = f" ({len(odd)} of {len(sizes)} are not square)" if len(odd) > 1 else ""
     warnings.warn(
