@@ -41,8 +41,8 @@ def work(tmp_path_factory):
     (root / "photos").mkdir()
     (root / "masks").mkdir()
     for i in range(PHOTOS):
-        Image.fromarray(rng.integers(0, 256, (40, 36, 3), dtype=np.uint8)).save(root / "photos" / f"p{i}.png")
-        mask = np.zeros((40, 36), np.uint8)
+        Image.fromarray(rng.integers(0, 256, (40, 38, 3), dtype=np.uint8)).save(root / "photos" / f"p{i}.png")
+        mask = np.zeros((40, 38), np.uint8)
         mask[6 + i : 34, 6:30] = 255
         Image.fromarray(mask).save(root / "masks" / f"p{i}.png")
     return root

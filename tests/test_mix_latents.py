@@ -28,8 +28,8 @@ def work(tmp_path_factory):
     for folder in ("photos", "masks"):
         (root / folder).mkdir()
     for i, name in enumerate(NAMES):
-        Image.fromarray(rng.integers(0, 256, (40, 36, 3), dtype=np.uint8)).save(root / "photos" / f"{name}.png")
-        mask = np.zeros((40, 36), np.uint8)
+        Image.fromarray(rng.integers(0, 256, (40, 38, 3), dtype=np.uint8)).save(root / "photos" / f"{name}.png")
+        mask = np.zeros((40, 38), np.uint8)
         mask[4 + 2 * i : 34, 6:30] = 255
         Image.fromarray(mask).save(root / "masks" / f"{name}.png")
     at(root, "invert", "photos", *QUIET, "--out", "inv", "--latents-file", "latents.safetensors")
@@ -200,5 +200,5 @@ def test_align_takes_a_style_from_saved_latents(work):
         with safe_open(str(work / "aligned" / f"a_{name}.safetensors"), framework="pt") as f:
             saved = f.get_tensor("latents")
         assert saved.shape == (1, 8, 32) and torch.equal(saved[0, coarse], styles[name][coarse])
-        assert Image.open(work / "aligned" / f"a_{name}.png").size == (36, 40)  # pasted back into the photo
+        assert Image.open(work / "aligned" / f"a_{name}.png").size == (38, 40)  # pasted back into the photo
     assert (work / "aligned" / "grid.png").is_file()
