@@ -101,7 +101,7 @@ class AttributeEdits:
             return False
         return True
 
-    def ways(self, model: its.IntereStyleModel, result: its.LatentResult) -> list[float]:
+    def ways(self, result: its.LatentResult) -> list[float]:
         """Per edit, +1 or -1: the strength's sign that moves the reconstruction's attribute toward the end
         of its range it is farther from."""
         reading = self._read(result.images)[0]
@@ -156,8 +156,8 @@ def measure_face(
     m, clean = face.interest_mask, face.clean
     leak = face.face_mask * face.occluder_mask
     base = {name: _edit_delta(model, inverted, d) for name, d in directions.items()}
-    measured = attributes is not None and attributes.fits(model)
-    ways = attributes.ways(model, inverted) if attributes is not None and measured else []
+    edits = attributes if attributes is not None and attributes.fits(model) else None
+    ways = edits.ways(inverted) if edits is not None else []
     rows = {}
     for name, result in results.items():
         recon = result.images.float().clamp(-1, 1).cpu()
@@ -170,7 +170,7 @@ def measure_face(
             "interest_ssim": float(ssim(torch.lerp(clean, recon, m), clean, m)[0]),
             "leak_mse": float(masked_mse(recon, clean, leak)[0]) if float(leak.sum()) > 0 else math.nan,
             "edit_response": statistics.fmean(responses),
-            "attribute_move": attributes.move(model, result, ways) if attributes is not None and measured else math.nan,
+            "attribute_move": edits.move(model, result, ways) if edits is not None else math.nan,
             "cpu_s": seconds[name],
         }
     return rows
@@ -211,9 +211,7 @@ def format_table(summaries: dict[str, dict[str, dict[str, float]]]) -> str:
                 for k in ("interest_mse", "leak_mse")
             )
             cpu = "-" if condition == "encoder" else f"{row['cpu_s']:.2f}"
-            cells = " | ".join(
-                f"{row[k]:.3f}" if k in ("edit_response", "attribute_move") else f"{row[k]:.4f}" for k in METRICS
-            )
+            cells = " | ".join(f"{row[k]:.3f}" if k in RATIO_METRICS else f"{row[k]:.4f}" for k in METRICS)
             lines.append(f"| {model} | {condition} | {cells} | {cpu} | {ratios} |")
     return "\n".join(lines)
 
