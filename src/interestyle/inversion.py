@@ -19,7 +19,7 @@ from .images import (
     warn_if_stretched,
     warn_if_upscaled,
 )
-from .masks.protocol import MaskSpec
+from .masks.protocol import MaskSpec, resize_masks
 from .masks.resolve import masks_for_items
 from .models.model import IntereStyleModel
 from .results import LatentResult
@@ -154,13 +154,14 @@ def invert(
         if mask is None
         else masks_for_items(mask, items, model.resolution, batch_size=batch_size, progress=show, resized=full)
     )
+    # the filter blurs what the encoder sees: masks at its input size
+    seen = None if masks is None or unf is None else resize_masks(masks, (x.shape[-2], x.shape[-1]))
     step_latents, recons = [], []
     for start in tqdm(starts, desc="invert", unit="batch", disable=not show):
         batch = x[start : start + batch_size].to(device, dtype)
         step_input = None
         if unf is not None:
-            seen = None if masks is None else _at_size(masks[start : start + batch_size].to(device, dtype), batch)
-            step_input = unf.step_input(seen)
+            step_input = unf.step_input(None if seen is None else seen[start : start + batch_size].to(device, dtype))
         per_step = []
         for output in model.refine(batch, steps, step_input=step_input):
             per_step.append(output[0])
@@ -190,10 +191,3 @@ def _uninterest_filter(value: object, mask: object) -> UninterestFilter | None:
             "e.g. a provider name such as 'face-parsing'"
         )
     return value
-
-
-def _at_size(masks: Tensor, images: Tensor) -> Tensor:
-    """``masks`` (B, 1, h, w) resized (bilinear) to the size of ``images`` (B, C, H, W)."""
-    if masks.shape[-2:] == images.shape[-2:]:
-        return masks
-    return torch.nn.functional.interpolate(masks, size=images.shape[-2:], mode="bilinear", align_corners=False)
